@@ -1,0 +1,34 @@
+# Marina's developer entry points. `make help` lists them.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: help build test unit vet fuzz bench deps clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build the static marina binary into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/marina ./cmd/marina
+
+test: deps vet ## install test dependencies, vet, and run every test (what CI runs)
+	$(GO) test -count=1 -timeout 20m ./...
+
+unit: ## run the fast tests only
+	$(GO) test -short -count=1 ./...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+fuzz: ## fuzz the network decoders for a short while each
+	$(GO) test -run '^$$' -fuzz FuzzDecodeCall -fuzztime 30s ./internal/master/
+	$(GO) test -run '^$$' -fuzz FuzzParseResources -fuzztime 30s ./internal/api/mesos/
+
+bench: ## run the benchmarks in bench/ and print their figures
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+
+deps: ## install what the tests need (idempotent)
+	./scripts/test-deps.sh
+
+clean: ## remove build output
+	rm -rf bin

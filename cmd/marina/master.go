@@ -1,0 +1,53 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/marina-dcos/marina/internal/node"
+)
+
+func newMasterCmd(lf *logFlags) *cobra.Command {
+	var (
+		cfg       node.MasterConfig
+		tokenFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "master",
+		Short: "Run a master node: an etcd member, the resource master and the services scheduler",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := lf.logger()
+			if err != nil {
+				return err
+			}
+			if cfg.AuthToken, err = node.ReadToken(tokenFile); err != nil {
+				return err
+			}
+			cfg.Logger = log
+			n, err := node.StartMaster(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			log.Info("master node running", "url", n.Master.URL())
+			<-cmd.Context().Done()
+			log.Info("shutting down")
+			return n.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.IP, "ip", "127.0.0.1", "address to listen on and advertise")
+	f.IntVar(&cfg.Port, "port", 5050, "master API port")
+	f.StringSliceVar(&cfg.Masters, "masters", nil, "addresses of all masters, this one included (1, 3 or 5)")
+	f.StringVar(&cfg.WorkDir, "work-dir", "/var/lib/marina/master", "directory for the etcd member's data")
+	f.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "etcd client port (served on loopback only)")
+	f.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "etcd peer port")
+	f.StringVar(&cfg.EtcdInitialCluster, "etcd-initial-cluster", "", "explicit etcd initial cluster (name=peerURL,...), overriding --masters")
+	f.StringVar(&cfg.EtcdName, "etcd-name", "", "this member's name in --etcd-initial-cluster")
+	f.StringSliceVar(&cfg.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of an embedded member")
+	f.UintVar(&cfg.TickMs, "etcd-heartbeat-ms", 100, "etcd raft heartbeat interval")
+	f.UintVar(&cfg.ElectionMs, "etcd-election-ms", 1000, "etcd raft election timeout")
+	f.DurationVar(&cfg.LeaderTTL, "leader-ttl", 0, "leader election session TTL (default 2s)")
+	f.DurationVar(&cfg.AgentTimeout, "agent-timeout", 0, "an agent silent this long is unreachable (default 15s)")
+	f.StringVar(&tokenFile, "auth-token-file", "", "file holding the bearer token every API call must carry (required beyond loopback)")
+	return cmd
+}

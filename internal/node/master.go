@@ -1,0 +1,150 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/coord"
+	"github.com/marina-dcos/marina/internal/master"
+)
+
+// MasterConfig configures a master node.
+type MasterConfig struct {
+	IP      string   // address to bind and advertise; default 127.0.0.1
+	Port    int      // master API port; default 5050
+	Masters []string // every master's IP (this one included); empty for a single master
+	WorkDir string   // etcd data lives under it
+
+	EtcdClientPort     int      // default 2379; served on loopback only
+	EtcdPeerPort       int      // default 2380
+	EtcdInitialCluster string   // "name=peerURL,..." overriding the one derived from Masters
+	EtcdName           string   // this member's name when EtcdInitialCluster is given
+	EtcdEndpoints      []string // use an external etcd instead of an embedded member
+	TickMs, ElectionMs uint     // etcd raft timing; 0 = etcd defaults
+
+	AuthToken    string
+	LeaderTTL    time.Duration
+	AgentTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+func (c *MasterConfig) defaults() {
+	if c.IP == "" {
+		c.IP = "127.0.0.1"
+	}
+	if c.Port == 0 {
+		c.Port = 5050
+	}
+	if c.EtcdClientPort == 0 {
+		c.EtcdClientPort = 2379
+	}
+	if c.EtcdPeerPort == 0 {
+		c.EtcdPeerPort = 2380
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// memberName names the etcd member of the master at ip.
+func memberName(ip string) string {
+	return "master-" + strings.NewReplacer(".", "-", ":", "-").Replace(ip)
+}
+
+func (c *MasterConfig) coordConfig() (coord.Config, error) {
+	cc := coord.Config{
+		Name:              memberName(c.IP),
+		DataDir:           filepath.Join(c.WorkDir, "etcd"),
+		ClientURL:         "http://" + net.JoinHostPort(loopbackFor(c.IP), strconv.Itoa(c.EtcdClientPort)),
+		PeerURL:           "http://" + net.JoinHostPort(c.IP, strconv.Itoa(c.EtcdPeerPort)),
+		InitialCluster:    c.EtcdInitialCluster,
+		ClusterToken:      "marina",
+		TickMs:            c.TickMs,
+		ElectionMs:        c.ElectionMs,
+		ExternalEndpoints: c.EtcdEndpoints,
+		Logger:            c.Logger.With("component", "coord"),
+	}
+	if c.EtcdName != "" {
+		cc.Name = c.EtcdName
+	}
+	if cc.InitialCluster == "" && len(c.Masters) > 0 {
+		if !slices.Contains(c.Masters, c.IP) {
+			return cc, fmt.Errorf("this master's address %s is not in --masters %v", c.IP, c.Masters)
+		}
+		parts := make([]string, len(c.Masters))
+		for i, ip := range c.Masters {
+			parts[i] = memberName(ip) + "=http://" + net.JoinHostPort(ip, strconv.Itoa(c.EtcdPeerPort))
+		}
+		cc.InitialCluster = strings.Join(parts, ",")
+	}
+	return cc, nil
+}
+
+// loopbackFor returns the loopback address etcd's client port binds to: the node's own address
+// when that is a loopback address (several local nodes share a machine), else 127.0.0.1.
+func loopbackFor(ip string) string {
+	if parsed := net.ParseIP(ip); parsed != nil && parsed.IsLoopback() {
+		return ip
+	}
+	return "127.0.0.1"
+}
+
+// MasterNode is a running master node.
+type MasterNode struct {
+	Coord  *coord.Coord
+	Master *master.Master
+
+	closeOnce sync.Once
+}
+
+// StartMaster starts the node's etcd member, waits for a quorum, then starts the master. With
+// several masters it returns only once enough of them run to form a quorum, or ctx ends.
+func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
+	cfg.defaults()
+	addr := net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))
+	if err := CheckBind(addr, cfg.AuthToken); err != nil {
+		return nil, err
+	}
+	cc, err := cfg.coordConfig()
+	if err != nil {
+		return nil, err
+	}
+	co, err := coord.Start(ctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	m, err := master.New(master.Config{
+		Listen:       addr,
+		Etcd:         co.Client,
+		LeaderTTL:    cfg.LeaderTTL,
+		AuthToken:    cfg.AuthToken,
+		AgentTimeout: cfg.AgentTimeout,
+		Logger:       cfg.Logger.With("component", "master"),
+	})
+	if err != nil {
+		co.Close()
+		return nil, err
+	}
+	if err := m.Start(ctx); err != nil {
+		co.Close()
+		return nil, err
+	}
+	return &MasterNode{Coord: co, Master: m}, nil
+}
+
+// Close stops the master (resigning leadership) and then the etcd member. It is idempotent.
+func (n *MasterNode) Close() error {
+	n.closeOnce.Do(func() {
+		n.Master.Close()
+		n.Coord.Close()
+	})
+	return nil
+}
