@@ -45,8 +45,13 @@ func Context(t testing.TB) context.Context {
 }
 
 // Logger returns a logger that writes through t.Log, tagged with name, until the test ends.
+// Benchmarks, whose logs are always printed, get warnings and errors only.
 func Logger(t testing.TB, name string) *slog.Logger {
-	return slog.New(slog.NewTextHandler(&tWriter{t: t, prefix: name + ": "}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if _, ok := t.(*testing.B); ok {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(&tWriter{t: t, prefix: name + ": "}, &slog.HandlerOptions{Level: level}))
 }
 
 type tWriter struct {

@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/agentsim"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/client/scheduler"
+	"github.com/marina-dcos/marina/internal/testcluster"
+	"github.com/marina-dcos/marina/internal/testutil"
+)
+
+var simResources = mesos.Resources{
+	mesos.ScalarResource("cpus", 8),
+	mesos.ScalarResource("mem", 16384),
+	mesos.ScalarResource("disk", 102400),
+	mesos.RangesResource("ports", mesos.Range{Begin: 31000, End: 32000}),
+}
+
+func framework(name string) mesos.FrameworkInfo {
+	timeout := 3600.0
+	return mesos.FrameworkInfo{User: "root", Name: name, FailoverTimeout: &timeout}
+}
+
+func startSim(b *testing.B, ctx context.Context, masters []string, n int) *agentsim.Sim {
+	b.Helper()
+	sim := agentsim.New(agentsim.Config{Masters: masters, Count: n, Resources: simResources, Logger: testutil.Logger(b, "sim")})
+	if err := sim.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(sim.Close)
+	if err := sim.WaitRegistered(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return sim
+}
+
+// BenchmarkSubscribeToOffers measures SUBSCRIBE -> first OFFERS event on a master with 10
+// simulated agents. Target: <= 10 ms.
+func BenchmarkSubscribeToOffers(b *testing.B) {
+	c := testcluster.New(b, testcluster.Options{Masters: 1})
+	ctx := testutil.Context(b)
+	startSim(b, ctx, c.MasterURLs(), 10)
+	const samples = 100
+	var lat []time.Duration
+	for i := range samples {
+		cl := scheduler.New(scheduler.Config{Masters: c.MasterURLs(), Framework: framework(fmt.Sprintf("bench-%d", i))})
+		start := time.Now()
+		s, err := cl.Subscribe(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for ev := range s.Events {
+			if ev.Type == mesos.EventOffers {
+				lat = append(lat, time.Since(start))
+				break
+			}
+		}
+		if err := s.Teardown(ctx); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+	p50, p99 := percentiles(lat)
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	fmt.Printf("subscribe->offers over %d subscriptions: p50 %.2f ms, p99 %.2f ms (target <= 10 ms)\n", samples, ms(p50), ms(p99))
+}
+
+// BenchmarkLaunchToRunning measures ACCEPT(LAUNCH) -> TASK_RUNNING for a command that exits at
+// once, on one real agent running real processes. Target: p99 <= 50 ms.
+func BenchmarkLaunchToRunning(b *testing.B) {
+	c := testcluster.New(b, testcluster.Options{Masters: 1, Agents: 1})
+	ctx := testutil.Context(b)
+	cl := scheduler.New(scheduler.Config{Masters: c.MasterURLs(), Framework: framework("bench-launch")})
+	s, err := cl.Subscribe(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const samples = 200
+	refuseNone := 0.0
+	started := map[string]time.Time{}
+	var lat []time.Duration
+	next := 0
+	for ev := range s.Events {
+		switch ev.Type {
+		case mesos.EventOffers:
+			for _, o := range ev.Offers.Offers {
+				if next == samples {
+					_ = s.Decline(ctx, []mesos.ID{o.ID}, &mesos.Filters{RefuseSeconds: &refuseNone})
+					continue
+				}
+				id := fmt.Sprintf("t%d", next)
+				next++
+				cmd := "true"
+				started[id] = time.Now()
+				task := mesos.TaskInfo{
+					Name: id, TaskID: mesos.ID{Value: id}, AgentID: o.AgentID,
+					Command:   &mesos.CommandInfo{Value: &cmd},
+					Resources: mesos.Resources{mesos.ScalarResource("cpus", 0.01), mesos.ScalarResource("mem", 8)},
+				}
+				op := mesos.Operation{Type: mesos.OperationLaunch, Launch: &mesos.Launch{TaskInfos: []mesos.TaskInfo{task}}}
+				if err := s.Accept(ctx, []mesos.ID{o.ID}, []mesos.Operation{op}, &mesos.Filters{RefuseSeconds: &refuseNone}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		case mesos.EventUpdate:
+			st := ev.Update.Status
+			if st.State == mesos.TaskRunning {
+				lat = append(lat, time.Since(started[st.TaskID.Value]))
+			}
+			_ = s.Acknowledge(ctx, st)
+		}
+		if len(lat) == samples {
+			break
+		}
+	}
+	p50, p99 := percentiles(lat)
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	fmt.Printf("accept(launch)->TASK_RUNNING over %d tasks: p50 %.2f ms, p99 %.2f ms (target p99 <= 50 ms)\n", samples, ms(p50), ms(p99))
+}
