@@ -1,0 +1,166 @@
+// Package proc answers questions about processes that are not necessarily children of the
+// caller: is a pid still the process we started (start time from /proc), and wait until it exits
+// (through a pidfd, so waiting on a process adopted after an agent restart costs no polling).
+package proc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Info identifies a process across pid reuse: its pid and its start time in clock ticks since
+// boot, as /proc/<pid>/stat reports it.
+type Info struct {
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"start_time"`
+}
+
+// Stat is the part of /proc/<pid>/stat the agent uses.
+type Stat struct {
+	State     byte
+	PGID      int
+	StartTime uint64
+}
+
+// ReadStat reads /proc/<pid>/stat.
+func ReadStat(pid int) (Stat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Stat{}, err
+	}
+	// The command name may hold spaces and parentheses: fields start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return Stat{}, fmt.Errorf("proc %d: malformed stat", pid)
+	}
+	f := bytes.Fields(b[i+2:])
+	if len(f) < 20 {
+		return Stat{}, fmt.Errorf("proc %d: short stat", pid)
+	}
+	pgid, err := strconv.Atoi(string(f[2]))
+	if err != nil {
+		return Stat{}, fmt.Errorf("proc %d: pgid: %w", pid, err)
+	}
+	st, err := strconv.ParseUint(string(f[19]), 10, 64)
+	if err != nil {
+		return Stat{}, fmt.Errorf("proc %d: start time: %w", pid, err)
+	}
+	return Stat{State: f[0][0], PGID: pgid, StartTime: st}, nil
+}
+
+// Self returns the Info of the calling process.
+func Self() (Info, error) {
+	pid := os.Getpid()
+	st, err := ReadStat(pid)
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{PID: pid, StartTime: st.StartTime}, nil
+}
+
+// Of returns the Info of process pid.
+func Of(pid int) (Info, error) {
+	st, err := ReadStat(pid)
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{PID: pid, StartTime: st.StartTime}, nil
+}
+
+// Alive reports whether the process is running: it exists, is not a zombie, and (when
+// p.StartTime is set) started when p says, so a recycled pid does not count.
+func (p Info) Alive() bool {
+	if p.PID <= 0 {
+		return false
+	}
+	st, err := ReadStat(p.PID)
+	if err != nil {
+		return false
+	}
+	if st.State == 'Z' || st.State == 'X' || st.State == 'x' {
+		return false
+	}
+	return p.StartTime == 0 || st.StartTime == p.StartTime
+}
+
+// Reap collects the exit status of pid if it is an exited child of the caller. It never blocks.
+func Reap(pid int) (unix.WaitStatus, bool) {
+	var ws unix.WaitStatus
+	got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	return ws, err == nil && got == pid
+}
+
+// Reap collects p if it is a zombie child of the caller and still the process p names (a
+// recycled pid belongs to someone else, whose status must not be taken).
+func (p Info) Reap() {
+	st, err := ReadStat(p.PID)
+	if err != nil || st.State != 'Z' || (p.StartTime != 0 && st.StartTime != p.StartTime) {
+		return
+	}
+	Reap(p.PID)
+}
+
+// pollInterval is how often Wait checks a process when pidfds are unavailable.
+const pollInterval = 100 * time.Millisecond
+
+// Wait returns nil once p is no longer alive, or ctx's error. It does not reap: a caller that
+// is p's parent calls Reap afterwards.
+func (p Info) Wait(ctx context.Context) error {
+	if !p.Alive() {
+		return nil
+	}
+	fd, err := unix.PidfdOpen(p.PID, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil
+		}
+		return p.poll(ctx)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	// The pidfd refers to whatever process holds the pid now: check it is still ours.
+	if !p.Alive() {
+		return nil
+	}
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		return p.poll(ctx) // not registered with the runtime poller
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return p.poll(ctx)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	err = rc.Read(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, _ := unix.Poll(fds, 0)
+		return n > 0
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return p.poll(ctx)
+	}
+	return nil
+}
+
+func (p Info) poll(ctx context.Context) error {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for p.Alive() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/agent/cgroups"
+	"github.com/marina-dcos/marina/internal/agent/executor"
+	"github.com/marina-dcos/marina/internal/agent/internal/fsutil"
+	"github.com/marina-dcos/marina/internal/agent/internal/proc"
+	"github.com/marina-dcos/marina/internal/agent/supervisor"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+)
+
+// Name is the executor's name in checkpoints.
+const Name = "process"
+
+// cgroupFile holds a container's cgroup in its state directory.
+const cgroupFile = "cgroup.json"
+
+// Config configures the command executor.
+type Config struct {
+	// Path is the program started as supervisor; it must call supervisor.MaybeRun first.
+	// Default: os.Executable().
+	Path string
+	// Cgroups confines tasks; nil or disabled runs them without limits.
+	Cgroups *cgroups.Manager
+	// Env is the environment tasks start from, before the Mesos variables and the task's own.
+	// Default: the agent's environment without MARINA_* variables.
+	Env    []string
+	Logger *slog.Logger
+}
+
+// Executor is the command executor.
+type Executor struct {
+	cfg Config
+	log *slog.Logger
+}
+
+var _ executor.Executor = (*Executor)(nil)
+
+// New returns a command executor.
+func New(cfg Config) (*Executor, error) {
+	if cfg.Path == "" {
+		p, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("process executor: %w", err)
+		}
+		cfg.Path = p
+	}
+	if cfg.Env == nil {
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "MARINA_") {
+				cfg.Env = append(cfg.Env, kv)
+			}
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Executor{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Name returns "process".
+func (e *Executor) Name() string { return Name }
+
+// Launch starts the task's supervisor.
+func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Container, error) {
+	cmdInfo := spec.Task.Command
+	if cmdInfo == nil {
+		return nil, errors.New("task has no command")
+	}
+	if err := os.MkdirAll(spec.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	var group *cgroups.Group
+	if e.cfg.Cgroups.Enabled() {
+		g, err := e.cfg.Cgroups.Create(spec.ContainerID, LimitsOf(spec.Task.Resources))
+		if err != nil {
+			return nil, err
+		}
+		b, _ := json.Marshal(g)
+		if err := fsutil.WriteAtomic(filepath.Join(spec.StateDir, cgroupFile), b, 0o600); err != nil {
+			_ = g.Destroy(ctx)
+			return nil, err
+		}
+		group = g
+	}
+	sspec := supervisor.Spec{
+		TaskID:      spec.Task.TaskID.Value,
+		Sandbox:     spec.Sandbox,
+		Shell:       cmdInfo.IsShell(),
+		Arguments:   cmdInfo.Arguments,
+		Env:         Env(e.cfg.Env, spec),
+		CgroupProcs: group.Procs(),
+	}
+	if cmdInfo.Value != nil {
+		sspec.Value = *cmdInfo.Value
+	}
+	specPath, err := supervisor.WriteSpec(spec.StateDir, sspec)
+	if err != nil {
+		_ = group.Destroy(ctx)
+		return nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(spec.StateDir, supervisor.LogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		_ = group.Destroy(ctx)
+		return nil, fmt.Errorf("supervisor log: %w", err)
+	}
+	defer logFile.Close()
+	cmd := &exec.Cmd{
+		Path:        e.cfg.Path,
+		Args:        []string{"marina-supervisor", spec.Task.TaskID.Value},
+		Env:         append(append([]string(nil), e.cfg.Env...), supervisor.EnvSupervisor+"="+specPath),
+		Dir:         spec.StateDir,
+		Stdout:      logFile,
+		Stderr:      logFile,
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		_ = group.Destroy(ctx)
+		return nil, fmt.Errorf("start supervisor: %w", err)
+	}
+	// Until reaped, the supervisor's /proc entry stays, so its start time is readable.
+	info, err := proc.Of(cmd.Process.Pid)
+	if err != nil {
+		info = proc.Info{PID: cmd.Process.Pid}
+	}
+	_ = cmd.Process.Release()
+	if err := supervisor.WritePID(spec.StateDir, info); err != nil {
+		e.log.Warn("record supervisor pid", "task", spec.Task.TaskID.Value, "err", err)
+	}
+	e.log.Debug("supervisor started", "task", spec.Task.TaskID.Value, "container", spec.ContainerID, "pid", info.PID)
+	return &container{spec: spec, sup: info, group: group}, nil
+}
+
+// Recover re-attaches to a container from its state directory.
+func (e *Executor) Recover(ctx context.Context, spec executor.Spec) (executor.Container, error) {
+	c := &container{spec: spec, group: loadGroup(spec.StateDir)}
+	info, err := supervisor.ReadPID(spec.StateDir)
+	switch {
+	case err == nil:
+		c.sup = info
+	case errors.Is(err, os.ErrNotExist):
+		if !fsutil.Exists(filepath.Join(spec.StateDir, supervisor.SpecFile)) {
+			return nil, executor.ErrNotFound
+		}
+		// The supervisor may have died before recording itself: without a pid it is lost.
+	default:
+		return nil, err
+	}
+	return c, nil
+}
+
+// Cleanup removes the container's cgroup, killing what is left in it.
+func (e *Executor) Cleanup(ctx context.Context, spec executor.Spec) error {
+	return loadGroup(spec.StateDir).Destroy(ctx)
+}
+
+func loadGroup(dir string) *cgroups.Group {
+	b, err := os.ReadFile(filepath.Join(dir, cgroupFile))
+	if err != nil {
+		return nil
+	}
+	var g cgroups.Group
+	if json.Unmarshal(b, &g) != nil || len(g.Dirs) == 0 {
+		return nil
+	}
+	return &g
+}
+
+// container is one task under its supervisor.
+type container struct {
+	spec  executor.Spec
+	sup   proc.Info // zero when the supervisor never recorded itself
+	group *cgroups.Group
+
+	mu   sync.Mutex
+	exit *executor.Exit
+}
+
+func (c *container) dir() string { return c.spec.StateDir }
+
+// Started polls for the supervisor's started marker: starting takes milliseconds, and the
+// marker is also how a restarted agent learns it.
+func (c *container) Started(ctx context.Context) error {
+	delay := 5 * time.Millisecond
+	for {
+		if supervisor.Started(c.dir()) {
+			return nil
+		}
+		if supervisor.HasExit(c.dir()) || !c.sup.Alive() {
+			if supervisor.Started(c.dir()) {
+				return nil
+			}
+			return executor.ErrExited
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}
+
+// Wait waits for the supervisor to exit and reads the exit it recorded.
+func (c *container) Wait(ctx context.Context) (executor.Exit, error) {
+	c.mu.Lock()
+	if c.exit != nil {
+		defer c.mu.Unlock()
+		return *c.exit, nil
+	}
+	c.mu.Unlock()
+	if err := c.sup.Wait(ctx); err != nil {
+		return executor.Exit{}, err
+	}
+	c.sup.Reap()
+	exit := c.readExit()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exit == nil {
+		c.exit = &exit
+	}
+	return *c.exit, nil
+}
+
+func (c *container) readExit() executor.Exit {
+	e, err := supervisor.ReadExit(c.dir())
+	if err != nil {
+		return executor.Exit{Code: -1, Lost: true, OOM: c.group.OOMKilled()}
+	}
+	if e.Error != "" && !e.Started {
+		return executor.Exit{Code: -1, LaunchError: e.Error}
+	}
+	out := executor.Exit{Code: e.Code, Signal: syscall.Signal(e.Signal)}
+	if out.Signal == syscall.SIGKILL && c.group.OOMKilled() {
+		out.OOM = true
+	}
+	return out
+}
+
+// Kill sends SIGTERM to the supervisor (which forwards it to the task's process group), and
+// SIGKILL to the group and the cgroup after grace.
+func (c *container) Kill(ctx context.Context, grace time.Duration) error {
+	pgid := supervisor.ReadPGID(c.dir())
+	if c.sup.Alive() {
+		_ = syscall.Kill(c.sup.PID, syscall.SIGTERM)
+	} else if pgid > 0 {
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	}
+	wctx, cancel := context.WithTimeout(ctx, grace)
+	_, err := c.Wait(wctx)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if pgid = supervisor.ReadPGID(c.dir()); pgid > 0 {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	c.group.KillAll()
+	// The supervisor exits once its task is gone; one that does not goes too.
+	wctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+	_, err = c.Wait(wctx)
+	cancel()
+	if err != nil && ctx.Err() == nil && c.sup.Alive() {
+		_ = syscall.Kill(c.sup.PID, syscall.SIGKILL)
+	}
+	return ctx.Err()
+}
+
+// Status names the container and its supervisor.
+func (c *container) Status() *mesos.ContainerStatus {
+	st := &mesos.ContainerStatus{ContainerID: mesos.NewID(c.spec.ContainerID)}
+	if c.sup.PID > 0 {
+		pid := uint32(c.sup.PID)
+		st.ExecutorPID = &pid
+	}
+	return st
+}
