@@ -1,0 +1,309 @@
+package master
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/agentsim"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/client/scheduler"
+	"github.com/marina-dcos/marina/internal/coord"
+	"github.com/marina-dcos/marina/internal/testutil"
+)
+
+// startEtcd starts n embedded etcd members forming one cluster.
+func startEtcd(t *testing.T, n int) []*coord.Coord {
+	t.Helper()
+	dir := t.TempDir()
+	cfgs := make([]coord.Config, n)
+	var initial []string
+	for i := range cfgs {
+		cfgs[i] = coord.Config{
+			Name:       fmt.Sprintf("e%d", i),
+			DataDir:    filepath.Join(dir, fmt.Sprintf("e%d", i)),
+			ClientURL:  fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
+			PeerURL:    fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
+			TickMs:     50,
+			ElectionMs: 500,
+			Logger:     testutil.Logger(t, fmt.Sprintf("etcd%d", i)),
+		}
+		initial = append(initial, cfgs[i].Name+"="+cfgs[i].PeerURL)
+	}
+	out := make([]*coord.Coord, n)
+	errs := make([]error, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range cfgs {
+		cfgs[i].InitialCluster = strings.Join(initial, ",")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = coord.Start(ctx, cfgs[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("etcd member %d: %v", i, err)
+		}
+		t.Cleanup(func() { out[i].Close() })
+	}
+	return out
+}
+
+// testConfig returns a master config with short, test-friendly timeouts.
+func testConfig(t *testing.T, cli *coord.Coord, name string) Config {
+	return Config{
+		Listen:                 "127.0.0.1:0",
+		Hostname:               "127.0.0.1",
+		Etcd:                   cli.Client,
+		LeaderTTL:              time.Second,
+		AgentHeartbeat:         200 * time.Millisecond,
+		AgentTimeout:           2 * time.Second,
+		AgentReregisterTimeout: 5 * time.Second,
+		SchedulerHeartbeat:     time.Second,
+		Logger:                 testutil.Logger(t, name),
+	}
+}
+
+// startMaster starts a master; edit adjusts its config.
+func startMaster(t *testing.T, c *coord.Coord, name string, edit func(*Config)) *Master {
+	t.Helper()
+	cfg := testConfig(t, c, name)
+	if edit != nil {
+		edit(&cfg)
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// waitLeader waits until one of ms leads and returns it.
+func waitLeader(t *testing.T, ms ...*Master) *Master {
+	t.Helper()
+	var leader *Master
+	testutil.WaitFor(t, 15*time.Second, func() error {
+		for _, m := range ms {
+			if m.IsLeader() {
+				leader = m
+				return nil
+			}
+		}
+		return fmt.Errorf("no leader among %d masters", len(ms))
+	})
+	return leader
+}
+
+// startSim starts n simulated agents against the masters and waits for their registration.
+func startSim(t *testing.T, n int, token string, edit func(*agentsim.Config), masters ...*Master) *agentsim.Sim {
+	t.Helper()
+	urls := make([]string, len(masters))
+	for i, m := range masters {
+		urls[i] = m.URL()
+	}
+	res, err := mesos.ParseResources("cpus:4;mem:4096;disk:10240;ports:[31000-31999]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := agentsim.Config{
+		Masters:        urls,
+		Count:          n,
+		Resources:      res,
+		Attributes:     []mesos.Attribute{{Name: "rack", Type: mesos.Text, Text: &mesos.TextValue{Value: "r1"}}},
+		AuthToken:      token,
+		ResendInterval: 500 * time.Millisecond,
+		Logger:         testutil.Logger(t, "agentsim"),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	sim := agentsim.New(cfg)
+	if err := sim.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := sim.WaitRegistered(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return sim
+}
+
+func failover(s float64) *float64 { return &s }
+
+// subscribe subscribes a framework through the scheduler client.
+func subscribe(t *testing.T, info mesos.FrameworkInfo, token string, masters ...*Master) (*scheduler.Client, *scheduler.Stream) {
+	t.Helper()
+	urls := make([]string, len(masters))
+	for i, m := range masters {
+		urls[i] = m.URL()
+	}
+	if info.User == "" {
+		info.User = "root"
+	}
+	if info.FailoverTimeout == nil {
+		info.FailoverTimeout = failover(3600)
+	}
+	c := scheduler.New(scheduler.Config{Masters: urls, Framework: info, AuthToken: token})
+	s := resubscribe(t, c)
+	return c, s
+}
+
+func resubscribe(t *testing.T, c *scheduler.Client) *scheduler.Stream {
+	t.Helper()
+	var s *scheduler.Stream
+	testutil.WaitFor(t, 15*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var err error
+		s, err = c.Subscribe(context.Background())
+		_ = ctx
+		return err
+	})
+	t.Cleanup(func() { s.Close() })
+	ev := next(t, s, func(ev mesos.Event) bool { return ev.Type == mesos.EventSubscribed })
+	if ev.Subscribed.FrameworkID.Value == "" {
+		t.Fatal("SUBSCRIBED without framework id")
+	}
+	return s
+}
+
+// next returns the next event matching pred, skipping others, within 10s.
+func next(t *testing.T, s *scheduler.Stream, pred func(mesos.Event) bool) mesos.Event {
+	t.Helper()
+	ev, ok := nextWithin(s, 10*time.Second, pred)
+	if !ok {
+		t.Fatalf("no matching event within 10s (stream err: %v)", s.Err())
+	}
+	return ev
+}
+
+func nextWithin(s *scheduler.Stream, d time.Duration, pred func(mesos.Event) bool) (mesos.Event, bool) {
+	timeout := time.After(d)
+	for {
+		select {
+		case ev, ok := <-s.Events:
+			if !ok {
+				return mesos.Event{}, false
+			}
+			if pred(ev) {
+				return ev, true
+			}
+		case <-timeout:
+			return mesos.Event{}, false
+		}
+	}
+}
+
+func isType(t mesos.EventType) func(mesos.Event) bool {
+	return func(ev mesos.Event) bool { return ev.Type == t }
+}
+
+// isUpdate matches UPDATE events of task id in state.
+func isUpdate(id string, state mesos.TaskState) func(mesos.Event) bool {
+	return func(ev mesos.Event) bool {
+		return ev.Type == mesos.EventUpdate && ev.Update.Status.TaskID.Value == id && ev.Update.Status.State == state
+	}
+}
+
+// ackingUpdate is isUpdate that also acknowledges every update carrying a uuid.
+func ackingUpdate(t *testing.T, s *scheduler.Stream, id string, state mesos.TaskState) func(mesos.Event) bool {
+	return func(ev mesos.Event) bool {
+		if ev.Type != mesos.EventUpdate {
+			return false
+		}
+		if err := s.Acknowledge(context.Background(), ev.Update.Status); err != nil {
+			t.Errorf("acknowledge: %v", err)
+		}
+		return ev.Update.Status.TaskID.Value == id && ev.Update.Status.State == state
+	}
+}
+
+// task returns a command task using res on the offer's agent.
+func newTaskInfo(id string, o mesos.Offer, res string) mesos.TaskInfo {
+	r, err := mesos.ParseResources(res)
+	if err != nil {
+		panic(err)
+	}
+	cmd := "sleep 1000"
+	return mesos.TaskInfo{Name: id, TaskID: mesos.ID{Value: id}, AgentID: o.AgentID, Resources: r,
+		Command: &mesos.CommandInfo{Value: &cmd}}
+}
+
+// getJSON GETs path from the master and decodes the answer.
+func getJSON(t *testing.T, m *Master, path string, v any) int {
+	t.Helper()
+	resp, err := http.Get(m.URL() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if v != nil && resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("decode %s: %v", path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// post sends a raw scheduler call.
+func post(t *testing.T, url string, hdr map[string]string, body []byte) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// usedCPUs returns the cpus the leader's allocator holds for frameworks on all agents.
+func usedCPUs(m *Master) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.st == nil {
+		return -1
+	}
+	var sum float64
+	for id := range m.st.agents {
+		sum += m.st.alloc.Used(id).Scalar("cpus")
+	}
+	return sum
+}
+
+func ioCopy(w io.Writer, resp *http.Response) (int64, error) {
+	defer resp.Body.Close()
+	return io.Copy(w, resp.Body)
+}
+
+// launch returns one LAUNCH operation of tasks.
+func launch(tasks ...mesos.TaskInfo) []mesos.Operation {
+	return []mesos.Operation{{Type: mesos.OperationLaunch, Launch: &mesos.Launch{TaskInfos: tasks}}}
+}
