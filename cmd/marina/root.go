@@ -49,6 +49,9 @@ func newRootCmd() *cobra.Command {
 		newMasterCmd(&lf),
 		newAgentCmd(&lf),
 		newVersionCmd(),
+		newUpCmd(&lf),
+		newDownCmd(&lf),
+		newStatusCmd(),
 	)
 	return root
 }

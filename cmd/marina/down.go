@@ -1,0 +1,28 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/marina-dcos/marina/internal/cluster"
+)
+
+func newDownCmd(lf *logFlags) *cobra.Command {
+	var opts cluster.DownOptions
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop a cluster's nodes and tasks and remove its state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := lf.logger()
+			if err != nil {
+				return err
+			}
+			opts.Logger, opts.Out = log, cmd.OutOrStdout()
+			return cluster.Down(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Name, "name", cluster.DefaultName, "cluster name")
+	f.StringVar(&opts.StateDir, "state-dir", cluster.DefaultStateDir(), "directory for cluster state and the client config (env "+cluster.EnvStateDir+")")
+	return cmd
+}

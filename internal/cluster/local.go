@@ -1,0 +1,316 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/marina-dcos/marina/internal/agent/supervisor"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+)
+
+// Ports of the local provider's nodes: the standard ones, each node on its own loopback address.
+const (
+	masterPort   = 5050
+	agentPort    = 5051
+	etcdClient   = 2379
+	etcdPeer     = 2380
+	servicesPort = 8080
+)
+
+// Local is the local provider: every node is a marina process on this machine, detached in its
+// own session, on a loopback address of its own (masters on .2, .3, ...; agents on .11, .12,
+// ...), so every node uses the standard ports. Settings: "subnet", the first three octets of the
+// addresses (default "127.0.0"); "binary", the marina executable to run (default: the running
+// one).
+type Local struct {
+	subnet string
+	binary string
+}
+
+var _ Provider = (*Local)(nil)
+
+// NewLocal returns a local provider with settings.
+func NewLocal(settings map[string]string) (*Local, error) {
+	l := &Local{subnet: "127.0.0"}
+	var errs []error
+	for k, v := range settings {
+		switch k {
+		case "subnet":
+			p, err := netip.ParseAddr(v + ".1")
+			if err != nil || !p.Is4() || !p.IsLoopback() || strings.Count(v, ".") != 2 {
+				errs = append(errs, fmt.Errorf("provider.settings.subnet: %q is not the first three octets of a loopback address, like 127.0.0", v))
+			}
+			l.subnet = v
+		case "binary":
+			l.binary = v
+		default:
+			errs = append(errs, fmt.Errorf("provider.settings.%s: unknown setting of the local provider (known: subnet, binary)", k))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Name returns "local".
+func (l *Local) Name() string { return "local" }
+
+// Plan lays out masters on <subnet>.2.. and agents on <subnet>.11.., with work dirs under
+// <dir>/nodes and logs under <dir>/logs.
+func (l *Local) Plan(c *Cluster) error {
+	if c.Binary == "" {
+		c.Binary = l.binary
+	}
+	if c.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("local provider: find the marina binary: %w", err)
+		}
+		c.Binary = exe
+	}
+	agents := c.Spec.Agents.Expand()
+	if 10+len(agents) > 254 {
+		return fmt.Errorf("local provider: %d agents do not fit in %s.11-254", len(agents), l.subnet)
+	}
+	c.Nodes = nil
+	node := func(role Role, i, host, port int, ports ...int) *Node {
+		name := fmt.Sprintf("%s-%d", role, i)
+		ip := fmt.Sprintf("%s.%d", l.subnet, host)
+		return &Node{
+			Name: name, Role: role, Index: i, IP: ip,
+			URL:     "http://" + net.JoinHostPort(ip, strconv.Itoa(port)),
+			Ports:   append([]int{port}, ports...),
+			WorkDir: filepath.Join(c.Dir, "nodes", name),
+			LogFile: filepath.Join(c.Dir, "logs", name+".log"),
+		}
+	}
+	for i := 1; i <= c.Spec.Masters; i++ {
+		c.Nodes = append(c.Nodes, node(RoleMaster, i, 1+i, masterPort, etcdClient, etcdPeer))
+	}
+	defaults := defaultAgentResources(c.Dir)
+	ranges := agentPortRanges(len(agents))
+	for i, a := range agents {
+		n := node(RoleAgent, i+1, 11+i, agentPort)
+		n.Resources, n.Attributes = a.Resources, a.Attributes
+		if n.Resources == "" {
+			n.Resources = defaults
+		}
+		if res, err := mesos.ParseResources(n.Resources); err == nil && res.RangesOf(mesos.ResourcePorts) == nil {
+			n.Resources += ";ports:" + ranges[i]
+		}
+		c.Nodes = append(c.Nodes, n)
+	}
+	c.Endpoints = Endpoints{Masters: c.MasterURLs()}
+	if ms := c.Masters(); len(ms) > 0 {
+		c.Endpoints.Master = ms[0].URL
+		c.Endpoints.Services = servicesURL(ms[0].IP)
+	}
+	return nil
+}
+
+func servicesURL(ip string) string {
+	return "http://" + net.JoinHostPort(ip, strconv.Itoa(servicesPort))
+}
+
+// defaultAgentResources is what a local agent offers when the spec does not say: the machine's
+// CPUs and memory (every local agent offers them: they share the machine), and its free disk.
+func defaultAgentResources(dir string) string {
+	mem := 4096.0
+	if m, err := totalMemoryMB(); err == nil {
+		mem = max(m-1024, 1024)
+	}
+	disk := 10240.0
+	var st syscall.Statfs_t
+	for d := dir; d != "" && d != "."; d = filepath.Dir(d) {
+		if syscall.Statfs(d, &st) == nil {
+			disk = max(float64(st.Bavail*uint64(st.Bsize)>>20)-5*1024, 1024)
+			break
+		}
+		if d == "/" {
+			break
+		}
+	}
+	return fmt.Sprintf("cpus:%d;mem:%.0f;disk:%.0f", runtime.NumCPU(), mem, disk)
+}
+
+func totalMemoryMB() (float64, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || k != "MemTotal" {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			break
+		}
+		kb, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			return 0, err
+		}
+		return float64(int64(kb / 1024)), nil
+	}
+	return 0, errors.New("meminfo: no MemTotal")
+}
+
+// agentPortRanges gives n agents distinct port ranges below 32768 (the kernel's default
+// ephemeral range starts there): 200 ports each from 31000 while they fit, narrower ranges
+// from 20000 for many agents.
+func agentPortRanges(n int) []string {
+	base, width := 31000, 200
+	if n*width > 32768-base {
+		base = 20000
+		width = max(1, min(200, (32768-base)/max(n, 1)))
+	}
+	out := make([]string, n)
+	for i := range n {
+		lo := base + width*i
+		out[i] = fmt.Sprintf("[%d-%d]", lo, lo+width-1)
+	}
+	return out
+}
+
+// Preflight checks that the binary runs and that every node's address and ports are free.
+func (l *Local) Preflight(_ context.Context, c *Cluster) error {
+	var errs []error
+	if fi, err := os.Stat(c.Binary); err != nil {
+		errs = append(errs, fmt.Errorf("marina binary: %w", err))
+	} else if fi.Mode()&0o111 == 0 {
+		errs = append(errs, fmt.Errorf("marina binary %s is not executable", c.Binary))
+	}
+	if err := nodesAddrsFree(c.Nodes); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Provision makes the nodes' work directories and the log directory.
+func (l *Local) Provision(_ context.Context, c *Cluster) error {
+	for _, n := range c.Nodes {
+		if err := os.MkdirAll(n.WorkDir, 0o700); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(n.LogFile), 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Configure sets each node's command line: fast etcd timing and a short leader TTL, which
+// loopback allows, so that a master failover takes seconds.
+func (l *Local) Configure(_ context.Context, c *Cluster) error {
+	var ips []string
+	for _, m := range c.Masters() {
+		ips = append(ips, m.IP)
+	}
+	for _, n := range c.Nodes {
+		switch n.Role {
+		case RoleMaster:
+			n.Args = []string{"master",
+				"--ip", n.IP, "--port", strconv.Itoa(masterPort),
+				"--masters", strings.Join(ips, ","),
+				"--work-dir", n.WorkDir,
+				"--etcd-client-port", strconv.Itoa(etcdClient), "--etcd-peer-port", strconv.Itoa(etcdPeer),
+				"--etcd-heartbeat-ms", "50", "--etcd-election-ms", "500",
+				"--leader-ttl", "1s",
+			}
+		case RoleAgent:
+			n.Args = []string{"agent",
+				"--listen", net.JoinHostPort(n.IP, strconv.Itoa(agentPort)),
+				"--hostname", n.IP,
+				"--master", strings.Join(c.MasterURLs(), ","),
+				"--work-dir", n.WorkDir,
+				"--resources", n.Resources,
+			}
+			if n.Attributes != "" {
+				n.Args = append(n.Args, "--attributes", n.Attributes)
+			}
+		}
+	}
+	return nil
+}
+
+// Start starts each node as a child process in a session of its own, so that it outlives
+// this process and a Ctrl-C in the terminal does not reach it. Output goes to the node's log.
+func (l *Local) Start(_ context.Context, c *Cluster, nodes []*Node) error {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, supervisor.EnvSupervisor+"=") || strings.HasPrefix(kv, supervisor.EnvExec+"=")
+	})
+	for _, n := range nodes {
+		logf, err := os.OpenFile(n.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return &NodeError{Node: n.Name, Err: err}
+		}
+		cmd := exec.Command(c.Binary, n.Args...)
+		cmd.Dir = n.WorkDir
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		err = cmd.Start()
+		logf.Close()
+		if err != nil {
+			return &NodeError{Node: n.Name, Err: fmt.Errorf("start: %w", err)}
+		}
+		n.PID = cmd.Process.Pid
+		if st, err := readProcStat(n.PID); err == nil {
+			n.StartTime = st.StartTime
+		}
+		// Reap the child should it exit while this process runs; Running then reports it gone.
+		go func() { _ = cmd.Wait() }()
+	}
+	return nil
+}
+
+// Running reports whether n's process runs.
+func (l *Local) Running(_ *Cluster, n *Node) bool { return processAlive(n.PID, n.StartTime) }
+
+// Logs returns the last lines of n's log file.
+func (l *Local) Logs(_ *Cluster, n *Node, lines int) ([]string, error) {
+	return tailFile(n.LogFile, lines)
+}
+
+// tailFile returns the last n lines of a file.
+func tailFile(path string, n int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	const window = 64 << 10
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off := max(fi.Size()-window, 0)
+	buf := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
+	if off > 0 && len(lines) > 0 {
+		lines = lines[1:] // partial first line
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return nil, nil
+	}
+	return lines, nil
+}

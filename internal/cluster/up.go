@@ -1,0 +1,346 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// UpOptions configure Up.
+type UpOptions struct {
+	Spec     *Spec  // defaulted and validated by Up
+	StateDir string // default DefaultStateDir()
+	// Retain keeps what was made when a step fails.
+	Retain bool
+	// Wait for a leader and for every agent to register; without it Up returns once the
+	// processes run.
+	Wait bool
+	// Timeout bounds the whole bring-up; default 60s.
+	Timeout time.Duration
+	Out     io.Writer // progress and endpoints; default os.Stdout
+	Logger  *slog.Logger
+	// Provider overrides the one the spec names (tests).
+	Provider Provider
+}
+
+// LogTailLines is how much of a failing node's log up prints.
+const LogTailLines = 20
+
+// pollEvery is how often up polls the nodes while waiting.
+const pollEvery = 25 * time.Millisecond
+
+// Up brings the cluster of opts.Spec up as an ordered list of steps, printing one line per step.
+// When a step fails, or ctx is cancelled (Ctrl-C), it prints why and the tail of the failing
+// node's log, and rolls back unless opts.Retain. A cluster of the same name that already runs
+// healthy is reported as it is; a broken one is an error.
+func Up(ctx context.Context, opts UpOptions) (*Cluster, error) {
+	if opts.Out == nil {
+		opts.Out = os.Stdout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = DefaultStateDir()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	spec := *opts.Spec
+	spec.Default()
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	prov := opts.Provider
+	if prov == nil {
+		var err error
+		if prov, err = NewProvider(spec.Provider.Name, spec.Provider.Settings); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	unlock, err := lockCluster(opts.StateDir, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	if done, c, err := existing(ctx, opts, prov, spec.Name); done {
+		return c, err
+	}
+
+	c := &Cluster{
+		Name:     spec.Name,
+		Provider: prov.Name(),
+		Spec:     spec,
+		Dir:      ClusterDir(opts.StateDir, spec.Name),
+		Created:  time.Now().UTC(),
+	}
+	if err := prov.Plan(c); err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	progress := NewLineProgress(opts.Out)
+	defer progress.Close()
+	fmt.Fprintf(opts.Out, "Bringing up cluster %q: %d masters, %d agents, %s provider\n",
+		c.Name, len(c.Masters()), len(c.Agents()), c.Provider)
+	runner := &Runner{
+		Progress:  progress,
+		Retain:    opts.Retain,
+		OnFailure: func(e *StepError) { reportFailure(opts.Out, prov, c, e) },
+	}
+	start := time.Now()
+	if err := runner.Run(ctx, upSteps(opts, prov, c)); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			err = fmt.Errorf("%w (--timeout %v)", err, opts.Timeout)
+		}
+		return nil, err
+	}
+	progress.Close()
+	fmt.Fprintf(opts.Out, "\nCluster %q is up (%s).\n", c.Name, fmtSeconds(time.Since(start)))
+	printEndpoints(opts.Out, c)
+	opts.Logger.Debug("cluster up", "name", c.Name, "elapsed", time.Since(start))
+	return c, nil
+}
+
+// upSteps is the bring-up, in order.
+func upSteps(opts UpOptions, prov Provider, c *Cluster) []Step {
+	save := func(context.Context) error { return c.Save() }
+	steps := []Step{
+		{Name: "check addresses and ports", Run: func(ctx context.Context) error { return prov.Preflight(ctx, c) }},
+		{
+			Name: "prepare state dir",
+			Run: func(context.Context) error {
+				if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+					return err
+				}
+				return c.Save()
+			},
+			Undo: func(context.Context) error { return os.RemoveAll(c.Dir) },
+		},
+		{
+			Name: "provision nodes",
+			Run:  func(ctx context.Context) error { return then(prov.Provision(ctx, c), save, ctx) },
+			Undo: func(ctx context.Context) error { return prov.Destroy(ctx, c) },
+		},
+		{Name: "generate config", Run: func(ctx context.Context) error { return then(prov.Configure(ctx, c), save, ctx) }},
+		{Name: "start masters", Run: func(ctx context.Context) error {
+			return then(prov.Start(ctx, c, c.Masters()), save, ctx)
+		}},
+	}
+	if opts.Wait {
+		steps = append(steps, Step{Name: "wait for etcd quorum and a leader", Run: func(ctx context.Context) error {
+			return waitLeader(ctx, prov, c)
+		}})
+	}
+	if len(c.Agents()) > 0 {
+		steps = append(steps, Step{Name: "start agents", Run: func(ctx context.Context) error {
+			return then(prov.Start(ctx, c, c.Agents()), save, ctx)
+		}})
+		if opts.Wait {
+			steps = append(steps, Step{Name: "wait for agents to register", Run: func(ctx context.Context) error {
+				return waitAgents(ctx, prov, c)
+			}})
+		}
+	}
+	steps = append(steps,
+		Step{
+			Name: "write client config",
+			Run: func(context.Context) error {
+				c.Ready = opts.Wait
+				if err := c.Save(); err != nil {
+					return err
+				}
+				return addToClientConfig(filepath.Dir(c.Dir), c)
+			},
+			Undo: func(context.Context) error { return removeFromClientConfig(filepath.Dir(c.Dir), c.Name) },
+		},
+		// The endpoints are printed after the step lines, once the runner is done.
+		Step{Name: "print endpoints", Run: func(context.Context) error {
+			if c.Endpoints.Master == "" {
+				return errors.New("no master endpoint")
+			}
+			return nil
+		}},
+	)
+	return steps
+}
+
+// then runs next when err is nil.
+func then(err error, next func(context.Context) error, ctx context.Context) error {
+	if err != nil {
+		return err
+	}
+	return next(ctx)
+}
+
+// waitLeader waits until exactly one master leads and every master knows it.
+func waitLeader(ctx context.Context, prov Provider, c *Cluster) error {
+	masters := c.Masters()
+	for {
+		if err := exited(prov, c, masters); err != nil {
+			return err
+		}
+		views := viewMasters(ctx, masters)
+		i, err := leaderOf(masters, views)
+		if err == nil {
+			c.Endpoints.Master = masters[i].URL
+			c.Endpoints.Services = servicesURL(masters[i].IP)
+			return c.Save()
+		}
+		if err := sleep(ctx, pollEvery); err != nil {
+			return &NodeError{Node: laggingMaster(masters, views), Err: fmt.Errorf("%w: %v", err, leaderProblem(masters, views))}
+		}
+	}
+}
+
+// leaderProblem says what is still missing for a leader.
+func leaderProblem(masters []*Node, views []masterView) error {
+	_, err := leaderOf(masters, views)
+	var unreachable []string
+	for i, v := range views {
+		if v.Err != nil {
+			unreachable = append(unreachable, masters[i].Name+" ("+oneLine(v.Err)+")")
+		}
+	}
+	if len(unreachable) > 0 {
+		return fmt.Errorf("%v; not answering: %s", err, strings.Join(unreachable, ", "))
+	}
+	return err
+}
+
+// laggingMaster names the master whose log best explains a missing leader: the first one not
+// answering, else the first.
+func laggingMaster(masters []*Node, views []masterView) string {
+	for i, v := range views {
+		if v.Err != nil {
+			return masters[i].Name
+		}
+	}
+	return masters[0].Name
+}
+
+// waitAgents waits until every agent is registered and active on the leader.
+func waitAgents(ctx context.Context, prov Provider, c *Cluster) error {
+	agents := c.Agents()
+	var missing *Node
+	var lastErr error
+	for {
+		if err := exited(prov, c, c.Nodes); err != nil {
+			return err
+		}
+		var st masterState
+		lastErr = getJSON(ctx, c.Endpoints.Master+"/master/state", &st)
+		if lastErr == nil {
+			missing = nil
+			for _, a := range agents {
+				if info := st.agentFor(a.IP); info == nil || !info.Active {
+					missing = a
+					break
+				}
+			}
+			if missing == nil {
+				return nil
+			}
+		}
+		if err := sleep(ctx, pollEvery); err != nil {
+			if missing != nil {
+				return &NodeError{Node: missing.Name, Err: fmt.Errorf("%w: not registered with the leader %s", err, c.Endpoints.Master)}
+			}
+			return fmt.Errorf("%w: leader %s: %v", err, c.Endpoints.Master, lastErr)
+		}
+	}
+}
+
+// exited returns a NodeError for the first of nodes whose process is gone.
+func exited(prov Provider, c *Cluster, nodes []*Node) error {
+	for _, n := range nodes {
+		if n.PID != 0 && !prov.Running(c, n) {
+			return &NodeError{Node: n.Name, Err: errors.New("process exited")}
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// reportFailure prints which step failed, why, and the tail of the failing node's log.
+func reportFailure(w io.Writer, prov Provider, c *Cluster, e *StepError) {
+	fmt.Fprintf(w, "\nstep %q failed: %v\n", e.Step, e.Err)
+	var ne *NodeError
+	if !errors.As(e.Err, &ne) {
+		return
+	}
+	n := c.Node(ne.Node)
+	if n == nil || n.LogFile == "" {
+		return
+	}
+	lines, err := prov.Logs(c, n, LogTailLines)
+	if err != nil || len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "last %d lines of %s (%s):\n", len(lines), n.Name, n.LogFile)
+	for _, l := range lines {
+		fmt.Fprintln(w, "  "+l)
+	}
+	fmt.Fprintln(w)
+}
+
+// existing handles a cluster of the same name that exists: done is true when Up must return
+// (c, err) at once.
+func existing(ctx context.Context, opts UpOptions, prov Provider, name string) (done bool, c *Cluster, err error) {
+	dir := ClusterDir(opts.StateDir, name)
+	c, err = LoadCluster(opts.StateDir, name)
+	if errors.Is(err, ErrNoCluster) {
+		if _, serr := os.Stat(dir); serr == nil {
+			return true, nil, fmt.Errorf("%s exists but holds no cluster state (an interrupted up?): run `marina down --name %s` first", dir, name)
+		}
+		return false, nil, nil
+	}
+	if err != nil {
+		return true, nil, fmt.Errorf("cluster %q: %w: run `marina down --name %s` first", name, err, name)
+	}
+	if c.Provider != prov.Name() {
+		prov, err = NewProvider(c.Provider, c.Spec.Provider.Settings)
+		if err != nil {
+			return true, nil, err
+		}
+	}
+	rep := Inspect(ctx, prov, c)
+	if rep.Healthy {
+		fmt.Fprintf(opts.Out, "Cluster %q is already running.\n", name)
+		c.Endpoints.Master, c.Endpoints.Services = rep.Endpoints.Master, rep.Endpoints.Services
+		printEndpoints(opts.Out, c)
+		return true, c, nil
+	}
+	return true, nil, fmt.Errorf("cluster %q exists but is not healthy (%s): run `marina down --name %s`, then up again", name, strings.Join(rep.Problems, "; "), name)
+}
+
+// printEndpoints prints how to reach the cluster.
+func printEndpoints(w io.Writer, c *Cluster) {
+	fmt.Fprintf(w, "  master:    %s  (leader; any master redirects to it)\n", c.Endpoints.Master)
+	fmt.Fprintf(w, "  masters:   %s\n", strings.Join(c.Endpoints.Masters, " "))
+	fmt.Fprintf(w, "  services:  %s  (the Marathon-compatible API, once the services role runs)\n", c.Endpoints.Services)
+	fmt.Fprintf(w, "  state:     %s\n", c.Dir)
+	fmt.Fprintf(w, "  logs:      %s\n", c.Dir+"/logs")
+	fmt.Fprintf(w, "Next: marina status --name %s   |   marina down --name %s\n", c.Name, c.Name)
+}
