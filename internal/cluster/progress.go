@@ -21,9 +21,9 @@ type Progress interface {
 // NopProgress ignores everything.
 type NopProgress struct{}
 
-func (NopProgress) Start(string)                       {}
+func (NopProgress) Start(string)                      {}
 func (NopProgress) Done(string, time.Duration, error) {}
-func (NopProgress) Note(string)                        {}
+func (NopProgress) Note(string)                       {}
 
 // LineProgress prints one line per finished step, "✓ start masters (0.41s)", and, on a
 // terminal, a spinner line with the running step's name and elapsed time.
