@@ -28,13 +28,14 @@ func startEtcd(t *testing.T, n int) []*coord.Coord {
 	var initial []string
 	for i := range cfgs {
 		cfgs[i] = coord.Config{
-			Name:       fmt.Sprintf("e%d", i),
-			DataDir:    filepath.Join(dir, fmt.Sprintf("e%d", i)),
-			ClientURL:  fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
-			PeerURL:    fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
-			TickMs:     50,
-			ElectionMs: 500,
-			Logger:     testutil.Logger(t, fmt.Sprintf("etcd%d", i)),
+			Name:         fmt.Sprintf("e%d", i),
+			DataDir:      filepath.Join(dir, fmt.Sprintf("e%d", i)),
+			ClientURL:    fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
+			PeerURL:      fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
+			TickMs:       50,
+			ElectionMs:   500,
+			EtcdLogLevel: "fatal",
+			Logger:       testutil.Logger(t, fmt.Sprintf("etcd%d", i)),
 		}
 		initial = append(initial, cfgs[i].Name+"="+cfgs[i].PeerURL)
 	}
@@ -306,4 +307,147 @@ func ioCopy(w io.Writer, resp *http.Response) (int64, error) {
 // launch returns one LAUNCH operation of tasks.
 func launch(tasks ...mesos.TaskInfo) []mesos.Operation {
 	return []mesos.Operation{{Type: mesos.OperationLaunch, Launch: &mesos.Launch{TaskInfos: tasks}}}
+}
+
+// rawSub is a subscription made with plain HTTP, for tests that need the stream id.
+type rawSub struct {
+	streamID, frameworkID string
+	events                chan mesos.Event
+	body                  io.Closer
+	offers                []mesos.Offer // offers seen while waiting for other events
+}
+
+func rawSubscribe(t *testing.T, m *Master, info mesos.FrameworkInfo) *rawSub {
+	t.Helper()
+	if info.User == "" {
+		info.User = "root"
+	}
+	if info.FailoverTimeout == nil {
+		info.FailoverTimeout = failover(3600)
+	}
+	body, _ := json.Marshal(mesos.Call{Type: mesos.CallSubscribe, Subscribe: &mesos.Subscribe{FrameworkInfo: info}})
+	req, _ := http.NewRequest(http.MethodPost, m.URL()+"/api/v1/scheduler", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("subscribe: %s", resp.Status)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("subscribe content type %q", ct)
+	}
+	rs := &rawSub{streamID: resp.Header.Get("Mesos-Stream-Id"), events: make(chan mesos.Event, 1024), body: resp.Body}
+	if rs.streamID == "" {
+		t.Fatal("no Mesos-Stream-Id")
+	}
+	rr := mesos.NewRecordReader(resp.Body)
+	var first mesos.Event
+	if err := rr.ReadJSON(&first); err != nil || first.Type != mesos.EventSubscribed {
+		t.Fatalf("first event %+v: %v", first, err)
+	}
+	rs.frameworkID = first.Subscribed.FrameworkID.Value
+	go func() {
+		defer close(rs.events)
+		for {
+			var ev mesos.Event
+			if err := rr.ReadJSON(&ev); err != nil {
+				return
+			}
+			rs.events <- ev
+		}
+	}()
+	t.Cleanup(func() { resp.Body.Close() })
+	return rs
+}
+
+// call posts a call of the subscribed framework and returns the status and body.
+func (rs *rawSub) call(t *testing.T, m *Master, c mesos.Call) (int, string) {
+	t.Helper()
+	if c.FrameworkID == nil {
+		c.FrameworkID = &mesos.ID{Value: rs.frameworkID}
+	}
+	b, _ := json.Marshal(c)
+	code, body, _ := post(t, m.URL()+"/api/v1/scheduler", map[string]string{"Mesos-Stream-Id": rs.streamID}, b)
+	return code, body
+}
+
+func (rs *rawSub) next(t *testing.T, pred func(mesos.Event) bool) mesos.Event {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-rs.events:
+			if !ok {
+				t.Fatal("stream closed")
+			}
+			if pred(ev) {
+				return ev
+			}
+			if ev.Type == mesos.EventOffers {
+				rs.offers = append(rs.offers, ev.Offers.Offers...)
+			}
+		case <-timeout:
+			t.Fatal("no matching event within 10s")
+		}
+	}
+}
+
+// checkAccounting fails unless, on every agent, what the allocator holds for frameworks is
+// exactly the live tasks' resources plus the outstanding offers.
+func checkAccounting(t *testing.T, m *Master) {
+	t.Helper()
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		st := m.st
+		if st == nil {
+			return fmt.Errorf("not leading")
+		}
+		for id, a := range st.agents {
+			if !a.inAllocator() {
+				continue
+			}
+			var want mesos.Resources
+			for _, tk := range a.tasks {
+				want = want.Add(tk.resources)
+			}
+			for _, o := range a.offers {
+				want = want.Add(o.resources)
+			}
+			if got := st.alloc.Used(id); !got.Equal(want) {
+				return fmt.Errorf("agent %s: allocator holds %s, tasks and offers hold %s", id, got, want)
+			}
+		}
+		return nil
+	})
+}
+
+// offer returns an offer made to the framework (one seen before, or the next one).
+func (rs *rawSub) offer(t *testing.T) mesos.Offer {
+	t.Helper()
+	if len(rs.offers) == 0 {
+		rs.offers = rs.next(t, isType(mesos.EventOffers)).Offers.Offers
+	}
+	o := rs.offers[0]
+	rs.offers = rs.offers[1:]
+	return o
+}
+
+// waitUpdates waits for an UPDATE of each task in want with its state, in any order.
+func waitUpdates(t *testing.T, s *scheduler.Stream, want map[string]mesos.TaskState) map[string]mesos.TaskStatus {
+	t.Helper()
+	got := map[string]mesos.TaskStatus{}
+	for len(got) < len(want) {
+		ev := next(t, s, func(ev mesos.Event) bool {
+			if ev.Type != mesos.EventUpdate {
+				return false
+			}
+			st, ok := want[ev.Update.Status.TaskID.Value]
+			return ok && st == ev.Update.Status.State
+		})
+		got[ev.Update.Status.TaskID.Value] = ev.Update.Status
+	}
+	return got
 }

@@ -210,7 +210,9 @@ func (m *Master) filter(st *leaderState, f *framework, agentID string, d time.Du
 		return
 	}
 	st.alloc.Filter(f.id, agentID, now.Add(d))
-	m.wakeAt(st, time.Now().Add(d).Round(10*time.Millisecond))
+	// Wake up no earlier than the filter expires (rounded up to batch nearby expiries).
+	const grain = 10 * time.Millisecond
+	m.wakeAt(st, time.Now().Add(d).Truncate(grain).Add(grain))
 }
 
 // decline returns offers unused, filtered for refuse_seconds (5s by default). Offers that are

@@ -198,7 +198,10 @@ func (p *persister) run(ctx context.Context) {
 		case <-p.kick:
 		}
 		if err := p.flush(ctx); err != nil {
-			if errors.Is(err, coord.ErrNotLeader) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				continue // the final flush retries
+			}
+			if errors.Is(err, coord.ErrNotLeader) {
 				p.log.Warn("registry write refused; no longer leading", "err", err)
 				continue
 			}
