@@ -162,9 +162,25 @@ func (e *Executor) Recover(ctx context.Context, spec executor.Spec) (executor.Co
 	return c, nil
 }
 
-// Cleanup removes the container's cgroup, killing what is left in it.
+// Cleanup kills what is left of the task (its process group, which outlives a supervisor that
+// died, and its cgroup) and removes the cgroup.
 func (e *Executor) Cleanup(ctx context.Context, spec executor.Spec) error {
+	signalGroup(spec.StateDir, syscall.SIGKILL)
 	return loadGroup(spec.StateDir).Destroy(ctx)
+}
+
+// signalGroup signals the task's process group, unless the group is gone and its id reused:
+// the kernel hands out no pid still in use as a process group id, so the group is ours while
+// its leader is either the process recorded or no process at all.
+func signalGroup(dir string, sig syscall.Signal) bool {
+	g := supervisor.ReadTaskGroup(dir)
+	if g.PID <= 1 {
+		return false
+	}
+	if st, err := proc.ReadStat(g.PID); err == nil && g.StartTime != 0 && st.StartTime != g.StartTime {
+		return false
+	}
+	return syscall.Kill(-g.PID, sig) == nil
 }
 
 func loadGroup(dir string) *cgroups.Group {
@@ -255,11 +271,10 @@ func (c *container) readExit() executor.Exit {
 // Kill sends SIGTERM to the supervisor (which forwards it to the task's process group), and
 // SIGKILL to the group and the cgroup after grace.
 func (c *container) Kill(ctx context.Context, grace time.Duration) error {
-	pgid := supervisor.ReadPGID(c.dir())
 	if c.sup.Alive() {
 		_ = syscall.Kill(c.sup.PID, syscall.SIGTERM)
-	} else if pgid > 0 {
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	} else {
+		signalGroup(c.dir(), syscall.SIGTERM)
 	}
 	wctx, cancel := context.WithTimeout(ctx, grace)
 	_, err := c.Wait(wctx)
@@ -270,9 +285,7 @@ func (c *container) Kill(ctx context.Context, grace time.Duration) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if pgid = supervisor.ReadPGID(c.dir()); pgid > 0 {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	}
+	signalGroup(c.dir(), syscall.SIGKILL)
 	c.group.KillAll()
 	// The supervisor exits once its task is gone; one that does not goes too.
 	wctx, cancel = context.WithTimeout(ctx, 5*time.Second)

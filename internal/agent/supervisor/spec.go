@@ -124,16 +124,33 @@ func ReadPID(dir string) (proc.Info, error) {
 }
 
 // ReadPGID returns the task's process group recorded in dir, 0 when none is.
-func ReadPGID(dir string) int {
+func ReadPGID(dir string) int { return ReadTaskGroup(dir).PID }
+
+// ReadTaskGroup returns the task's process group recorded in dir: the group leader's pid (the
+// pgid) and start time. PID is 0 when none is recorded.
+func ReadTaskGroup(dir string) proc.Info {
 	b, err := os.ReadFile(filepath.Join(dir, PGIDFile))
 	if err != nil {
-		return 0
+		return proc.Info{}
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return proc.Info{}
+	}
+	n, err := strconv.Atoi(f[0])
 	if err != nil || n <= 1 {
-		return 0
+		return proc.Info{}
 	}
-	return n
+	info := proc.Info{PID: n}
+	if len(f) > 1 {
+		info.StartTime, _ = strconv.ParseUint(f[1], 10, 64)
+	}
+	return info
+}
+
+// writeTaskGroup records the task's process group in dir as "pgid starttime".
+func writeTaskGroup(dir string, p proc.Info) error {
+	return fsutil.WriteAtomic(filepath.Join(dir, PGIDFile), []byte(strconv.Itoa(p.PID)+" "+strconv.FormatUint(p.StartTime, 10)), 0o600)
 }
 
 // Started reports whether the supervisor recorded in dir that the task started.

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -110,7 +109,11 @@ func run(specPath string) int {
 		_ = cmd.Wait()
 		return finish(Exit{Code: -1, Error: string(msg)})
 	}
-	if err := fsutil.WriteAtomic(filepath.Join(dir, PGIDFile), []byte(strconv.Itoa(pgid)), 0o600); err != nil {
+	group, err := proc.Of(pgid)
+	if err != nil {
+		group = proc.Info{PID: pgid}
+	}
+	if err := writeTaskGroup(dir, group); err != nil {
 		logf("%v", err)
 	}
 	if err := fsutil.WriteAtomic(filepath.Join(dir, StartedFile), []byte(time.Now().UTC().Format(time.RFC3339Nano)), 0o600); err != nil {

@@ -1,0 +1,363 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/agent/cgroups"
+	"github.com/marina-dcos/marina/internal/agent/executor"
+	"github.com/marina-dcos/marina/internal/agent/process"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+)
+
+// Config configures an agent.
+type Config struct {
+	ID        string   // unused: the agent's id is assigned by the master and checkpointed
+	Masters   []string // base URLs of all masters, e.g. "http://127.0.0.1:5050"
+	Listen    string   // HTTP listen address, default "127.0.0.1:5051"
+	Advertise string   // host:port masters and tools reach this agent at; default: the listener's address
+	Hostname  string   // default os.Hostname()
+	WorkDir   string   // required: meta/ (checkpoints) and sandboxes/
+	// Resources offered; nil detects them: cpus = NumCPU, mem = total - 1GiB (min 1GiB),
+	// disk = free space of WorkDir - 5GiB (min 1GiB), ports [31000-32000].
+	Resources  mesos.Resources
+	Attributes []mesos.Attribute
+	// AuthToken is sent to masters as a bearer token, and required on the agent's own API.
+	AuthToken  string
+	HTTPClient *http.Client // optional; the stream needs no client timeout
+	// HeartbeatInterval between HEARTBEAT calls; default 5s (the master's interval when shorter).
+	HeartbeatInterval time.Duration
+	// Timeout after which a stream silent from the master is dead; default 15s.
+	Timeout time.Duration
+	// ExecutorPath is the program started as task supervisor; default os.Executable(). It must
+	// call supervisor.MaybeRun first.
+	ExecutorPath string
+	Logger       *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultListen            = "127.0.0.1:5051"
+	DefaultHeartbeatInterval = 5 * time.Second
+	DefaultTimeout           = 15 * time.Second
+	DefaultKillGrace         = 3 * time.Second
+)
+
+// Agent is a Mesos agent.
+type Agent struct {
+	cfg    Config
+	log    *slog.Logger
+	client *http.Client // never follows redirects
+	ownTr  *http.Transport
+	dir    layout
+	now    func() time.Time
+
+	// Tunables, set by tests before Start.
+	updateBackoffMin, updateBackoffMax   time.Duration
+	connectBackoffMin, connectBackoffMax time.Duration
+	cgroups                              *cgroups.Manager
+	executors                            map[string]executor.Executor
+
+	ln        net.Listener
+	srv       *http.Server
+	advertise string // host:port
+	startTime time.Time
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	startOnce sync.Once
+	closeOnce sync.Once
+	started   bool
+
+	registered     chan struct{}
+	registeredOnce sync.Once
+	wake           chan struct{} // kicks the update loop
+
+	mu           sync.Mutex
+	savedID      string // checkpointed id, "" before the first registration ever
+	id           string // id confirmed by REGISTERED in this process
+	sess         *session
+	disconnected bool
+	reconnect    chan struct{} // closed by Reconnect
+	frameworks   map[string]*framework
+	tasks        map[taskKey]*task
+	pendingSet   map[taskKey]*task // tasks with unacknowledged updates
+	completed    []*task           // terminal and acknowledged, newest last, bounded
+	doneFws      []mesos.FrameworkInfo
+}
+
+// maxCompleted bounds what /state shows of finished tasks and frameworks.
+const maxCompleted = 1000
+
+// New checks cfg and returns an agent; Start runs it.
+func New(cfg Config) (*Agent, error) {
+	if cfg.WorkDir == "" {
+		return nil, errors.New("agent: WorkDir is required")
+	}
+	if len(cfg.Masters) == 0 {
+		return nil, errors.New("agent: no masters")
+	}
+	wd, err := filepath.Abs(cfg.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("agent: work dir: %w", err)
+	}
+	cfg.WorkDir = wd
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("agent: hostname: %w", err)
+		}
+		cfg.Hostname = h
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Resources != nil {
+		if err := cfg.Resources.Validate(); err != nil {
+			return nil, fmt.Errorf("agent: resources: %w", err)
+		}
+	}
+	a := &Agent{
+		cfg:               cfg,
+		log:               cfg.Logger,
+		dir:               layout{root: cfg.WorkDir},
+		now:               time.Now,
+		updateBackoffMin:  time.Second,
+		updateBackoffMax:  30 * time.Second,
+		connectBackoffMin: 100 * time.Millisecond,
+		connectBackoffMax: 2 * time.Second,
+		registered:        make(chan struct{}),
+		wake:              make(chan struct{}, 1),
+		reconnect:         make(chan struct{}),
+		frameworks:        map[string]*framework{},
+		tasks:             map[taskKey]*task{},
+		pendingSet:        map[taskKey]*task{},
+	}
+	return a, nil
+}
+
+// Start binds the listener, recovers checkpointed tasks and starts registering with the
+// masters. It returns once the agent is listening. ctx bounds Start only: Close stops the
+// agent.
+func (a *Agent) Start(ctx context.Context) error {
+	err := errors.New("agent: already started")
+	a.startOnce.Do(func() { err = a.start(ctx) })
+	return err
+}
+
+func (a *Agent) start(ctx context.Context) error {
+	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.startTime = a.now()
+	for _, d := range []string{a.dir.meta(), a.dir.sandboxes()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+	}
+	if a.cfg.Resources == nil {
+		res, err := detectResources(a.cfg.WorkDir)
+		if err != nil {
+			return fmt.Errorf("agent: detect resources: %w", err)
+		}
+		a.cfg.Resources = res
+	}
+	if err := a.setupExecutors(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("agent: listen: %w", err)
+	}
+	a.ln = ln
+	a.advertise = advertiseAddr(a.cfg.Advertise, ln.Addr().String(), a.cfg.Hostname)
+	a.setupClient(ln.Addr())
+	if err := a.recover(); err != nil {
+		ln.Close()
+		return fmt.Errorf("agent: recover: %w", err)
+	}
+	a.srv = &http.Server{
+		Handler:           a.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	a.started = true
+	a.goTracked(func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server", "err", err)
+		}
+	})
+	a.goTracked(a.connectLoop)
+	a.goTracked(a.updateLoop)
+	a.log.Info("agent started", "addr", a.advertise, "work_dir", a.cfg.WorkDir,
+		"resources", a.cfg.Resources.String(), "tasks", len(a.tasks))
+	return nil
+}
+
+func (a *Agent) setupExecutors() error {
+	if a.executors != nil {
+		return nil
+	}
+	if a.cgroups == nil {
+		a.cgroups = cgroups.Detect()
+	}
+	if a.cgroups.Enabled() {
+		a.log.Info("task resource limits enforced", "cgroups", a.cgroups.String())
+	} else {
+		a.log.Warn("tasks run without resource limits", "reason", a.cgroups.Reason())
+	}
+	pe, err := process.New(process.Config{Path: a.cfg.ExecutorPath, Cgroups: a.cgroups, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	a.executors = map[string]executor.Executor{pe.Name(): pe}
+	return nil
+}
+
+// setupClient prepares the HTTP client for the masters. An agent listening on a specific
+// address dials from it too, so masters see the address the agent is reached at.
+func (a *Agent) setupClient(listen net.Addr) {
+	var c http.Client
+	if a.cfg.HTTPClient != nil {
+		c = *a.cfg.HTTPClient
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		if ta, ok := listen.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+			d.LocalAddr = &net.TCPAddr{IP: ta.IP}
+		}
+		tr.DialContext = d.DialContext
+		a.ownTr = tr
+		c.Transport = tr
+	}
+	c.Timeout = 0
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	a.client = &c
+}
+
+// advertiseAddr returns the host:port to advertise: the configured one, else the listener's,
+// with the hostname standing in for an unspecified address.
+func advertiseAddr(cfg, listen, hostname string) string {
+	if cfg != "" {
+		return cfg
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = hostname
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func (a *Agent) goTracked(f func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+}
+
+// Addr returns the address the agent listens on, host:port.
+func (a *Agent) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// ID returns the agent's id once the master confirmed it in this process, "" before.
+func (a *Agent) ID() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.id
+}
+
+// Registered is closed when the agent first registers.
+func (a *Agent) Registered() <-chan struct{} { return a.registered }
+
+// Close stops the HTTP server and the master stream. Tasks keep running: a new agent with the
+// same WorkDir recovers them. Close is idempotent.
+func (a *Agent) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		if !a.started {
+			if a.cancel != nil {
+				a.cancel()
+			}
+			return
+		}
+		a.cancel()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = a.srv.Shutdown(ctx)
+		if err != nil {
+			err = a.srv.Close()
+		}
+		a.wg.Wait()
+		if a.ownTr != nil {
+			a.ownTr.CloseIdleConnections()
+		}
+		a.log.Info("agent stopped")
+	})
+	return err
+}
+
+// Disconnect drops the master stream and keeps the agent from reconnecting until Reconnect,
+// as a network partition would. Tasks keep running and updates queue up.
+func (a *Agent) Disconnect() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.disconnected {
+		return
+	}
+	a.disconnected = true
+	a.reconnect = make(chan struct{})
+	if a.sess != nil {
+		a.sess.cancel()
+	}
+	a.log.Info("disconnected from masters")
+}
+
+// Reconnect lets a disconnected agent reach the masters again.
+func (a *Agent) Reconnect() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.disconnected {
+		return
+	}
+	a.disconnected = false
+	close(a.reconnect)
+	a.log.Info("reconnecting to masters")
+}
+
+// pid returns the agent's libprocess-style pid, "slave(1)@host:port".
+func (a *Agent) pid() string { return "slave(1)@" + a.advertise }
+
+// advertisePort returns the advertised port.
+func (a *Agent) advertisePort() int32 {
+	_, p, err := net.SplitHostPort(a.advertise)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return int32(n)
+}

@@ -1,0 +1,40 @@
+// Package agent is Marina's Mesos agent role: it registers with the leading master, runs the
+// tasks the master launches through an executor (package process, the command executor), and
+// reports their status updates reliably.
+//
+// # Lifecycle
+//
+// New checks a Config; Start binds the HTTP listener, recovers the checkpoint under
+// WorkDir/meta (re-attaching to tasks still running from a previous agent process) and starts
+// the connection loop; Close stops HTTP and the master stream but never the tasks, which
+// survive agent restarts.
+//
+// # Data in and out
+//
+// The connection loop finds the leader through any master (GET /master/redirect) and keeps
+// one full-duplex stream to it, POST /api/v1/agent: AgentCall records (REGISTER, UPDATE,
+// HEARTBEAT) go out in the request body, AgentEvent records (REGISTERED, LAUNCH, KILL,
+// ACKNOWLEDGED, SHUTDOWN_FRAMEWORK, HEARTBEAT, ERROR) come back in the response (stream.go).
+//
+// Status updates are reliable, as Mesos' status update manager makes them (updates.go): each
+// gets a random UUID, is appended to the task's checkpoint before it is sent, and is resent
+// with backoff until the framework acknowledges it; per task, one update is outstanding at a
+// time, in order. A task leaves the checkpoint when its terminal update is acknowledged.
+//
+// Checkpoint layout (checkpoint.go), under WorkDir:
+//
+//	meta/agent_id                                        the id the master assigned
+//	meta/frameworks/<framework>/framework.json           FrameworkInfo
+//	meta/frameworks/<framework>/tasks/<task>/task.json   TaskInfo, container, kill request
+//	meta/frameworks/<framework>/tasks/<task>/updates     status updates and acks, appended
+//	meta/frameworks/<framework>/tasks/<task>/executor/   the executor's state (supervisor files)
+//	sandboxes/<framework>/<task>/                        the task's working directory
+//
+// The agent also serves /files/browse, /files/read, /files/download (confined to the
+// sandboxes), /state (the Mesos agent state JSON) and /health (files.go, state.go, http.go).
+//
+// # Resource limits
+//
+// Tasks run in per-task cgroups (package cgroups) with memory and cpu limits from their
+// resources when the host allows; otherwise the agent logs once that tasks run without limits.
+package agent

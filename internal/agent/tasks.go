@@ -1,0 +1,420 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/agent/executor"
+	"github.com/marina-dcos/marina/internal/agent/process"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+)
+
+// dockerExecutor names the executor of DOCKER containers.
+const dockerExecutor = "docker"
+
+type taskKey struct{ fw, task string }
+
+type framework struct {
+	info mesos.FrameworkInfo
+}
+
+// maxStatuses bounds the statuses a task keeps for /state.
+const maxStatuses = 16
+
+// task is one task the agent runs, or ran and still has updates of to deliver. Guarded by
+// Agent.mu.
+type task struct {
+	key taskKey
+	rec taskRecord
+	dir string // checkpoint directory
+
+	state    mesos.TaskState
+	statuses []mesos.TaskStatus // most recent last, bounded
+
+	// Status updates not yet acknowledged, in order; the first is outstanding.
+	pending  []mesos.TaskStatus
+	nextSend time.Time
+	backoff  time.Duration
+
+	container executor.Container // nil until launched or recovered
+	killing   bool               // a kill goroutine was started
+}
+
+func (t *task) latest() *mesos.TaskStatus {
+	if len(t.statuses) == 0 {
+		return nil
+	}
+	return &t.statuses[len(t.statuses)-1]
+}
+
+func (a *Agent) spec(t *task) executor.Spec {
+	return executor.Spec{
+		ContainerID: t.rec.ContainerID,
+		FrameworkID: t.key.fw,
+		AgentID:     a.agentIDLocked(),
+		Hostname:    a.cfg.Hostname,
+		Task:        t.rec.Task,
+		Sandbox:     t.rec.Sandbox,
+		StateDir:    filepath.Join(t.dir, executorDir),
+	}
+}
+
+// agentIDLocked returns the id in use: confirmed in this process, else checkpointed.
+func (a *Agent) agentIDLocked() string {
+	if a.id != "" {
+		return a.id
+	}
+	return a.savedID
+}
+
+func newContainerID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// executorFor picks the executor of a task by its container type.
+func executorFor(ti *mesos.TaskInfo) string {
+	if ti.Container != nil && ti.Container.Type == "DOCKER" {
+		return dockerExecutor
+	}
+	return process.Name
+}
+
+// handleLaunch starts the tasks of a LAUNCH event.
+func (a *Agent) handleLaunch(l *mesos.AgentLaunch) {
+	fw := ""
+	if l.Framework.ID != nil {
+		fw = l.Framework.ID.Value
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := checkID(fw); err != nil {
+		a.log.Error("launch: bad framework id", "err", err)
+		for _, ti := range l.Tasks {
+			a.sendUnreliableLocked(fw, mesos.TaskStatus{TaskID: ti.TaskID, State: mesos.TaskError,
+				Source: mesos.SourceAgent, Reason: mesos.ReasonTaskInvalid, Message: err.Error()})
+		}
+		return
+	}
+	if f, ok := a.frameworks[fw]; !ok || !frameworkInfoEqual(f.info, l.Framework) {
+		a.frameworks[fw] = &framework{info: l.Framework}
+		if err := writeJSON(filepath.Join(a.dir.framework(fw), frameworkFile), l.Framework); err != nil {
+			a.log.Error("checkpoint framework", "framework", fw, "err", err)
+		}
+	}
+	for _, ti := range l.Tasks {
+		a.launchLocked(fw, ti)
+	}
+}
+
+func frameworkInfoEqual(x, y mesos.FrameworkInfo) bool {
+	return x.Name == y.Name && x.User == y.User && x.Role == y.Role && x.Principal == y.Principal &&
+		x.FailoverTimeoutSeconds() == y.FailoverTimeoutSeconds() && len(x.Roles) == len(y.Roles) &&
+		len(x.Capabilities) == len(y.Capabilities)
+}
+
+func (a *Agent) launchLocked(fw string, ti mesos.TaskInfo) {
+	id := ti.TaskID.Value
+	log := a.log.With("framework", fw, "task", id)
+	if err := checkID(id); err != nil {
+		log.Error("launch: bad task id", "err", err)
+		a.sendUnreliableLocked(fw, mesos.TaskStatus{TaskID: ti.TaskID, State: mesos.TaskError,
+			Source: mesos.SourceAgent, Reason: mesos.ReasonTaskInvalid, Message: err.Error()})
+		return
+	}
+	key := taskKey{fw, id}
+	if _, ok := a.tasks[key]; ok {
+		// As Mesos does: the master rejects duplicate ids; one that slips through must not
+		// disturb the task that has the id.
+		log.Warn("launch: duplicate task id ignored")
+		return
+	}
+	t := &task{
+		key:   key,
+		dir:   a.dir.task(fw, id),
+		state: mesos.TaskStaging,
+		rec: taskRecord{
+			FrameworkID: fw,
+			Task:        ti,
+			ContainerID: newContainerID(),
+			Executor:    executorFor(&ti),
+			Sandbox:     a.dir.sandbox(fw, id),
+		},
+	}
+	a.tasks[key] = t
+	if err := os.MkdirAll(filepath.Join(t.dir, executorDir), 0o700); err == nil {
+		err = writeJSON(filepath.Join(t.dir, taskFile), t.rec)
+		if err != nil {
+			log.Error("checkpoint task", "err", err)
+		}
+	} else {
+		log.Error("checkpoint task", "err", err)
+	}
+	if err := os.MkdirAll(t.rec.Sandbox, 0o755); err != nil {
+		a.failLocked(t, mesos.ReasonContainerLaunchFailed, "Failed to create sandbox: "+err.Error())
+		return
+	}
+	ex := a.executors[t.rec.Executor]
+	if ex == nil {
+		a.failLocked(t, mesos.ReasonContainerLaunchFailed, "No "+t.rec.Executor+" executor on this agent")
+		return
+	}
+	log.Info("launching task", "container", t.rec.ContainerID, "executor", t.rec.Executor)
+	spec := a.spec(t)
+	a.goTracked(func() { a.runTask(t, ex, spec, true) })
+}
+
+// failLocked ends a task that never ran with TASK_FAILED (TASK_KILLED when a kill was asked).
+func (a *Agent) failLocked(t *task, reason, msg string) {
+	st := mesos.TaskStatus{State: mesos.TaskFailed, Reason: reason, Message: msg, Source: mesos.SourceAgent}
+	if t.rec.KillRequested {
+		st.State, st.Reason = mesos.TaskKilled, mesos.ReasonTaskKilledDuringLaunch
+	}
+	a.enqueueLocked(t, st)
+}
+
+// runTask launches (fresh) or recovers a task's container and reports it running and ended.
+func (a *Agent) runTask(t *task, ex executor.Executor, spec executor.Spec, fresh bool) {
+	ctx := a.ctx
+	log := a.log.With("framework", t.key.fw, "task", t.key.task)
+	var c executor.Container
+	var err error
+	if fresh {
+		c, err = ex.Launch(ctx, spec)
+	} else {
+		c, err = ex.Recover(ctx, spec)
+	}
+	if err != nil {
+		if ctx.Err() != nil && !fresh {
+			return
+		}
+		log.Warn("task did not start", "fresh", fresh, "err", err)
+		if cerr := ex.Cleanup(context.WithoutCancel(ctx), spec); cerr != nil {
+			log.Warn("cleanup", "err", cerr)
+		}
+		a.mu.Lock()
+		switch {
+		case fresh:
+			a.failLocked(t, mesos.ReasonContainerLaunchFailed, "Failed to launch task: "+err.Error())
+		case errors.Is(err, executor.ErrNotFound):
+			a.failLocked(t, mesos.ReasonAgentRestarted, "Task launch interrupted by an agent restart")
+		default:
+			a.failLocked(t, mesos.ReasonExecutorTerminated, "Executor terminated: "+err.Error())
+		}
+		a.mu.Unlock()
+		return
+	}
+
+	a.mu.Lock()
+	t.container = c
+	if t.rec.KillRequested {
+		a.startKillLocked(t)
+	}
+	startedBefore := t.state == mesos.TaskRunning || t.state == mesos.TaskKilling
+	a.mu.Unlock()
+
+	if !startedBefore {
+		err := c.Started(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			a.mu.Lock()
+			if !t.rec.KillRequested && !t.state.Terminal() && t.state != mesos.TaskRunning {
+				a.enqueueLocked(t, mesos.TaskStatus{State: mesos.TaskRunning, Source: mesos.SourceExecutor,
+					ContainerStatus: a.containerStatus(c)})
+			}
+			a.mu.Unlock()
+		}
+	}
+
+	exit, err := c.Wait(ctx)
+	if err != nil {
+		return // the agent is closing; the next one recovers the task
+	}
+	// Release the container before reporting, so the report never precedes the cleanup a
+	// restarted agent would otherwise have to redo.
+	if err := ex.Cleanup(ctx, spec); err != nil {
+		log.Warn("cleanup", "err", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := terminalStatus(exit, t.rec.KillRequested)
+	st.ContainerStatus = a.containerStatus(c)
+	log.Info("task ended", "state", st.State, "message", st.Message)
+	a.enqueueLocked(t, st)
+}
+
+// terminalStatus turns an exit into the task's last status.
+func terminalStatus(e executor.Exit, killed bool) mesos.TaskStatus {
+	st := mesos.TaskStatus{Source: mesos.SourceExecutor, Message: e.String()}
+	switch {
+	case killed:
+		st.State = mesos.TaskKilled
+	case e.LaunchError != "":
+		st.State, st.Reason = mesos.TaskFailed, mesos.ReasonContainerLaunchFailed
+	case e.Lost:
+		st.State, st.Reason, st.Source = mesos.TaskFailed, mesos.ReasonExecutorTerminated, mesos.SourceAgent
+	case e.OOM:
+		st.State, st.Reason = mesos.TaskFailed, mesos.ReasonContainerLimitation
+	case e.Success():
+		st.State = mesos.TaskFinished
+	default:
+		st.State = mesos.TaskFailed
+	}
+	return st
+}
+
+// containerStatus describes a task's container for its updates: the executor's view plus the
+// agent's address, which command tasks share.
+func (a *Agent) containerStatus(c executor.Container) *mesos.ContainerStatus {
+	st := c.Status()
+	if st == nil {
+		st = &mesos.ContainerStatus{}
+	}
+	if len(st.NetworkInfos) == 0 {
+		if ip := a.advertiseIP(); ip != "" {
+			proto := "IPv4"
+			if !isIPv4(ip) {
+				proto = "IPv6"
+			}
+			st.NetworkInfos = []mesos.NetworkInfo{{IPAddresses: []mesos.IPAddress{{Protocol: proto, IPAddress: ip}}}}
+		}
+	}
+	return st
+}
+
+// handleKill kills a task, or reports an unknown one lost.
+func (a *Agent) handleKill(k *mesos.AgentKill) {
+	fw, id := k.FrameworkID.Value, k.TaskID.Value
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t := a.tasks[taskKey{fw, id}]
+	if t == nil {
+		a.reportUnknownLocked(fw, k.TaskID)
+		return
+	}
+	a.killLocked(t, k.KillPolicy)
+}
+
+// reportUnknownLocked answers a kill of a task the agent does not have with a reliable
+// TASK_LOST, as Mesos does.
+func (a *Agent) reportUnknownLocked(fw string, id mesos.ID) {
+	st := mesos.TaskStatus{TaskID: id, State: mesos.TaskLost, Source: mesos.SourceAgent,
+		Reason: mesos.ReasonTaskUnknown, Message: "Task unknown to the agent"}
+	if checkID(fw) != nil || checkID(id.Value) != nil {
+		a.sendUnreliableLocked(fw, st)
+		return
+	}
+	t := &task{
+		key:   taskKey{fw, id.Value},
+		dir:   a.dir.task(fw, id.Value),
+		state: mesos.TaskLost,
+		rec:   taskRecord{FrameworkID: fw, Task: mesos.TaskInfo{TaskID: id}, Phantom: true},
+	}
+	if err := writeJSON(filepath.Join(t.dir, taskFile), t.rec); err != nil {
+		a.log.Error("checkpoint task", "task", id.Value, "err", err)
+	}
+	a.tasks[t.key] = t
+	a.log.Info("kill of an unknown task: reporting it lost", "framework", fw, "task", id.Value)
+	a.enqueueLocked(t, st)
+}
+
+func (a *Agent) killLocked(t *task, policy *mesos.KillPolicy) {
+	if t.rec.Phantom || t.state.Terminal() {
+		return
+	}
+	if !t.rec.KillRequested {
+		t.rec.KillRequested = true
+		t.rec.KillGrace = killGrace(policy, t.rec.Task.KillPolicy)
+		if err := writeJSON(filepath.Join(t.dir, taskFile), t.rec); err != nil {
+			a.log.Error("checkpoint task", "task", t.key.task, "err", err)
+		}
+		a.log.Info("killing task", "framework", t.key.fw, "task", t.key.task, "grace", t.rec.KillGrace)
+	}
+	if t.state != mesos.TaskKilling {
+		st := mesos.TaskStatus{State: mesos.TaskKilling, Source: mesos.SourceExecutor}
+		if t.container != nil {
+			st.ContainerStatus = a.containerStatus(t.container)
+		}
+		a.enqueueLocked(t, st)
+	}
+	a.startKillLocked(t)
+}
+
+// killGrace returns the grace period of a kill: the kill's policy, else the task's, else 3s.
+func killGrace(policies ...*mesos.KillPolicy) time.Duration {
+	for _, p := range policies {
+		if p != nil && p.GracePeriod != nil {
+			return max(time.Duration(p.GracePeriod.Nanoseconds), 0)
+		}
+	}
+	return DefaultKillGrace
+}
+
+// startKillLocked starts killing a launched task once; a task still launching is killed by
+// runTask when its launch returns.
+func (a *Agent) startKillLocked(t *task) {
+	if t.container == nil || t.killing {
+		return
+	}
+	t.killing = true
+	c, grace := t.container, t.rec.KillGrace
+	key := t.key
+	a.goTracked(func() {
+		if err := c.Kill(a.ctx, grace); err != nil && a.ctx.Err() == nil {
+			a.log.Warn("kill", "framework", key.fw, "task", key.task, "err", err)
+		}
+	})
+}
+
+// handleShutdown kills every task of a framework.
+func (a *Agent) handleShutdown(s *mesos.AgentShutdown) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.log.Info("shutting down framework", "framework", s.FrameworkID.Value)
+	for _, t := range a.tasks {
+		if t.key.fw == s.FrameworkID.Value {
+			a.killLocked(t, nil)
+		}
+	}
+}
+
+// removeTaskLocked forgets a task whose terminal update was acknowledged: its checkpoint goes,
+// its sandbox stays.
+func (a *Agent) removeTaskLocked(t *task) {
+	if err := os.RemoveAll(t.dir); err != nil {
+		a.log.Warn("remove task checkpoint", "task", t.key.task, "err", err)
+	}
+	delete(a.tasks, t.key)
+	delete(a.pendingSet, t.key)
+	if !t.rec.Phantom {
+		a.completed = appendBounded(a.completed, t, maxCompleted)
+	}
+	for _, o := range a.tasks {
+		if o.key.fw == t.key.fw {
+			return
+		}
+	}
+	if f, ok := a.frameworks[t.key.fw]; ok {
+		a.doneFws = appendBounded(a.doneFws, f.info, maxCompleted)
+		delete(a.frameworks, t.key.fw)
+	}
+	if err := os.RemoveAll(a.dir.framework(t.key.fw)); err != nil {
+		a.log.Warn("remove framework checkpoint", "framework", t.key.fw, "err", err)
+	}
+}
+
+func appendBounded[T any](s []T, v T, n int) []T {
+	s = append(s, v)
+	if len(s) > n {
+		s = append(s[:0], s[len(s)-n:]...)
+	}
+	return s
+}
