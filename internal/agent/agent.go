@@ -206,6 +206,7 @@ func (a *Agent) start(ctx context.Context) error {
 	})
 	a.goTracked(a.connectLoop)
 	a.goTracked(a.updateLoop)
+	a.goTracked(a.gcLoop)
 	a.log.Info("agent started", "addr", a.advertise, "work_dir", a.cfg.WorkDir,
 		"resources", a.cfg.Resources.String(), "tasks", len(a.tasks))
 	return nil

@@ -174,7 +174,7 @@ func TestTaskOutcomes(t *testing.T) {
 	}{
 		{"exit zero", shellTask("ok", "true"), mesos.TaskFinished, "", "Command exited with status 0"},
 		{"exit code", shellTask("code", "exit 3"), mesos.TaskFailed, "", "Command exited with status 3"},
-		{"signal", shellTask("sig", "kill -9 $$"), mesos.TaskFailed, "", "Command terminated with signal killed"},
+		{"signal", shellTask("sig", "kill -9 $$"), mesos.TaskFailed, "", "Command terminated with signal Killed"},
 		{"no program", mesos.TaskInfo{TaskID: mesos.ID{Value: "noprog"}, Command: &mesos.CommandInfo{Shell: new(bool), Value: &no}},
 			mesos.TaskFailed, mesos.ReasonContainerLaunchFailed, "Failed to launch task: "},
 		{"no command", mesos.TaskInfo{TaskID: mesos.ID{Value: "nocmd"}},

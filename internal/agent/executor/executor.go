@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"time"
 
@@ -68,11 +69,14 @@ func (e Exit) String() string {
 	}
 }
 
+// unixSignalName names a signal as strsignal(3) does ("Killed", "Terminated"), which is how
+// Mesos words it.
 func unixSignalName(s syscall.Signal) string {
-	if n := s.String(); n != "" {
-		return n
+	n := s.String()
+	if n == "" || strings.HasPrefix(n, "signal ") {
+		return fmt.Sprintf("%d", int(s))
 	}
-	return fmt.Sprintf("%d", int(s))
+	return strings.ToUpper(n[:1]) + n[1:]
 }
 
 // Container is one launched task.
