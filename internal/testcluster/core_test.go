@@ -198,3 +198,22 @@ func TestFailoverLosesNoTask(t *testing.T) {
 		return fmt.Errorf("sleeper not among completed tasks: %+v", state)
 	})
 }
+
+// TestPartitionedAgent cuts an agent off: its task is reported unreachable to a partition-aware
+// framework, and running again once the agent is back.
+func TestPartitionedAgent(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Masters: 1, Agents: 1})
+	ctx := testutil.Context(t)
+	f := newFramework(t, c.MasterURLs())
+	f.subscribe(ctx, 10*time.Second)
+	f.launch <- sleepTask("cut")
+	f.waitState("cut", mesos.TaskRunning, 20*time.Second)
+
+	c.CutAgent(0)
+	st := f.waitState("cut", mesos.TaskUnreachable, 20*time.Second)
+	if st.UnreachableTime == nil {
+		t.Error("TASK_UNREACHABLE carries no unreachable_time")
+	}
+	c.HealAgent(0)
+	f.waitState("cut", mesos.TaskRunning, 20*time.Second)
+}
