@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,18 +69,9 @@ func newTestAgent(t *testing.T, fm *fakeMaster, dir string, opts ...agentOption)
 // them running on purpose.
 func killTasks(t *testing.T, dir string) {
 	t.Cleanup(func() {
-		_ = filepath.WalkDir(filepath.Join(dir, "meta"), func(p string, d os.DirEntry, err error) error {
-			if err != nil || !d.IsDir() || d.Name() != executorDir {
-				return nil
-			}
-			if pgid := supervisor.ReadPGID(p); pgid > 0 {
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			}
-			if pid, err := supervisor.ReadPID(p); err == nil && pid.Alive() {
-				_ = syscall.Kill(pid.PID, syscall.SIGKILL)
-			}
-			return nil
-		})
+		if err := KillTasks(context.Background(), dir); err != nil {
+			t.Errorf("kill tasks: %v", err)
+		}
 	})
 }
 

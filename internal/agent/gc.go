@@ -13,12 +13,13 @@ const (
 	gcInterval    = time.Hour
 )
 
-// gcLoop collects old sandboxes until the agent closes.
+// gcLoop collects old sandboxes and leftover cgroups until the agent closes.
 func (a *Agent) gcLoop() {
 	t := time.NewTicker(gcInterval)
 	defer t.Stop()
 	for {
 		a.gcSandboxes(a.now().Add(-sandboxMaxAge))
+		a.gcCgroups()
 		select {
 		case <-a.ctx.Done():
 			return
@@ -66,5 +67,24 @@ func (a *Agent) gcSandboxes(cutoff time.Time) {
 		if left == 0 {
 			_ = os.Remove(fwDir)
 		}
+	}
+}
+
+// cgroupMinAge keeps cgroup pruning away from containers being created, whose cgroup is empty
+// for the few milliseconds before their task joins it.
+const cgroupMinAge = time.Minute
+
+// gcCgroups removes empty task cgroups that no task of this agent claims: those of tasks that
+// ended while no agent ran to clean up after them. Agents sharing a host share the cgroup
+// parent; a cgroup in use by another agent's task is never empty, so it stays.
+func (a *Agent) gcCgroups() {
+	a.mu.Lock()
+	mine := make(map[string]bool, len(a.tasks))
+	for _, t := range a.tasks {
+		mine[t.rec.ContainerID] = true
+	}
+	a.mu.Unlock()
+	if n := a.cgroups.Prune(cgroupMinAge, func(id string) bool { return mine[id] }); n > 0 {
+		a.log.Info("removed leftover task cgroups", "count", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
+	"github.com/marina-dcos/marina/internal/agent/internal/proc"
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/testutil"
@@ -266,3 +267,45 @@ func TestKill9(t *testing.T) {
 }
 
 func t0() context.Context { return context.Background() }
+
+func TestKillTasksTearsDownAClosedAgentsTasks(t *testing.T) {
+	fm := newFakeMaster(t)
+	dir := t.TempDir()
+	killTasks(t, dir)
+	opts := []agentOption{}
+	if cg := cgroups.Detect(); cg.Enabled() {
+		opts = append(opts, func(_ *Config, a *Agent) { withCgroups(a) })
+	}
+	a := newTestAgent(t, fm, dir, opts...)
+	waitRegistered(t, a)
+	fm.launch("fw", shellTask("t1", "sleep 600"), shellTask("t2", "trap '' TERM; sleep 600"))
+	fm.waitUpdate("t1", mesos.TaskRunning, wait)
+	fm.waitUpdate("t2", mesos.TaskRunning, wait)
+	a.Close()
+	var groups []proc.Info
+	var cgroupDirs []string
+	for _, id := range []string{"t1", "t2"} {
+		sd := taskStateDir(dir, "fw", id)
+		groups = append(groups, supervisor.ReadTaskGroup(sd))
+		var g cgroups.Group
+		if readJSON(filepath.Join(sd, "cgroup.json"), &g) == nil {
+			cgroupDirs = append(cgroupDirs, g.Dirs...)
+		}
+	}
+	if err := KillTasks(t0(), dir); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, wait, func() error {
+		for _, g := range groups {
+			if g.Alive() {
+				return errors.New("task still running")
+			}
+		}
+		return nil
+	})
+	for _, d := range cgroupDirs {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("cgroup %s left", d)
+		}
+	}
+}

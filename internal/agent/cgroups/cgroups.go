@@ -323,6 +323,37 @@ func (g *Group) Destroy(ctx context.Context) error {
 	}
 }
 
+// Prune removes the empty task cgroups older than minAge whose container keep does not claim:
+// cgroups left by agents that stopped before their tasks' cleanup. A cgroup that still holds a
+// process cannot be removed, so running tasks are never affected. It returns how many it
+// removed.
+func (m *Manager) Prune(minAge time.Duration, keep func(id string) bool) int {
+	if !m.Enabled() {
+		return 0
+	}
+	cutoff := time.Now().Add(-minAge)
+	n := 0
+	for _, base := range m.bases {
+		entries, err := os.ReadDir(base)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || keep(e.Name()) {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil || info.ModTime().After(cutoff) {
+				continue
+			}
+			if os.Remove(filepath.Join(base, e.Name())) == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // parseProcCgroup maps each controller of /proc/self/cgroup to the process's cgroup path; the
 // v2 (unified) path is under "".
 func parseProcCgroup(b []byte) map[string]string {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseProcCgroup(t *testing.T) {
@@ -123,5 +124,40 @@ func TestOOMKill(t *testing.T) {
 	}
 	if !slices.Contains(g.Dirs, filepath.Dir(g.Procs()[0])) {
 		t.Fatal("procs outside group dirs")
+	}
+}
+
+func TestPrune(t *testing.T) {
+	m := Detect()
+	if !m.Enabled() {
+		t.Skip(m.String())
+	}
+	id := "prune-" + filepath.Base(t.TempDir())
+	keep, err := m.Create(id+"-keep", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = keep.Destroy(context.Background()) })
+	drop, err := m.Create(id+"-drop", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop.Destroy(context.Background()) })
+	if n := m.Prune(time.Hour, func(string) bool { return false }); n != 0 {
+		t.Fatalf("pruned %d young cgroups", n)
+	}
+	n := m.Prune(0, func(name string) bool { return !strings.HasPrefix(name, id) || name == id+"-keep" })
+	if n != len(drop.Dirs) {
+		t.Fatalf("pruned %d, want %d", n, len(drop.Dirs))
+	}
+	for _, d := range drop.Dirs {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s not pruned", d)
+		}
+	}
+	for _, d := range keep.Dirs {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s pruned", d)
+		}
 	}
 }

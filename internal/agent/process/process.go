@@ -169,6 +169,16 @@ func (e *Executor) Cleanup(ctx context.Context, spec executor.Spec) error {
 	return loadGroup(spec.StateDir).Destroy(ctx)
 }
 
+// Destroy kills a container from its state directory alone, whatever runs it: its supervisor,
+// its task's process group and its cgroup. It serves teardown of agents that are gone.
+func Destroy(ctx context.Context, stateDir string) error {
+	if info, err := supervisor.ReadPID(stateDir); err == nil && info.Alive() {
+		_ = syscall.Kill(info.PID, syscall.SIGKILL)
+	}
+	signalGroup(stateDir, syscall.SIGKILL)
+	return loadGroup(stateDir).Destroy(ctx)
+}
+
 // signalGroup signals the task's process group, unless the group is gone and its id reused:
 // the kernel hands out no pid still in use as a process group id, so the group is ours while
 // its leader is either the process recorded or no process at all.
