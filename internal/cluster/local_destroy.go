@@ -1,17 +1,14 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"syscall"
 	"time"
 
@@ -68,11 +65,12 @@ func (l *Local) Destroy(ctx context.Context, c *Cluster) error {
 // working under c.Dir, say from an up that crashed before recording it), then SIGKILL to those
 // still running after StopGrace. It returns the pids it stopped.
 //
-// The master whose etcd member leads raft is stopped last, once the other members stopped: a
-// raft leader that stops hands leadership to a connected peer and waits for it (up to 6 s
-// when that peer is stopping too), and a member waits up to 1 s for its peers to hang up.
-// Stopping the followers first, then the leader, which has no peer left to hand over to, takes
-// a fraction of a second.
+// Masters stop one at a time, standbys first and the leading master last, each once the one
+// before has stopped its etcd member. A master's graceful stop writes to etcd (a leader resigns,
+// a standby withdraws its candidacy), which needs a quorum: stopped together, the last ones
+// wait for it in vain, a withdrawing standby for etcd's request timeout (6 s), and a raft leader
+// hands leadership to a peer that is stopping too and waits as long. In this order every master
+// but the last stops with a quorum, and the last, the leader, gives up resigning after 1 s.
 func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error) {
 	self := ancestors()
 	pids := map[int]uint64{}
@@ -91,15 +89,19 @@ func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error)
 		stopped[pid] = true
 	}
 	deadline := time.Now().Add(StopGrace)
-	last := raftLeader(ctx, c)
+	masters := mastersInStopOrder(ctx, c)
+	inOrder := map[int]bool{}
+	for _, m := range masters {
+		inOrder[m.PID] = true
+	}
 	for pid := range pids {
-		if last == nil || pid != last.PID {
+		if !inOrder[pid] {
 			_ = signal(pid, syscall.SIGTERM)
 		}
 	}
-	if last != nil {
-		waitFollowersStopped(ctx, c, last, deadline)
-		_ = signal(last.PID, syscall.SIGTERM)
+	for _, m := range masters {
+		_ = signal(m.PID, syscall.SIGTERM)
+		waitEtcdStopped(ctx, m, deadline)
 	}
 	for len(pids) > 0 {
 		for pid, start := range pids {
@@ -126,44 +128,37 @@ func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error)
 	return stopped, nil
 }
 
-// raftLeader returns the running master whose etcd member leads raft (its client port's
-// /metrics says etcd_server_is_leader 1), or nil.
-func raftLeader(ctx context.Context, c *Cluster) *Node {
-	masters := c.Masters()
-	if len(masters) < 2 {
+// mastersInStopOrder returns the running masters, standbys first and the leader last; nil
+// when no master leads (they are then stopped together, with the agents).
+func mastersInStopOrder(ctx context.Context, c *Cluster) []*Node {
+	var running []*Node
+	for _, m := range c.Masters() {
+		if processAlive(m.PID, m.StartTime) {
+			running = append(running, m)
+		}
+	}
+	if len(running) < 2 {
 		return nil
 	}
-	for _, m := range masters {
-		if !processAlive(m.PID, m.StartTime) {
-			continue
-		}
-		resp, err := httpGet(ctx, "http://"+net.JoinHostPort(m.IP, strconv.Itoa(etcdClient))+"/metrics")
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if bytes.Contains(b, []byte("\netcd_server_is_leader 1")) {
-			return m
+	views := viewMasters(ctx, running)
+	leader := -1
+	for i, v := range views {
+		if v.Err == nil && v.Elected {
+			leader = i
 		}
 	}
-	return nil
+	if leader < 0 {
+		return nil
+	}
+	out := append(slices.Delete(slices.Clone(running), leader, leader+1), running[leader])
+	return out
 }
 
-// waitFollowersStopped waits until every master but leader stopped its etcd member (its peer
-// port is closed) or exited, or deadline passes.
-func waitFollowersStopped(ctx context.Context, c *Cluster, leader *Node, deadline time.Time) {
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		busy := false
-		for _, m := range c.Masters() {
-			if m == leader || !processAlive(m.PID, m.StartTime) {
-				continue
-			}
-			if errors.Is(checkAddrFree(m.IP, etcdPeer), syscall.EADDRINUSE) {
-				busy = true
-			}
-		}
-		if !busy {
+// waitEtcdStopped waits until master m stopped its etcd member (its peer port is closed) or
+// exited, or deadline passes.
+func waitEtcdStopped(ctx context.Context, m *Node, deadline time.Time) {
+	for time.Now().Before(deadline) && ctx.Err() == nil && processAlive(m.PID, m.StartTime) {
+		if !errors.Is(checkAddrFree(m.IP, etcdPeer), syscall.EADDRINUSE) {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
