@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
@@ -240,17 +241,37 @@ func (a *Agent) setupClient(listen net.Addr) {
 		c = *a.cfg.HTTPClient
 	} else {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-		if ta, ok := listen.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
-			d.LocalAddr = &net.TCPAddr{IP: ta.IP}
-		}
-		tr.DialContext = d.DialContext
+		tr.DialContext = dialFrom(listen)
 		a.ownTr = tr
 		c.Transport = tr
 	}
 	c.Timeout = 0
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	a.client = &c
+}
+
+// dialFrom returns a dial function that connects from the listener's IP when that can reach
+// the destination (a loopback source only reaches loopback destinations), and from any
+// address otherwise or when binding fails.
+func dialFrom(listen net.Addr) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	plain := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	ta, ok := listen.(*net.TCPAddr)
+	if !ok || ta.IP.IsUnspecified() {
+		return plain.DialContext
+	}
+	bound := &net.Dialer{Timeout: plain.Timeout, KeepAlive: plain.KeepAlive, LocalAddr: &net.TCPAddr{IP: ta.IP}}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, _, err := net.SplitHostPort(addr); err == nil && ta.IP.IsLoopback() {
+			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+				return plain.DialContext(ctx, network, addr)
+			}
+		}
+		c, err := bound.DialContext(ctx, network, addr)
+		if errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EINVAL) {
+			return plain.DialContext(ctx, network, addr)
+		}
+		return c, err
+	}
 }
 
 // advertiseAddr returns the host:port to advertise: the configured one, else the listener's,

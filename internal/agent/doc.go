@@ -30,11 +30,20 @@
 //	meta/frameworks/<framework>/tasks/<task>/executor/   the executor's state (supervisor files)
 //	sandboxes/<framework>/<task>/                        the task's working directory
 //
+// Each task runs under a supervisor process of its own session (package supervisor, through
+// the executor.Executor in package process), so tasks outlive the agent; the agent learns of
+// their end through a pidfd on the supervisor, whether it started it or adopted it after a
+// restart. Close never kills tasks; KillTasks does, for nodes torn down for good. Sandboxes of
+// forgotten tasks are removed after a week (gc.go).
+//
 // The agent also serves /files/browse, /files/read, /files/download (confined to the
 // sandboxes), /state (the Mesos agent state JSON) and /health (files.go, state.go, http.go).
+// With an AuthToken, every endpoint but /health requires it as a bearer token.
 //
 // # Resource limits
 //
 // Tasks run in per-task cgroups (package cgroups) with memory and cpu limits from their
-// resources when the host allows; otherwise the agent logs once that tasks run without limits.
+// resources when the host allows (cgroup v1 or v2, writable: in practice, the agent runs as
+// root); a task killed for exceeding its memory fails with REASON_CONTAINER_LIMITATION_MEMORY.
+// Otherwise the agent logs once, at start, that tasks run without limits, and runs them so.
 package agent

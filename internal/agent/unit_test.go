@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -233,5 +235,32 @@ func TestGCSandboxes(t *testing.T) {
 		if _, err := os.Stat(p); (err == nil) != want {
 			t.Errorf("%s exists = %v, want %v", p, err == nil, want)
 		}
+	}
+}
+
+func TestDialFromListenAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	remote := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			remote <- err.Error()
+			return
+		}
+		remote <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+		c.Close()
+	}()
+	dial := dialFrom(&net.TCPAddr{IP: net.ParseIP("127.0.1.7"), Port: 5051})
+	c, err := dial(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if got := <-remote; got != "127.0.1.7" {
+		t.Fatalf("master saw the agent at %s", got)
 	}
 }

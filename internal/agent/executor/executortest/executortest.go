@@ -1,9 +1,3 @@
-// Package executortest is the conformance suite every executor.Executor passes: launch, exit
-// codes, environment, kill with and without a cooperative task, launch failures and recovery by
-// a fresh executor instance.
-//
-// The test package that runs it must call supervisor.MaybeRun in TestMain when the executor
-// starts supervisor processes.
 package executortest
 
 import (
