@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/executor"
@@ -102,7 +103,7 @@ func (a *Agent) handleLaunch(l *mesos.AgentLaunch) {
 		}
 		return
 	}
-	if f, ok := a.frameworks[fw]; !ok || !frameworkInfoEqual(f.info, l.Framework) {
+	if f, ok := a.frameworks[fw]; !ok || !reflect.DeepEqual(f.info, l.Framework) {
 		a.frameworks[fw] = &framework{info: l.Framework}
 		if err := writeJSON(filepath.Join(a.dir.framework(fw), frameworkFile), l.Framework); err != nil {
 			a.log.Error("checkpoint framework", "framework", fw, "err", err)
@@ -111,12 +112,6 @@ func (a *Agent) handleLaunch(l *mesos.AgentLaunch) {
 	for _, ti := range l.Tasks {
 		a.launchLocked(fw, ti)
 	}
-}
-
-func frameworkInfoEqual(x, y mesos.FrameworkInfo) bool {
-	return x.Name == y.Name && x.User == y.User && x.Role == y.Role && x.Principal == y.Principal &&
-		x.FailoverTimeoutSeconds() == y.FailoverTimeoutSeconds() && len(x.Roles) == len(y.Roles) &&
-		len(x.Capabilities) == len(y.Capabilities)
 }
 
 func (a *Agent) launchLocked(fw string, ti mesos.TaskInfo) {
