@@ -314,10 +314,13 @@ func (c *Cluster) GetJSON(path string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// Close stops every node: agents first, then masters.
+// Close stops every node, agents first, and kills the tasks the agents leave running.
 func (c *Cluster) Close() {
-	for i := range c.agents {
+	for i, a := range c.agents {
 		c.StopAgent(i)
+		if err := agent.KillTasks(context.Background(), a.cfg.WorkDir); err != nil {
+			c.t.Logf("testcluster: kill tasks of agent %d: %v", i, err)
+		}
 	}
 	var wg sync.WaitGroup
 	for i := range c.masters {
