@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
@@ -36,6 +37,9 @@ const (
 type Local struct {
 	subnet string
 	binary string
+
+	mu     sync.Mutex
+	exited map[string]error // how nodes started by this process ended, by node name
 }
 
 var _ Provider = (*Local)(nil)
@@ -272,13 +276,31 @@ func (l *Local) Start(_ context.Context, c *Cluster, nodes []*Node) error {
 			n.StartTime = st.StartTime
 		}
 		// Reap the child should it exit while this process runs; Running then reports it gone.
-		go func() { _ = cmd.Wait() }()
+		go func() {
+			err := cmd.Wait()
+			if err == nil {
+				err = errors.New("exit status 0")
+			}
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.exited == nil {
+				l.exited = map[string]error{}
+			}
+			l.exited[n.Name] = err
+		}()
 	}
 	return nil
 }
 
 // Running reports whether n's process runs.
 func (l *Local) Running(_ *Cluster, n *Node) bool { return processAlive(n.PID, n.StartTime) }
+
+// ExitError says how node n, started by this process, ended; nil when unknown.
+func (l *Local) ExitError(n *Node) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.exited[n.Name]
+}
 
 // Logs returns the last lines of n's log file.
 func (l *Local) Logs(_ *Cluster, n *Node, lines int) ([]string, error) {

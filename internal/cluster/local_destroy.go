@@ -19,6 +19,10 @@ import (
 // StopGrace is how long nodes have to exit after SIGTERM before they get SIGKILL.
 const StopGrace = 5 * time.Second
 
+// lastMasterGrace is the grace of the last master to stop, which has no quorum left to stop
+// gracefully with (see stopNodes).
+const lastMasterGrace = 1500 * time.Millisecond
+
 // Destroy stops the cluster's processes: the nodes first (SIGTERM, SIGKILL after StopGrace),
 // then every task the agents left running (tasks survive their agent by design), found through
 // the supervisors' pid files under the agents' work dirs, then whatever still runs in the
@@ -70,7 +74,9 @@ func (l *Local) Destroy(ctx context.Context, c *Cluster) error {
 // a standby withdraws its candidacy), which needs a quorum: stopped together, the last ones
 // wait for it in vain, a withdrawing standby for etcd's request timeout (6 s), and a raft leader
 // hands leadership to a peer that is stopping too and waits as long. In this order every master
-// but the last stops with a quorum, and the last, the leader, gives up resigning after 1 s.
+// but the last stops with a quorum. The last one cannot have a quorum any more, and what it
+// holds is about to be removed: it gets lastMasterGrace (the leader gives up resigning after
+// 1 s and exits by itself), then SIGKILL.
 func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error) {
 	self := ancestors()
 	pids := map[int]uint64{}
@@ -88,7 +94,9 @@ func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error)
 	for pid := range pids {
 		stopped[pid] = true
 	}
-	deadline := time.Now().Add(StopGrace)
+	// Each process gets SIGKILL once its deadline passes.
+	deadlines := map[int]time.Time{}
+	grace := time.Now().Add(StopGrace)
 	masters := mastersInStopOrder(ctx, c)
 	inOrder := map[int]bool{}
 	for _, m := range masters {
@@ -96,40 +104,43 @@ func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error)
 	}
 	for pid := range pids {
 		if !inOrder[pid] {
+			deadlines[pid] = grace
 			_ = signal(pid, syscall.SIGTERM)
 		}
 	}
-	for _, m := range masters {
+	for i, m := range masters {
+		deadlines[m.PID] = grace
+		if i == len(masters)-1 {
+			deadlines[m.PID] = time.Now().Add(lastMasterGrace)
+		}
 		_ = signal(m.PID, syscall.SIGTERM)
-		waitEtcdStopped(ctx, m, deadline)
+		if i < len(masters)-1 {
+			waitEtcdStopped(ctx, m, grace)
+		}
 	}
 	for len(pids) > 0 {
+		now := time.Now()
 		for pid, start := range pids {
-			if !processAlive(pid, start) {
+			switch {
+			case !processAlive(pid, start):
 				delete(pids, pid)
+			case now.After(deadlines[pid]) || ctx.Err() != nil:
+				_ = signal(pid, syscall.SIGKILL)
+				deadlines[pid] = now.Add(time.Hour) // SIGKILL once; keep waiting for it to go
 			}
 		}
 		if len(pids) == 0 {
 			break
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			for pid, start := range pids {
-				if processAlive(pid, start) {
-					_ = signal(pid, syscall.SIGKILL)
-				}
-			}
-			deadline = time.Now().Add(time.Hour) // SIGKILL once; keep waiting for them to go
-			if ctx.Err() != nil {
-				return stopped, fmt.Errorf("stop nodes: %w", ctx.Err())
-			}
+		if ctx.Err() != nil {
+			return stopped, fmt.Errorf("stop nodes: %w", ctx.Err())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return stopped, nil
 }
 
-// mastersInStopOrder returns the running masters, standbys first and the leader last; nil
-// when no master leads (they are then stopped together, with the agents).
+// mastersInStopOrder returns the running masters, the leader last when one leads.
 func mastersInStopOrder(ctx context.Context, c *Cluster) []*Node {
 	var running []*Node
 	for _, m := range c.Masters() {
@@ -138,20 +149,14 @@ func mastersInStopOrder(ctx context.Context, c *Cluster) []*Node {
 		}
 	}
 	if len(running) < 2 {
-		return nil
+		return running
 	}
-	views := viewMasters(ctx, running)
-	leader := -1
-	for i, v := range views {
+	for i, v := range viewMasters(ctx, running) {
 		if v.Err == nil && v.Elected {
-			leader = i
+			return append(slices.Delete(slices.Clone(running), i, i+1), running[i])
 		}
 	}
-	if leader < 0 {
-		return nil
-	}
-	out := append(slices.Delete(slices.Clone(running), leader, leader+1), running[leader])
-	return out
+	return running
 }
 
 // waitEtcdStopped waits until master m stopped its etcd member (its peer port is closed) or

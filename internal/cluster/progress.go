@@ -93,13 +93,13 @@ func (p *LineProgress) stopSpinner() {
 	p.stop, p.done = nil, nil
 }
 
-// Done ends a step with its line: ✓ on success, ✗ and the error on failure.
+// Done ends a step with its line: ✓ on success, ✗ on failure (the caller reports the error).
 func (p *LineProgress) Done(step string, elapsed time.Duration, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stopSpinner()
 	if err != nil {
-		fmt.Fprintf(p.w, "✗ %s (%s): %s\n", step, fmtSeconds(elapsed), oneLine(err))
+		fmt.Fprintf(p.w, "✗ %s (%s)\n", step, fmtSeconds(elapsed))
 		return
 	}
 	fmt.Fprintf(p.w, "✓ %s (%s)\n", step, fmtSeconds(elapsed))

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -101,8 +103,11 @@ func Up(ctx context.Context, opts UpOptions) (*Cluster, error) {
 	}
 	start := time.Now()
 	if err := runner.Run(ctx, upSteps(opts, prov, c)); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 			err = fmt.Errorf("%w (--timeout %v)", err, opts.Timeout)
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			err = fmt.Errorf("interrupted: %w", err)
 		}
 		return nil, err
 	}
@@ -210,7 +215,7 @@ func leaderProblem(masters []*Node, views []masterView) error {
 	var unreachable []string
 	for i, v := range views {
 		if v.Err != nil {
-			unreachable = append(unreachable, masters[i].Name+" ("+oneLine(v.Err)+")")
+			unreachable = append(unreachable, masters[i].Name+" ("+shortErr(v.Err)+")")
 		}
 	}
 	if len(unreachable) > 0 {
@@ -266,7 +271,11 @@ func waitAgents(ctx context.Context, prov Provider, c *Cluster) error {
 func exited(prov Provider, c *Cluster, nodes []*Node) error {
 	for _, n := range nodes {
 		if n.PID != 0 && !prov.Running(c, n) {
-			return &NodeError{Node: n.Name, Err: errors.New("process exited")}
+			why := errors.New("process exited")
+			if ee, ok := prov.(interface{ ExitError(*Node) error }); ok && ee.ExitError(n) != nil {
+				why = fmt.Errorf("process exited: %w", ee.ExitError(n))
+			}
+			return &NodeError{Node: n.Name, Err: why}
 		}
 	}
 	return nil
@@ -283,9 +292,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// reportFailure prints which step failed, why, and the tail of the failing node's log.
+// reportFailure prints the tail of the failing node's log; which step failed and why is the
+// error Up returns.
 func reportFailure(w io.Writer, prov Provider, c *Cluster, e *StepError) {
-	fmt.Fprintf(w, "\nstep %q failed: %v\n", e.Step, e.Err)
 	var ne *NodeError
 	if !errors.As(e.Err, &ne) {
 		return
@@ -343,4 +352,16 @@ func printEndpoints(w io.Writer, c *Cluster) {
 	fmt.Fprintf(w, "  state:     %s\n", c.Dir)
 	fmt.Fprintf(w, "  logs:      %s\n", c.Dir+"/logs")
 	fmt.Fprintf(w, "Next: marina status --name %s   |   marina down --name %s\n", c.Name, c.Name)
+}
+
+// shortErr says why a probe failed in a few words.
+func shortErr(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	}
+	return oneLine(err)
 }
