@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,17 +27,40 @@ import (
 // defaults.
 const e2eSubnet = "127.0.77"
 
-// buildMarina builds the marina binary into a temporary directory.
+var (
+	buildOnce sync.Once
+	buildDir  string
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildMarina builds the marina binary once per test run.
 func buildMarina(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "marina")
-	start := time.Now()
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/marina-dcos/marina/cmd/marina").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "marina-cluster-test"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(buildDir, "marina")
+		start := time.Now()
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/marina-dcos/marina/cmd/marina").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+		t.Logf("built marina in %v", time.Since(start).Round(time.Millisecond))
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	t.Logf("built marina in %v", time.Since(start).Round(time.Millisecond))
-	return bin
+	return binPath
 }
 
 // marina runs the binary and returns its stdout, stderr and exit code.
