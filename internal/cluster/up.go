@@ -346,7 +346,11 @@ func existing(ctx context.Context, opts UpOptions, prov Provider, name string) (
 
 // printEndpoints prints how to reach the cluster.
 func printEndpoints(w io.Writer, c *Cluster) {
-	fmt.Fprintf(w, "  master:    %s  (leader; any master redirects to it)\n", c.Endpoints.Master)
+	role := "leader; any master redirects to it"
+	if !c.Ready {
+		role = "not waited for: the leader may be another master"
+	}
+	fmt.Fprintf(w, "  master:    %s  (%s)\n", c.Endpoints.Master, role)
 	fmt.Fprintf(w, "  masters:   %s\n", strings.Join(c.Endpoints.Masters, " "))
 	fmt.Fprintf(w, "  services:  %s  (the Marathon-compatible API, once the services role runs)\n", c.Endpoints.Services)
 	fmt.Fprintf(w, "  state:     %s\n", c.Dir)
