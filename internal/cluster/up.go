@@ -337,7 +337,7 @@ func existing(ctx context.Context, opts UpOptions, prov Provider, name string) (
 	rep := Inspect(ctx, prov, c)
 	if rep.Healthy {
 		fmt.Fprintf(opts.Out, "Cluster %q is already running.\n", name)
-		c.Endpoints.Master, c.Endpoints.Services = rep.Endpoints.Master, rep.Endpoints.Services
+		c.Endpoints.Master, c.Endpoints.Services, c.Ready = rep.Endpoints.Master, rep.Endpoints.Services, true
 		printEndpoints(opts.Out, c)
 		return true, c, nil
 	}
