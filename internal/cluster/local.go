@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -203,8 +204,18 @@ func (l *Local) Preflight(_ context.Context, c *Cluster) error {
 	return errors.Join(errs...)
 }
 
-// Provision makes the nodes' work directories and the log directory.
+// Provision installs the marina binary into the cluster's directory and makes the nodes' work
+// directories and the log directory. Nodes run the installed copy: the binary that ran up may be
+// gone while the cluster runs (`go run` deletes its build), and agents re-execute their binary to
+// supervise every task.
 func (l *Local) Provision(_ context.Context, c *Cluster) error {
+	installed := filepath.Join(c.Dir, "bin", "marina")
+	if c.Binary != installed {
+		if err := installBinary(c.Binary, installed); err != nil {
+			return fmt.Errorf("install marina binary: %w", err)
+		}
+		c.Binary = installed
+	}
 	for _, n := range c.Nodes {
 		if err := os.MkdirAll(n.WorkDir, 0o700); err != nil {
 			return err
@@ -335,4 +346,33 @@ func tailFile(path string, n int) ([]string, error) {
 		return nil, nil
 	}
 	return lines, nil
+}
+
+// installBinary copies the executable src to dst (atomically, mode 0755).
+func installBinary(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".marina-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o755); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
 }
