@@ -140,11 +140,25 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 	return &MasterNode{Coord: co, Master: m}, nil
 }
 
+// closeGrace bounds how long the roles may take to hand over through etcd before the etcd member
+// and client are closed under them. Without a quorum, etcd calls (a standby's withdrawal from an
+// election among them) would otherwise wait on the client's own, unbounded context.
+const closeGrace = time.Second
+
 // Close stops the master (resigning leadership) and then the etcd member. It is idempotent.
 func (n *MasterNode) Close() error {
 	n.closeOnce.Do(func() {
-		n.Master.Close()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			n.Master.Close()
+		}()
+		select {
+		case <-done:
+		case <-time.After(closeGrace):
+		}
 		n.Coord.Close()
+		<-done
 	})
 	return nil
 }
