@@ -15,6 +15,9 @@ import (
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
+// headerTimeout bounds the wait for the master's answer to a new stream.
+const headerTimeout = 10 * time.Second
+
 type taskKey struct{ framework, task string }
 
 type simTask struct {
@@ -63,7 +66,7 @@ func (a *simAgent) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		a.sim.log.Debug("agent stream ended; reconnecting", "agent", a.idx, "err", err)
+		a.sim.log.Info("agent stream ended; reconnecting", "agent", a.idx, "err", err)
 		if time.Since(start) > 5*time.Second {
 			backoff = 50 * time.Millisecond
 		}
@@ -101,7 +104,13 @@ func (a *simAgent) session(ctx context.Context) error {
 	rw := mesos.NewRecordWriter(pw)
 	regErr := make(chan error, 1)
 	go func() { regErr <- rw.WriteJSON(a.registerCall()) }()
+	// The transport reports a failed round trip only once the request body has ended: end it
+	// when the session ends, or when the master does not answer within headerTimeout.
+	stop := context.AfterFunc(sctx, func() { pw.CloseWithError(context.Canceled) })
+	defer stop()
+	hdrTimer := time.AfterFunc(headerTimeout, cancel)
 	resp, err := a.sim.client.Do(req)
+	hdrTimer.Stop()
 	if err != nil {
 		pw.CloseWithError(err)
 		<-regErr

@@ -29,6 +29,9 @@ var agentHeartbeat = mesos.AgentEvent{Type: mesos.AgentEventHeartbeat}
 // handleAgentStream serves POST /api/v1/agent: one full-duplex RecordIO stream per agent,
 // AgentCalls in the request body, AgentEvents in the response body.
 func (m *Master) handleAgentStream(w http.ResponseWriter, r *http.Request) (any, error) {
+	// The body is an endless stream: an answer other than the stream must not wait for its end
+	// (net/http would try to drain it to keep the connection alive).
+	w.Header().Set("Connection", "close")
 	if r.Method != http.MethodPost {
 		return nil, errorf(http.StatusMethodNotAllowed, "expecting POST, got %s", r.Method)
 	}

@@ -178,7 +178,13 @@ func resubscribe(t *testing.T, c *scheduler.Client) *scheduler.Stream {
 		_ = ctx
 		return err
 	})
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		go func() { // the client's reader blocks while its event channel is full
+			for range s.Events {
+			}
+		}()
+		s.Close()
+	})
 	ev := next(t, s, func(ev mesos.Event) bool { return ev.Type == mesos.EventSubscribed })
 	if ev.Subscribed.FrameworkID.Value == "" {
 		t.Fatal("SUBSCRIBED without framework id")

@@ -144,6 +144,9 @@ func (m *Master) start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if m.ctx.Err() != nil {
+		return errors.New("master: closed")
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", m.cfg.Listen)
 	if err != nil {

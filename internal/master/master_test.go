@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -219,4 +220,77 @@ func waitDisconnected(t *testing.T, m *Master) {
 		}
 		return nil
 	})
+}
+
+func TestOfferTimeout(t *testing.T) {
+	e := startEtcd(t, 1)
+	m := startMaster(t, e[0], "master", func(c *Config) { c.OfferTimeout = 300 * time.Millisecond })
+	waitLeader(t, m)
+	startSim(t, 1, "", nil, m)
+	_, s := subscribe(t, mesos.FrameworkInfo{Name: "slow"}, "", m)
+	o := next(t, s, isType(mesos.EventOffers)).Offers.Offers[0]
+	r := next(t, s, isType(mesos.EventRescind)).Rescind
+	if r.OfferID != o.ID {
+		t.Fatalf("rescinded %s, want %s", r.OfferID.Value, o.ID.Value)
+	}
+	// The resources come back in a new offer; the old one is gone.
+	o2 := next(t, s, isType(mesos.EventOffers)).Offers.Offers[0]
+	if o2.ID == o.ID {
+		t.Fatal("same offer id re-used")
+	}
+	if err := s.Launch(context.Background(), o.ID, newTaskInfo("late", o, "cpus:1")); err != nil {
+		t.Fatal(err)
+	}
+	if st := next(t, s, isType(mesos.EventUpdate)).Update.Status; st.State != mesos.TaskLost || st.Reason != mesos.ReasonInvalidOffers {
+		t.Fatalf("launch on a rescinded offer: %+v", st)
+	}
+	checkAccounting(t, m)
+}
+
+// TestCloseStopsEverything: Close is idempotent and leaves no goroutine of the master behind.
+func TestCloseStopsEverything(t *testing.T) {
+	e := startEtcd(t, 1)
+	m, err := New(testConfig(t, e[0], "master"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitLeader(t, m)
+	sim := startSim(t, 3, "", nil, m)
+	_, s := subscribe(t, mesos.FrameworkInfo{Name: "x"}, "", m)
+	next(t, s, isType(mesos.EventOffers))
+	s.Close()
+	sim.Close()
+	m.Close()
+	m.Close()
+	if err := m.Start(context.Background()); err == nil {
+		t.Error("Start after Close succeeded")
+	}
+	http.DefaultClient.CloseIdleConnections()
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		buf := make([]byte, 4<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		if leaked := leakedStacks(string(buf)); leaked != "" {
+			return fmt.Errorf("goroutines left behind:\n%s", leaked)
+		}
+		return nil
+	})
+}
+
+// leakedStacks returns the stacks of goroutines running the master's or the simulator's code,
+// or serving or holding HTTP connections (the test's own goroutine aside).
+func leakedStacks(all string) string {
+	var out []string
+	for _, g := range strings.Split(all, "\n\n") {
+		if strings.Contains(g, "testing.tRunner") {
+			continue
+		}
+		if strings.Contains(g, "marina/internal/master") || strings.Contains(g, "marina/internal/agentsim") ||
+			strings.Contains(g, "net/http.(*conn).serve") || strings.Contains(g, "net/http.(*persistConn)") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }

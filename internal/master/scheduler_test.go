@@ -336,3 +336,43 @@ func TestKillAndReconcile(t *testing.T) {
 	})
 	checkAccounting(t, m)
 }
+
+func TestLaunchGroup(t *testing.T) {
+	e := startEtcd(t, 1)
+	m := startMaster(t, e[0], "master", nil)
+	waitLeader(t, m)
+	sim := startSim(t, 1, "", nil, m)
+	_, s := subscribe(t, mesos.FrameworkInfo{Name: "pods"}, "", m)
+	o := next(t, s, isType(mesos.EventOffers)).Offers.Offers[0]
+	execRes, _ := mesos.ParseResources("cpus:0.1;mem:32")
+	group := &mesos.LaunchGroup{
+		Executor: mesos.ExecutorInfo{Type: "DEFAULT", ExecutorID: mesos.ID{Value: "pod-1"}, Resources: execRes},
+		TaskGroup: mesos.TaskGroupInfo{Tasks: []mesos.TaskInfo{
+			newTaskInfo("pod-1.a", o, "cpus:0.5;mem:64"), newTaskInfo("pod-1.b", o, "cpus:0.5;mem:64"),
+		}},
+	}
+	ops := []mesos.Operation{{Type: mesos.OperationLaunchGroup, LaunchGroup: group}}
+	if err := s.Accept(context.Background(), []mesos.ID{o.ID}, ops, &mesos.Filters{RefuseSeconds: failover(0)}); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdates(t, s, map[string]mesos.TaskState{"pod-1.a": mesos.TaskRunning, "pod-1.b": mesos.TaskRunning})
+	if n := sim.Tasks(); n != 2 {
+		t.Errorf("sim runs %d tasks", n)
+	}
+	var st stateDoc
+	getJSON(t, m, "/master/state", &st)
+	if f := st.Frameworks[0]; len(f.Tasks) != 2 || len(f.Executors) != 1 || *f.Tasks[0].ExecutorID != "pod-1" {
+		t.Errorf("framework: tasks %+v executors %+v", f.Tasks, f.Executors)
+	}
+	checkAccounting(t, m)
+
+	// A group with one invalid task fails as a whole.
+	o = next(t, s, isType(mesos.EventOffers)).Offers.Offers[0]
+	group.Executor.ExecutorID.Value = "pod-2"
+	group.TaskGroup.Tasks = []mesos.TaskInfo{newTaskInfo("pod-2.a", o, "cpus:0.5"), newTaskInfo("pod-2.b", o, "cpus:500")}
+	if err := s.Accept(context.Background(), []mesos.ID{o.ID}, ops, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdates(t, s, map[string]mesos.TaskState{"pod-2.a": mesos.TaskError, "pod-2.b": mesos.TaskError})
+	checkAccounting(t, m)
+}
