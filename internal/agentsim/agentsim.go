@@ -73,7 +73,7 @@ func New(cfg Config) *Sim {
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 		TLSClientConfig:     cfg.TLSConfig,
-		ForceAttemptHTTP2:   false,
+		ForceAttemptHTTP2:   cfg.TLSConfig != nil, // over TLS, streams share connections (HTTP/2)
 	}
 	s := &Sim{
 		cfg: cfg,

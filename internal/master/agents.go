@@ -31,7 +31,9 @@ var agentHeartbeat = mesos.AgentEvent{Type: mesos.AgentEventHeartbeat}
 func (m *Master) handleAgentStream(w http.ResponseWriter, r *http.Request) (any, error) {
 	// The body is an endless stream: an answer other than the stream must not wait for its end
 	// (net/http would try to drain it to keep the connection alive).
-	w.Header().Set("Connection", "close")
+	if r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
 	if r.Method != http.MethodPost {
 		return nil, errorf(http.StatusMethodNotAllowed, "expecting POST, got %s", r.Method)
 	}
@@ -66,6 +68,7 @@ func (m *Master) handleAgentStream(w http.ResponseWriter, r *http.Request) (any,
 	}
 	_ = rc.SetReadDeadline(time.Time{})
 
+	m.log.Debug("agent stream opened", "remote", r.RemoteAddr, "proto", r.Proto)
 	conn := &agentConn{q: newOutQueue()}
 	m.mu.Lock()
 	err := errorf(http.StatusServiceUnavailable, "not the leading master")

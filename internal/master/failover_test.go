@@ -178,3 +178,66 @@ func TestAgentUnreachable(t *testing.T) {
 	}
 	checkAccounting(t, m)
 }
+
+// TestRegistryRecovery: a new leader starts from the registry: its agents await
+// re-registration (unreachable after AgentReregisterTimeout), its frameworks await
+// re-subscription and keep their ids.
+func TestRegistryRecovery(t *testing.T) {
+	e := startEtcd(t, 1)
+	addr1 := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	addr2 := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	m1 := startMaster(t, e[0], "m1", func(c *Config) { c.Listen = addr1 })
+	waitLeader(t, m1)
+	sim := startSimAt(t, 2, "", nil, "http://"+addr1, "http://"+addr2)
+	c, s := subscribeAt(t, mesos.FrameworkInfo{Name: "f", Capabilities: []mesos.FrameworkCapability{{Type: mesos.CapabilityPartitionAware}}}, "", "http://"+addr1, "http://"+addr2)
+	o := next(t, s, isType(mesos.EventOffers)).Offers.Offers[0]
+	if err := s.Launch(context.Background(), o.ID, newTaskInfo("t1", o, "cpus:1")); err != nil {
+		t.Fatal(err)
+	}
+	next(t, s, ackingUpdate(t, s, "t1", mesos.TaskRunning))
+	ids := sim.AgentIDs()
+	stopped := 0
+	if ids[0] == o.AgentID.Value {
+		stopped = 1 // stop the agent without the task
+	}
+	sim.StopAgent(stopped)
+	s.Close()
+	m1.Close() // resigns and flushes the registry
+
+	m2 := startMaster(t, e[0], "m2", func(c *Config) { c.Listen = addr2; c.AgentReregisterTimeout = time.Second })
+	waitLeader(t, m2)
+	var st stateDoc
+	getJSON(t, m2, "/master/state", &st)
+	if len(st.Frameworks) != 1 || st.Frameworks[0].ID != c.FrameworkID() || st.Frameworks[0].Connected {
+		t.Fatalf("recovered frameworks: %+v", st.Frameworks)
+	}
+	// The running agent re-registers with its task; the stopped one becomes unreachable.
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		getJSON(t, m2, "/master/state", &st)
+		if len(st.Slaves) != 1 || *st.UnreachableSlaves != 1 || len(st.Frameworks[0].Tasks) != 1 {
+			return fmt.Errorf("slaves %d, unreachable %d, tasks %d", len(st.Slaves), *st.UnreachableSlaves, len(st.Frameworks[0].Tasks))
+		}
+		return nil
+	})
+	s = resubscribe(t, c)
+	if s.FrameworkID() != c.FrameworkID() {
+		t.Fatalf("re-subscribed as %s", s.FrameworkID())
+	}
+	if err := s.Reconcile(context.Background(),
+		mesos.ReconcileTask{TaskID: mesos.ID{Value: "t1"}},
+		mesos.ReconcileTask{TaskID: mesos.ID{Value: "gone"}, AgentID: &mesos.ID{Value: ids[stopped]}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdates(t, s, map[string]mesos.TaskState{"t1": mesos.TaskRunning, "gone": mesos.TaskUnreachable})
+
+	// The unreachable agent comes back.
+	sim.StartAgent(stopped)
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		getJSON(t, m2, "/master/state", &st)
+		if len(st.Slaves) != 2 || *st.UnreachableSlaves != 0 {
+			return fmt.Errorf("slaves %d, unreachable %d", len(st.Slaves), *st.UnreachableSlaves)
+		}
+		return nil
+	})
+	checkAccounting(t, m2)
+}

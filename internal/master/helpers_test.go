@@ -118,6 +118,12 @@ func startSim(t *testing.T, n int, token string, edit func(*agentsim.Config), ma
 	for i, m := range masters {
 		urls[i] = m.URL()
 	}
+	return startSimAt(t, n, token, edit, urls...)
+}
+
+// startSimAt is startSim for masters given by URL.
+func startSimAt(t *testing.T, n int, token string, edit func(*agentsim.Config), urls ...string) *agentsim.Sim {
+	t.Helper()
 	res, err := mesos.ParseResources("cpus:4;mem:4096;disk:10240;ports:[31000-31999]")
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +162,12 @@ func subscribe(t *testing.T, info mesos.FrameworkInfo, token string, masters ...
 	for i, m := range masters {
 		urls[i] = m.URL()
 	}
+	return subscribeAt(t, info, token, urls...)
+}
+
+// subscribeAt is subscribe for masters given by URL.
+func subscribeAt(t *testing.T, info mesos.FrameworkInfo, token string, urls ...string) (*scheduler.Client, *scheduler.Stream) {
+	t.Helper()
 	if info.User == "" {
 		info.User = "root"
 	}

@@ -83,7 +83,9 @@ func (m *Master) authMiddleware(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="marina"`)
-		w.Header().Set("Connection", "close") // do not wait for the rest of a (streamed) body
+		if r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close") // do not wait for the rest of a (streamed) body
+		}
 		http.Error(w, "missing or invalid bearer token", http.StatusUnauthorized)
 	})
 }
