@@ -2,9 +2,10 @@ package marathon
 
 import "strings"
 
-// Normalize puts the app in canonical form without adding defaults: the id (and every dependency)
-// becomes absolute with "." and ".." resolved and no trailing slash, and deprecated fields move to
-// their replacements as Marathon migrates them:
+// Normalize puts the app in canonical form without adding defaults: the id becomes absolute with
+// "." and ".." resolved and no trailing slash, every dependency too (a relative one is resolved
+// against the app's group, so "db" is a sibling), and deprecated fields move to their
+// replacements as Marathon migrates them:
 //
 //   - ports -> portDefinitions, uris -> fetch (archives extracted, as Marathon decides by suffix);
 //   - ipAddress and container.docker.network -> networks (HOST, BRIDGE, USER);
@@ -22,11 +23,16 @@ func (a *App) normalizeIn(base string) {
 			a.ID = id
 		}
 	}
+	// A relative dependency names a sibling: it is resolved against the app's group.
+	depBase := base
+	if strings.HasPrefix(a.ID, "/") {
+		depBase = ParentPath(a.ID)
+	}
 	for i, d := range a.Dependencies {
 		if d == "" {
 			continue
 		}
-		if dep, ok := CanonicalPath(d, base); ok {
+		if dep, ok := CanonicalPath(d, depBase); ok {
 			a.Dependencies[i] = dep
 		}
 	}
