@@ -230,22 +230,27 @@ func (a *App) ReadOnlyStripped() *App {
 	return c
 }
 
-// Clone returns a deep copy of the app.
+// Clone returns a deep copy of the app. It panics if the app holds a NaN or infinite number,
+// which JSON cannot carry (no decoded app does).
 func (a *App) Clone() *App {
-	var c App
-	cloneJSON(a, &c)
-	return &c
-}
-
-// cloneJSON deep-copies src into dst through JSON; every type here round-trips losslessly.
-func cloneJSON(src, dst any) {
-	b, err := json.Marshal(src)
+	c, err := a.clone()
 	if err != nil {
 		panic(fmt.Sprintf("marathon: clone: %v", err))
 	}
-	if err := json.Unmarshal(b, dst); err != nil {
-		panic(fmt.Sprintf("marathon: clone: %v", err))
+	return c
+}
+
+// clone deep-copies the app through JSON; every type here round-trips losslessly.
+func (a *App) clone() (*App, error) {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
 	}
+	var c App
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // unmarshalKnown decodes b into v, rejecting unknown fields.

@@ -84,6 +84,41 @@ func checkRealApp(t *testing.T, schema *jsonschema.Schema, raw map[string]any) e
 	return nil
 }
 
+// TestSchemaIsNotVacuous makes sure the schema check in TestRealApps can fail.
+func TestSchemaIsNotVacuous(t *testing.T) {
+	schema := appSchema(t)
+	for _, bad := range []string{
+		`{"id":"/a","cmd":"x","portDefinitions":[{"port":0,"protocol":"sctp"}]}`,
+		`{"id":"/a","cmd":"x","unknown":1}`,
+		`{"id":"/a","cmd":"x","args":["y"]}`,
+	} {
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if schema.Validate(inst) == nil {
+			t.Errorf("schema accepted %s", bad)
+		}
+	}
+}
+
+// TestGroupSchema checks the example group, with defaults applied, against Group.json.
+func TestGroupSchema(t *testing.T) {
+	schema := compileSchema(t, "Group.json")
+	g, err := DecodeGroup(readCompat(t, "examples/group.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.ApplyDefaults()
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(mustMarshal(t, g)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // appSchema compiles Marathon's AppDefinition.json (draft-04).
 func appSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()

@@ -7,9 +7,10 @@
 // state.
 //
 // Data enters through the strict decoders (DecodeApp, DecodeAppPatch, DecodeGroup, DecodeEvent...),
-// which reject malformed JSON with a *SyntaxError (HTTP 400) and unknown fields or mistyped values
-// with a *ValidationError (HTTP 422), listing every problem with its JSON path. An app then goes
-// through three steps, each a method beside the type:
+// which reject malformed JSON with a *SyntaxError and unknown fields or mistyped values with a
+// *DecodeError listing every problem with its JSON path; Marathon answers both with 400 ("Invalid
+// JSON"). Validate returns a *ValidationError, Marathon's 422 ("Object is not valid"). An app
+// goes through three steps, each a method beside the type:
 //
 //	app, err := marathon.DecodeApp(body) // strict decoding
 //	if verr := app.Validate(); verr != nil { ... } // every problem, Marathon style paths

@@ -28,7 +28,9 @@ type ErrorDetail struct {
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString(strings.ToLower(e.Message[:1]) + e.Message[1:])
+	if e.Message != "" {
+		b.WriteString(strings.ToLower(e.Message[:1]) + e.Message[1:])
+	}
 	for i, d := range e.Details {
 		if i == 0 {
 			b.WriteString(": ")

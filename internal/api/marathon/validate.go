@@ -33,7 +33,11 @@ func (a *App) Validate() *ValidationError {
 // validateIn validates the app at path (a group's "/apps(0)" or "/"), ids relative to base.
 func (a *App) validateIn(path, base string, p *problems) {
 	a.validateDeprecated(path, p)
-	n := a.Clone()
+	n, err := a.clone()
+	if err != nil {
+		p.add(path, "cannot be represented as JSON: "+err.Error())
+		return
+	}
 	n.normalizeIn(base)
 	validatePathID(sub(path, "id"), a.ID, base, false, p)
 	n.validateCanonical(path, p)

@@ -1,6 +1,7 @@
 package marathon
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,4 +272,9 @@ func assertPaths(t *testing.T, verr *ValidationError, want ...string) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("paths = %q, want %q\n%v", got, want, verr)
 	}
+}
+
+func TestValidateNaNDoesNotPanic(t *testing.T) {
+	app := &App{ID: "/a", Cmd: new("x"), Mem: math.NaN()}
+	assertPaths(t, app.Validate(), "/")
 }
