@@ -31,7 +31,7 @@ type DeploymentStep struct {
 	Actions []DeploymentAction `json:"actions"`
 }
 
-// DeploymentSteps is the body of GET /v2/deployments/{id}/steps... and of a dry-run group change.
+// DeploymentSteps is the body answering a dry-run group change (PUT /v2/groups?dryRun=true).
 type DeploymentSteps struct {
 	Steps []DeploymentStep `json:"steps"`
 }
