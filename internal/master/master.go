@@ -36,7 +36,7 @@ type Config struct {
 	// /health, /version and /master/redirect; others answer 401 without it.
 	AuthToken string
 	// AgentHeartbeat is the interval sent to agents in REGISTERED; the master sends HEARTBEAT
-	// events at it too. Default 5s.
+	// events at it too. Default 5s, or a third of AgentTimeout when that is shorter.
 	AgentHeartbeat time.Duration
 	// AgentTimeout: an agent whose stream is silent or closed this long is unreachable. Default 15s.
 	AgentTimeout time.Duration
@@ -72,8 +72,9 @@ func (c *Config) defaults() error {
 		}
 	}
 	def(&c.LeaderTTL, 2*time.Second)
-	def(&c.AgentHeartbeat, 5*time.Second)
 	def(&c.AgentTimeout, 15*time.Second)
+	// Both ends judge liveness by the other's heartbeats: keep them well inside the timeout.
+	def(&c.AgentHeartbeat, min(5*time.Second, c.AgentTimeout/3))
 	def(&c.AgentReregisterTimeout, 60*time.Second)
 	def(&c.SchedulerHeartbeat, 15*time.Second)
 	def(&c.AllocationDelay, 2*time.Millisecond)
@@ -261,7 +262,9 @@ func (m *Master) Handler() http.Handler { return m.handler }
 // It is idempotent.
 func (m *Master) Close() error {
 	m.closeOnce.Do(func() {
+		m.mu.Lock() // no stream handler starts once this is cancelled (see beginStream)
 		m.cancel()
+		m.mu.Unlock()
 		if m.elector != nil {
 			m.elector.Wait()
 		}
