@@ -29,6 +29,9 @@ func newMasterCmd(lf *logFlags) *cobra.Command {
 				return err
 			}
 			log.Info("master node running", "url", n.Master.URL())
+			if n.Services != nil {
+				log.Info("services running", "url", n.Services.URL())
+			}
 			<-cmd.Context().Done()
 			log.Info("shutting down")
 			return n.Close()
@@ -37,6 +40,8 @@ func newMasterCmd(lf *logFlags) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.IP, "ip", "127.0.0.1", "address to listen on and advertise")
 	f.IntVar(&cfg.Port, "port", 5050, "master API port")
+	f.IntVar(&cfg.ServicesPort, "services-port", 8080, "services (Marathon API) port")
+	f.BoolVar(&cfg.DisableServices, "no-services", false, "run without the services role (the Marathon-compatible framework)")
 	f.StringSliceVar(&cfg.Masters, "masters", nil, "addresses of all masters, this one included (1, 3 or 5)")
 	f.StringVar(&cfg.WorkDir, "work-dir", "/var/lib/marina/master", "directory for the etcd member's data")
 	f.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "etcd client port (served on loopback only)")

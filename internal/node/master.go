@@ -14,6 +14,7 @@ import (
 
 	"github.com/marina-dcos/marina/internal/coord"
 	"github.com/marina-dcos/marina/internal/master"
+	"github.com/marina-dcos/marina/internal/services"
 )
 
 // MasterConfig configures a master node.
@@ -30,6 +31,11 @@ type MasterConfig struct {
 	EtcdEndpoints      []string // use an external etcd instead of an embedded member
 	TickMs, ElectionMs uint     // etcd raft timing; 0 = etcd defaults
 
+	// ServicesPort is where the services role (the Marathon-compatible framework) serves;
+	// default 8080. DisableServices runs the node without it.
+	ServicesPort    int
+	DisableServices bool
+
 	AuthToken    string
 	LeaderTTL    time.Duration
 	AgentTimeout time.Duration
@@ -42,6 +48,9 @@ func (c *MasterConfig) defaults() {
 	}
 	if c.Port == 0 {
 		c.Port = 5050
+	}
+	if c.ServicesPort == 0 {
+		c.ServicesPort = 8080
 	}
 	if c.EtcdClientPort == 0 {
 		c.EtcdClientPort = 2379
@@ -97,10 +106,22 @@ func loopbackFor(ip string) string {
 	return "127.0.0.1"
 }
 
+// masterURLs returns the masters the services role subscribes through: this node's first.
+func (c *MasterConfig) masterURLs(own string) []string {
+	urls := []string{own}
+	for _, ip := range c.Masters {
+		if u := "http://" + net.JoinHostPort(ip, strconv.Itoa(c.Port)); u != own {
+			urls = append(urls, u)
+		}
+	}
+	return urls
+}
+
 // MasterNode is a running master node.
 type MasterNode struct {
-	Coord  *coord.Coord
-	Master *master.Master
+	Coord    *coord.Coord
+	Master   *master.Master
+	Services *services.Server // nil when disabled
 
 	closeOnce sync.Once
 }
@@ -137,7 +158,39 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 		co.Close()
 		return nil, err
 	}
-	return &MasterNode{Coord: co, Master: m}, nil
+	n := &MasterNode{Coord: co, Master: m}
+	if !cfg.DisableServices {
+		if n.Services, err = startServices(ctx, cfg, co, m); err != nil {
+			m.Close()
+			co.Close()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// startServices starts the services role on its own listener, after the master.
+func startServices(ctx context.Context, cfg MasterConfig, co *coord.Coord, m *master.Master) (*services.Server, error) {
+	addr := net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.ServicesPort))
+	if err := CheckBind(addr, cfg.AuthToken); err != nil {
+		return nil, err
+	}
+	s, err := services.New(services.Config{
+		Listen:    addr,
+		Masters:   cfg.masterURLs(m.URL()),
+		Etcd:      co.Client,
+		AuthToken: cfg.AuthToken,
+		LeaderTTL: cfg.LeaderTTL,
+		Hostname:  cfg.IP,
+		Logger:    cfg.Logger.With("component", "services"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // closeGrace bounds how long the roles may take to hand over through etcd before the etcd member
@@ -145,12 +198,16 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 // election among them) would otherwise wait on the client's own, unbounded context.
 const closeGrace = time.Second
 
-// Close stops the master (resigning leadership) and then the etcd member. It is idempotent.
+// Close stops the services role and the master (each resigning its leadership), then the etcd
+// member. It is idempotent.
 func (n *MasterNode) Close() error {
 	n.closeOnce.Do(func() {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			if n.Services != nil {
+				n.Services.Close()
+			}
 			n.Master.Close()
 		}()
 		select {

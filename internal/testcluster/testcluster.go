@@ -28,6 +28,8 @@ type Options struct {
 	// AgentResources, when set, replaces each agent's default "cpus:4;mem:4096;disk:10240" and its
 	// own port range.
 	AgentResources mesos.Resources
+	// Services runs the services role (the Marathon API) on every master node.
+	Services bool
 }
 
 // Cluster is a running in-process cluster.
@@ -42,10 +44,11 @@ type Cluster struct {
 
 // Master is one master node slot; Node is nil while it is stopped.
 type Master struct {
-	Index int
-	URL   string
-	Node  *node.MasterNode
-	cfg   node.MasterConfig
+	Index       int
+	URL         string
+	ServicesURL string // the node's services role, "" unless Options.Services
+	Node        *node.MasterNode
+	cfg         node.MasterConfig
 }
 
 // Agent is one agent slot; Agent is nil while it is stopped.
@@ -89,6 +92,12 @@ func New(t testing.TB, opts Options) *Cluster {
 			LeaderTTL:      opts.LeaderTTL,
 			AgentTimeout:   opts.AgentTimeout,
 			Logger:         testutil.Logger(t, fmt.Sprintf("master%d", i)),
+		}
+		if opts.Services {
+			m.cfg.ServicesPort = testutil.FreePort(t)
+			m.ServicesURL = fmt.Sprintf("http://127.0.0.1:%d", m.cfg.ServicesPort)
+		} else {
+			m.cfg.DisableServices = true
 		}
 		initial[i] = fmt.Sprintf("m%d=http://127.0.0.1:%d", i, m.cfg.EtcdPeerPort)
 		c.masters = append(c.masters, m)
@@ -230,6 +239,61 @@ func (c *Cluster) LeaderURL() string {
 		return c.masters[i].URL
 	}
 	return ""
+}
+
+// ServicesURLs returns every master node's services URL (Options.Services).
+func (c *Cluster) ServicesURLs() []string {
+	urls := make([]string, len(c.masters))
+	for i, m := range c.masters {
+		urls[i] = m.ServicesURL
+	}
+	return urls
+}
+
+// ServicesLeaderIndex returns the index of the master node whose services role leads, or -1.
+func (c *Cluster) ServicesLeaderIndex() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, m := range c.masters {
+		if m.Node != nil && m.Node.Services != nil && m.Node.Services.IsLeader() {
+			return i
+		}
+	}
+	return -1
+}
+
+// ServicesLeaderURL returns the URL of the leading services instance, or "".
+func (c *Cluster) ServicesLeaderURL() string {
+	if i := c.ServicesLeaderIndex(); i >= 0 {
+		return c.masters[i].ServicesURL
+	}
+	return ""
+}
+
+// WaitForServicesLeader waits until a services instance leads and every running one knows it,
+// and returns its index.
+func (c *Cluster) WaitForServicesLeader(timeout time.Duration) int {
+	c.t.Helper()
+	leader := -1
+	testutil.WaitFor(c.t, timeout, func() error {
+		leader = c.ServicesLeaderIndex()
+		if leader < 0 {
+			return errors.New("no services instance leads")
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		want := c.masters[leader].ServicesURL
+		for i, m := range c.masters {
+			if m.Node == nil || m.Node.Services == nil {
+				continue
+			}
+			if got := m.Node.Services.Leader(); got != want {
+				return fmt.Errorf("services instance %d sees leader %q, want %q", i, got, want)
+			}
+		}
+		return nil
+	})
+	return leader
 }
 
 // StartAgent starts (or restarts, recovering its tasks) agent i.

@@ -1,0 +1,287 @@
+package services
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/coord"
+)
+
+// GET /v2/apps
+func (s *Server) listApps(r *http.Request, l *leader) (any, error) {
+	q := r.URL.Query()
+	e := parseEmbeds(q["embed"], "apps.", embeds{})
+	// Counts and deployments are embedded by default, as Marathon does.
+	e.counts, e.deployments = true, true
+	cmdFilter, idFilter := q.Get("cmd"), strings.ToLower(q.Get("id"))
+	sel, err := parseSelector(q.Get("label"))
+	if err != nil {
+		return nil, &apiError{Status: http.StatusBadRequest, Body: msg("Invalid label selector: %v", err)}
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	ids := make([]string, 0, len(l.apps))
+	for id, a := range l.apps {
+		if idFilter != "" && !strings.Contains(strings.ToLower(id), idFilter) {
+			continue
+		}
+		if cmdFilter != "" && (a.spec.Cmd == nil || !strings.Contains(*a.spec.Cmd, cmdFilter)) {
+			continue
+		}
+		if !sel.matches(a.spec.Labels) {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	apps := make([]*marathon.App, len(ids))
+	for i, id := range ids {
+		apps[i] = l.appView(l.apps[id], e)
+	}
+	return map[string]any{"apps": apps}, nil
+}
+
+// decodeNewApp decodes, validates and completes an app definition. pathID, when set, is the id
+// the URL names; the body's id must then be absent or equal.
+func decodeNewApp(body []byte, pathID string) (*marathon.App, error) {
+	spec, err := marathon.DecodeApp(body)
+	if err != nil {
+		return nil, err
+	}
+	return completeApp(spec, pathID)
+}
+
+// completeApp validates an app definition and applies defaults.
+func completeApp(spec *marathon.App, pathID string) (*marathon.App, error) {
+	if pathID != "" {
+		if spec.ID != "" {
+			if id, ok := marathon.CanonicalPath(spec.ID, "/"); !ok || id != pathID {
+				return nil, &marathon.ValidationError{Message: marathon.MsgInvalidObject, Details: []marathon.ErrorDetail{{
+					Path: "/id", Errors: []string{fmt.Sprintf("the id in the body (%s) differs from the id in the path (%s)", spec.ID, pathID)},
+				}}}
+			}
+		}
+		spec.ID = pathID
+	}
+	if verr := spec.Validate(); verr != nil {
+		return nil, verr
+	}
+	spec.ApplyDefaults()
+	if id, ok := marathon.CanonicalPath(spec.ID, "/"); ok {
+		spec.ID = id
+	}
+	if spec.Role == "" {
+		spec.Role = "*"
+	}
+	return spec, nil
+}
+
+// POST /v2/apps
+func (s *Server) postApp(r *http.Request, l *leader) (any, error) {
+	force, err := boolParam(r, "force", false)
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := decodeNewApp(body, "")
+	if err != nil {
+		return nil, err
+	}
+	created, d, err := l.createApp(spec, force)
+	if err != nil {
+		return nil, err
+	}
+	s.apiPosted(r, created)
+	l.mu.RLock()
+	view := l.appView(&app{spec: created}, embeds{counts: true, deployments: true, tasks: true})
+	l.mu.RUnlock()
+	view.Deployments = []marathon.DeploymentRef{{ID: d.ID}}
+	return reply{
+		status: http.StatusCreated,
+		header: http.Header{"Location": {"/v2/apps" + created.ID}, "Marathon-Deployment-Id": {d.ID}},
+		body:   view,
+	}, nil
+}
+
+// apiPosted announces a change made through the API.
+func (s *Server) apiPosted(r *http.Request, spec *marathon.App) {
+	s.hub.publish(newEvent(evAPIPost, marathon.APIPostEvent{
+		EventMeta:     marathon.EventMeta{EventType: evAPIPost, Timestamp: timestamp(s.now())},
+		ClientIP:      remoteIP(r),
+		URI:           r.URL.Path,
+		AppDefinition: spec,
+	}))
+}
+
+// appRoute serves everything under /v2/apps/{id}: the app, its tasks, versions and restart.
+func (s *Server) appRoute(r *http.Request, l *leader) (any, error) {
+	rest := strings.TrimPrefix(r.URL.Path, "/v2/apps")
+	id, sub := rest, ""
+	for _, suffix := range []string{"/restart", "/tasks", "/versions"} {
+		if i := strings.LastIndex(rest, suffix); i > 0 && (len(rest) == i+len(suffix) || suffix != "/restart" && rest[i+len(suffix)] == '/') {
+			id, sub = rest[:i], rest[i:]
+			break
+		}
+	}
+	id, _ = marathon.CanonicalPath(id, "/")
+	if id == "/" {
+		return nil, &apiError{Status: http.StatusNotFound, Body: msg("App '/' does not exist")}
+	}
+	method := r.Method
+	switch {
+	case sub == "" && method == http.MethodGet:
+		return s.getApp(r, l, id)
+	case sub == "" && (method == http.MethodPut || method == http.MethodPatch):
+		return s.putApp(r, l, id)
+	case sub == "" && method == http.MethodDelete:
+		force, err := boolParam(r, "force", false)
+		if err != nil {
+			return nil, err
+		}
+		d, err := l.deleteApp(id, force)
+		if err != nil {
+			return nil, err
+		}
+		return deploymentReply(http.StatusOK, d), nil
+	case sub == "/restart" && method == http.MethodPost:
+		force, err := boolParam(r, "force", false)
+		if err != nil {
+			return nil, err
+		}
+		d, err := l.restartApp(id, force)
+		if err != nil {
+			return nil, err
+		}
+		return deploymentReply(http.StatusOK, d), nil
+	case sub == "/tasks" && method == http.MethodGet:
+		return s.appTasks(r, l, id)
+	case sub == "/tasks" && method == http.MethodDelete:
+		return s.killAppTasks(r, l, id, "")
+	case strings.HasPrefix(sub, "/tasks/") && method == http.MethodDelete:
+		return s.killAppTasks(r, l, id, strings.TrimPrefix(sub, "/tasks/"))
+	case sub == "/versions" && method == http.MethodGet:
+		return s.appVersions(l, id)
+	case strings.HasPrefix(sub, "/versions/") && method == http.MethodGet:
+		return s.appVersion(r, l, id, strings.TrimPrefix(sub, "/versions/"))
+	}
+	return nil, &apiError{Status: http.StatusMethodNotAllowed, Body: msg("%s is not allowed on %s", method, r.URL.Path)}
+}
+
+func deploymentReply(status int, d *deployment) reply {
+	return reply{status: status, header: http.Header{"Marathon-Deployment-Id": {d.ID}}, body: d.result()}
+}
+
+// GET /v2/apps/{id}
+func (s *Server) getApp(r *http.Request, l *leader, id string) (any, error) {
+	e := parseEmbeds(r.URL.Query()["embed"], "app.", embeds{tasks: true, lastTaskFailure: true})
+	e.counts, e.deployments = true, true
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	a := l.apps[id]
+	if a == nil {
+		return nil, errAppNotFound(id)
+	}
+	return map[string]any{"app": l.appView(a, e)}, nil
+}
+
+// PUT and PATCH /v2/apps/{id}. PUT with partialUpdate=true (the default) and PATCH change only
+// the fields given; PUT with partialUpdate=false replaces the definition. PUT creates the app
+// when it does not exist.
+func (s *Server) putApp(r *http.Request, l *leader, id string) (any, error) {
+	force, err := boolParam(r, "force", false)
+	if err != nil {
+		return nil, err
+	}
+	partial, err := boolParam(r, "partialUpdate", true)
+	if err != nil {
+		return nil, err
+	}
+	patch := r.Method == http.MethodPatch
+	body, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	var p *marathon.AppPatch
+	var full *marathon.App
+	if patch || partial {
+		if p, err = marathon.DecodeAppPatch(body); err != nil {
+			return nil, err
+		}
+	} else if full, err = marathon.DecodeApp(body); err != nil {
+		return nil, err
+	}
+	var posted *marathon.App
+	d, created, err := l.updateApp(id, func(old *marathon.App) (*marathon.App, error) {
+		var spec *marathon.App
+		switch {
+		case old == nil && patch:
+			return nil, errAppNotFound(id)
+		case p != nil && old != nil:
+			base := old.ReadOnlyStripped()
+			spec = p.ApplyTo(base)
+		case p != nil:
+			spec = p.App()
+		default:
+			spec = full.Clone()
+		}
+		spec.Version, spec.VersionInfo = "", nil
+		completed, err := completeApp(spec, id)
+		posted = completed
+		return completed, err
+	}, force, "")
+	if err != nil {
+		return nil, err
+	}
+	s.apiPosted(r, posted)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return deploymentReply(status, d), nil
+}
+
+// GET /v2/apps/{id}/versions
+func (s *Server) appVersions(l *leader, id string) (any, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	a := l.apps[id]
+	if a == nil {
+		return nil, errAppNotFound(id)
+	}
+	vs := slices.Clone(a.versions)
+	slices.SortFunc(vs, func(x, y string) int { return cmp.Compare(y, x) })
+	return map[string]any{"versions": vs}, nil
+}
+
+// GET /v2/apps/{id}/versions/{version}
+func (s *Server) appVersion(r *http.Request, l *leader, id, version string) (any, error) {
+	l.mu.RLock()
+	a := l.apps[id]
+	var cur *marathon.App
+	if a != nil && a.spec.Version == version {
+		cur = a.spec
+	}
+	l.mu.RUnlock()
+	if a == nil {
+		return nil, errAppNotFound(id)
+	}
+	if cur != nil {
+		return cur, nil
+	}
+	var spec marathon.App
+	ok, err := coord.GetJSON(r.Context(), s.cfg.Etcd, appVersionKey(id, version), &spec)
+	if err != nil {
+		return nil, fmt.Errorf("reading app %s version %s: %w", id, version, err)
+	}
+	if !ok {
+		return nil, &apiError{Status: http.StatusNotFound, Body: msg("App '%s' does not exist in version %s", id, version)}
+	}
+	return &spec, nil
+}

@@ -1,0 +1,2 @@
+// Package services is the services role: a Marathon-compatible framework.
+package services

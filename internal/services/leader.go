@@ -1,0 +1,277 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/client/scheduler"
+	"github.com/marina-dcos/marina/internal/coord"
+)
+
+// leader is one term of leadership: the whole in-memory state, loaded from etcd when elected and
+// written through to it, and the loops that act on it. Everything ends with the term.
+type leader struct {
+	s      *Server
+	log    *slog.Logger
+	term   coord.Term
+	ctx    context.Context // the term's, or shorter: cancelled on abdication
+	cancel context.CancelFunc
+
+	// mu guards the state below. Writers hold it across their etcd write, so writes reach etcd
+	// in the order they were made.
+	mu          sync.RWMutex
+	frameworkID string
+	apps        map[string]*app
+	instances   map[string]*instance
+	byApp       map[string]map[string]*instance // app id -> task id -> instance
+	deployments map[string]*deployment
+	deployOf    map[string]*deployment // app id -> its running deployment
+	lastVersion time.Time              // the latest version handed out
+
+	// What the actuator acts on. Guarded by mu.
+	offers           offerState
+	demandSeq        uint64 // bumped whenever more launches become wanted
+	reconcilePending bool   // reconcile at the next actuation
+	lastReconcile    time.Time
+	strays           map[string]string // tasks of ours we do not know: task id -> agent id, to kill
+
+	client *scheduler.Client
+	stream atomic.Pointer[scheduler.Stream]
+	kick   chan struct{} // wakes the actuator
+	wg     sync.WaitGroup
+}
+
+func newLeader(s *Server, term coord.Term, snap *snapshot) *leader {
+	ctx, cancel := context.WithCancel(term.Ctx)
+	l := &leader{
+		s:           s,
+		log:         s.log,
+		term:        term,
+		ctx:         ctx,
+		cancel:      cancel,
+		frameworkID: snap.frameworkID,
+		apps:        snap.apps,
+		instances:   snap.instances,
+		byApp:       map[string]map[string]*instance{},
+		deployments: snap.deployments,
+		deployOf:    map[string]*deployment{},
+		strays:      map[string]string{},
+		kick:        make(chan struct{}, 1),
+	}
+	for _, in := range l.instances {
+		l.index(in)
+	}
+	for _, d := range l.deployments {
+		l.deployOf[d.AppID] = d
+	}
+	for _, a := range l.apps {
+		if t, err := time.Parse(time.RFC3339Nano, a.spec.Version); err == nil && t.After(l.lastVersion) {
+			l.lastVersion = t
+		}
+	}
+	info := s.frameworkInfo()
+	l.client = scheduler.New(scheduler.Config{Masters: s.cfg.Masters, Framework: info, AuthToken: s.cfg.AuthToken})
+	if l.frameworkID != "" {
+		l.client.SetFrameworkID(l.frameworkID)
+	}
+	return l
+}
+
+// run serves the term until it ends.
+func (l *leader) run() {
+	defer l.cancel()
+	now := l.s.now()
+	l.mu.Lock()
+	o := &ops{}
+	for id := range l.apps {
+		l.converge(id, now, o)
+	}
+	for id := range l.byApp {
+		if l.apps[id] == nil {
+			l.converge(id, now, o)
+		}
+	}
+	if err := l.commit(o); err != nil {
+		l.log.Warn("persisting the first plan failed", "err", err)
+	}
+	l.mu.Unlock()
+	l.goTracked(l.subscribeLoop)
+	l.goTracked(l.actuate)
+	l.goTracked(l.housekeeping)
+	l.poke()
+	<-l.ctx.Done()
+	l.wg.Wait()
+	if s := l.stream.Load(); s != nil {
+		s.Close()
+	}
+}
+
+func (l *leader) goTracked(f func()) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		f()
+	}()
+}
+
+// abdicate ends the term early: the leader steps down and another instance is elected.
+func (l *leader) abdicate() { l.cancel() }
+
+// poke wakes the actuator: kills to send, offers to revive or suppress.
+func (l *leader) poke() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (l *leader) index(in *instance) {
+	m := l.byApp[in.AppID]
+	if m == nil {
+		m = map[string]*instance{}
+		l.byApp[in.AppID] = m
+	}
+	m[in.TaskID] = in
+	l.instances[in.TaskID] = in
+}
+
+func (l *leader) unindex(in *instance) {
+	delete(l.instances, in.TaskID)
+	if m := l.byApp[in.AppID]; m != nil {
+		delete(m, in.TaskID)
+		if len(m) == 0 {
+			delete(l.byApp, in.AppID)
+		}
+	}
+}
+
+// appInstances returns the instances of an app, in task id order.
+func (l *leader) appInstances(id string) []*instance {
+	m := l.byApp[id]
+	out := make([]*instance, 0, len(m))
+	for _, in := range m {
+		out = append(out, in)
+	}
+	slices.SortFunc(out, func(a, b *instance) int {
+		if c := a.StagedAt.Compare(b.StagedAt); c != 0 {
+			return c
+		}
+		if a.TaskID < b.TaskID {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// commit persists o through the term, then publishes its events. l.mu must be held.
+func (l *leader) commit(o *ops) error {
+	if o.empty() {
+		return nil
+	}
+	events := o.events
+	ctx, cancel := context.WithTimeout(l.ctx, 10*time.Second)
+	defer cancel()
+	err := o.commit(ctx, l.term)
+	if err != nil {
+		if errors.Is(err, coord.ErrNotLeader) || l.ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", errNotLeader, err)
+		}
+		return err
+	}
+	for _, e := range events {
+		l.s.hub.publish(e)
+	}
+	return nil
+}
+
+// commitOrResync commits o; when that fails while still leading, the state in memory may be
+// ahead of etcd, so it is read back from etcd. l.mu must be held.
+func (l *leader) commitOrResync(o *ops) error {
+	err := l.commit(o)
+	if err == nil || errors.Is(err, errNotLeader) {
+		return err
+	}
+	l.log.Error("persisting a change failed; reloading the state from etcd", "err", err)
+	ctx, cancel := context.WithTimeout(l.ctx, 10*time.Second)
+	defer cancel()
+	snap, lerr := load(ctx, l.s.cfg.Etcd)
+	if lerr != nil {
+		l.log.Error("reloading the state failed", "err", lerr)
+		return err
+	}
+	l.frameworkID = snap.frameworkID
+	l.apps, l.instances, l.deployments = snap.apps, snap.instances, snap.deployments
+	l.byApp, l.deployOf = map[string]map[string]*instance{}, map[string]*deployment{}
+	for _, in := range l.instances {
+		l.index(in)
+	}
+	for _, d := range l.deployments {
+		l.deployOf[d.AppID] = d
+	}
+	return err
+}
+
+// converge plans an app anew: it sets how many instances wait for offers, marks the instances
+// to kill (writing them to o when given) and advances the app's deployment. An app that no
+// longer exists has all its instances killed. l.mu must be held.
+func (l *leader) converge(id string, now time.Time, o *ops) {
+	a := l.apps[id]
+	insts := l.appInstances(id)
+	var kill []*instance
+	if a == nil {
+		for _, in := range insts {
+			if !in.Kill && !in.State.Terminal() {
+				kill = append(kill, in)
+			}
+		}
+	} else {
+		before := a.queued
+		a.queued, kill = plan(goalOf(a.spec), insts, now)
+		if a.queued > before {
+			l.demandSeq++
+			l.poke()
+		}
+	}
+	for _, in := range kill {
+		in.Kill = true
+		if o != nil {
+			o.putInstance(in)
+		}
+	}
+	if len(kill) > 0 {
+		l.poke()
+	}
+	l.advanceDeployment(id, now, o)
+}
+
+// queuedTotal returns how many instances wait for offers, across apps. l.mu must be held.
+func (l *leader) wanted(now time.Time) (queued int, nextReady time.Time) {
+	for _, a := range l.apps {
+		if a.queued == 0 {
+			continue
+		}
+		if a.backoff.ready(now) {
+			queued += a.queued
+		} else if nextReady.IsZero() || a.backoff.LaunchAfter.Before(nextReady) {
+			nextReady = a.backoff.LaunchAfter
+		}
+	}
+	return queued, nextReady
+}
+
+// mesosTask is what the master needs to act on an instance.
+func reconcileTask(in *instance) mesos.ReconcileTask {
+	rt := mesos.ReconcileTask{TaskID: mesos.ID{Value: in.TaskID}}
+	if in.AgentID != "" {
+		rt.AgentID = &mesos.ID{Value: in.AgentID}
+	}
+	return rt
+}

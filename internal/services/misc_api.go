@@ -1,0 +1,109 @@
+package services
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/marina-dcos/marina/internal/api/marathon"
+)
+
+// GET /v2/deployments
+func (s *Server) listDeployments(_ *http.Request, l *leader) (any, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]marathon.Deployment, 0, len(l.deployments))
+	for _, d := range l.deployments {
+		out = append(out, d.info())
+	}
+	slices.SortFunc(out, func(a, b marathon.Deployment) int { return strings.Compare(a.Version, b.Version) })
+	return out, nil
+}
+
+// DELETE /v2/deployments/{id}
+func (s *Server) deleteDeployment(r *http.Request, l *leader) (any, error) {
+	force, err := boolParam(r, "force", false)
+	if err != nil {
+		return nil, err
+	}
+	d, err := l.cancelDeployment(r.PathValue("id"), force)
+	if err != nil {
+		return nil, err
+	}
+	if force {
+		return reply{status: http.StatusAccepted}, nil
+	}
+	return deploymentReply(http.StatusOK, d), nil
+}
+
+// hostPort returns the host:port of a URL, as Marathon names leaders.
+func hostPort(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return u
+}
+
+// GET /v2/leader, answered by any instance.
+func (s *Server) getLeader(w http.ResponseWriter, _ *http.Request) {
+	leader := s.Leader()
+	if leader == "" {
+		writeJSON(w, http.StatusNotFound, msg("There is no leader"))
+		return
+	}
+	writeJSON(w, http.StatusOK, marathon.LeaderInfo{Leader: hostPort(leader)})
+}
+
+// DELETE /v2/leader: the leader steps down; another instance is elected.
+func (s *Server) deleteLeader(_ *http.Request, l *leader) (any, error) {
+	l.abdicate()
+	return msg("Leadership abdicated"), nil
+}
+
+// GET /v2/info
+func (s *Server) getInfo(_ *http.Request, l *leader) (any, error) {
+	l.mu.RLock()
+	fid := l.frameworkID
+	l.mu.RUnlock()
+	master := strings.Join(s.cfg.Masters, ",")
+	leaderUI := ""
+	if st := l.stream.Load(); st != nil {
+		leaderUI = st.Leader() + "/"
+	}
+	port := 0
+	if _, p, err := splitHostPort(hostPort(s.url)); err == nil {
+		port, _ = strconv.Atoi(p)
+	}
+	return marathon.Info{
+		Name:        "marina",
+		Version:     Version,
+		BuildRef:    "unknown",
+		Elected:     true,
+		Leader:      hostPort(s.url),
+		FrameworkID: fid,
+		MarathonConfig: marathon.MarathonConfig{
+			Checkpoint:              new(true),
+			DeclineOfferDuration:    new(int64(refuseIdle * 1000)),
+			EnvVarsPrefix:           "",
+			Executor:                "//cmd",
+			FailoverTimeout:         new(int64(s.cfg.FailoverTimeout.Seconds())),
+			Features:                []string{},
+			FrameworkName:           s.cfg.FrameworkName,
+			HA:                      new(true),
+			Hostname:                s.frameworkInfo().Hostname,
+			LocalPortMax:            new(servicePortMax),
+			LocalPortMin:            new(servicePortMin),
+			Master:                  master,
+			MesosLeaderUIURL:        leaderUI,
+			MesosRole:               "*",
+			MesosUser:               "root",
+			ReconciliationInterval:  new(s.cfg.ReconcileInterval.Milliseconds()),
+			TaskLostExpungeInterval: 30000,
+			WebUIURL:                s.url,
+		},
+		ZooKeeperConfig: marathon.ZooKeeperConfig{ZK: "etcd://" + leaderPrefix, ZKMaxVersions: maxVersions},
+		HTTPConfig:      marathon.HTTPConfig{HTTPPort: port},
+	}, nil
+}

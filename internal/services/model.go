@@ -1,0 +1,115 @@
+package services
+
+import (
+	"time"
+
+	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+)
+
+// instance is one task of an app as the services role tracks it, and as it is persisted at
+// /marina/services/instances/<task id>. An instance exists from the moment a launch is decided
+// (it is written before the ACCEPT) until its task is terminal or expunged.
+type instance struct {
+	TaskID        string            `json:"taskId"`
+	AppID         string            `json:"appId"`
+	Version       string            `json:"version"`       // the app version it was launched from
+	ConfigVersion string            `json:"configVersion"` // that version's lastConfigChangeAt
+	AgentID       string            `json:"agentId"`
+	Host          string            `json:"host"`
+	Attributes    map[string]string `json:"attributes,omitempty"` // the agent's, for constraints
+	Ports         []int             `json:"ports,omitempty"`
+	State         mesos.TaskState   `json:"state"`
+	IPAddresses   []ipAddress       `json:"ipAddresses,omitempty"`
+	StagedAt      time.Time         `json:"stagedAt"`
+	StartedAt     time.Time         `json:"startedAt,omitzero"`
+	Unreachable   time.Time         `json:"unreachableSince,omitzero"`
+	Healthy       *bool             `json:"healthy,omitempty"`
+	// Kill is set once the instance is to go: it no longer counts toward its app, and it is killed
+	// (again, after a while) until its task is terminal.
+	Kill bool `json:"kill,omitempty"`
+
+	// In memory only.
+	killSentAt time.Time // last KILL sent
+	reconciled bool      // the master answered for it since the last subscription
+}
+
+type ipAddress struct {
+	IPAddress string `json:"ipAddress"`
+	Protocol  string `json:"protocol"`
+}
+
+// running reports whether the task runs (a RUNNING task whose health is not known bad).
+func (in *instance) running() bool { return in.State == mesos.TaskRunning }
+
+// healthy reports whether the instance counts as healthy during a deployment: running, and not
+// reported unhealthy by a health check.
+func (in *instance) healthy() bool {
+	return in.running() && in.Unreachable.IsZero() && (in.Healthy == nil || *in.Healthy)
+}
+
+// app is an app as the leader holds it: its current definition and what is derived from it.
+type app struct {
+	spec     *marathon.App // the current version, defaults applied
+	versions []string      // every stored version, oldest first
+
+	backoff     backoff
+	lastFailure *marathon.TaskFailure
+	queued      int // instances waiting for an offer, as the last plan said
+}
+
+// instances returns the app's wanted instance count.
+func (a *app) instances() int {
+	if a.spec.Instances == nil {
+		return 1
+	}
+	return *a.spec.Instances
+}
+
+// configVersion returns the version of the app's last configuration change: instances launched
+// from an older one are replaced by a restart.
+func (a *app) configVersion() string { return configVersion(a.spec) }
+
+func configVersion(s *marathon.App) string {
+	if s.VersionInfo != nil && s.VersionInfo.LastConfigChangeAt != "" {
+		return s.VersionInfo.LastConfigChangeAt
+	}
+	return s.Version
+}
+
+// Deployment actions, as Marathon names them.
+const (
+	actionStart   = "StartApplication"
+	actionStop    = "StopApplication"
+	actionScale   = "ScaleApplication"
+	actionRestart = "RestartApplication"
+)
+
+// deployment is one change of one app in progress, persisted at
+// /marina/services/deployments/<id> until it ends.
+type deployment struct {
+	ID          string        `json:"id"`
+	Version     string        `json:"version"`
+	AppID       string        `json:"appId"`
+	Steps       []string      `json:"steps"`       // one action per step
+	CurrentStep int           `json:"currentStep"` // 1-based; steps before it are done
+	Original    *marathon.App `json:"original,omitempty"`
+	Target      *marathon.App `json:"target,omitempty"` // nil when the app is stopped
+	Started     time.Time     `json:"started"`
+}
+
+// action returns the action of the current step.
+func (d *deployment) action() string {
+	if d.CurrentStep < 1 || d.CurrentStep > len(d.Steps) {
+		return ""
+	}
+	return d.Steps[d.CurrentStep-1]
+}
+
+func (in *instance) ipAddrs() []marathon.IPAddr {
+	out := make([]marathon.IPAddr, len(in.IPAddresses))
+	for i, ip := range in.IPAddresses {
+		out[i] = marathon.IPAddr{IPAddress: ip.IPAddress, Protocol: ip.Protocol}
+	}
+	return out
+}

@@ -1,0 +1,344 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/client/scheduler"
+)
+
+// The leader's conversation with the Mesos master, through the v1 scheduler API only.
+
+// subscribeLoop subscribes as the framework (re-using its persisted id) and serves each
+// subscription until it breaks, then subscribes again, until the term ends.
+func (l *leader) subscribeLoop() {
+	wait := 100 * time.Millisecond
+	for l.ctx.Err() == nil {
+		st, err := l.client.Subscribe(l.ctx)
+		if err != nil {
+			if l.ctx.Err() != nil {
+				return
+			}
+			l.log.Warn("subscribing to the master failed; retrying", "err", err, "in", wait)
+			if !sleepCtx(l.ctx, wait) {
+				return
+			}
+			wait = min(2*wait, 2*time.Second)
+			continue
+		}
+		wait = 100 * time.Millisecond
+		if err := l.subscribed(st); err != nil {
+			l.log.Warn("recording the subscription failed", "err", err)
+			st.Close()
+			if !sleepCtx(l.ctx, wait) {
+				return
+			}
+			continue
+		}
+		l.serve(st)
+		l.stream.Store(nil)
+		st.Close()
+		l.s.metrics.subscribed.Set(0)
+		if l.ctx.Err() == nil {
+			l.log.Info("subscription ended; subscribing again", "err", st.Err())
+		}
+	}
+}
+
+// subscribed persists a new framework id and starts reconciliation.
+func (l *leader) subscribed(st *scheduler.Stream) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if id := st.FrameworkID(); id != l.frameworkID {
+		o := &ops{}
+		o.put(frameworkIDKey, id)
+		if err := l.commit(o); err != nil {
+			return err
+		}
+		l.log.Info("registered as a framework", "framework_id", id)
+		l.frameworkID = id
+	}
+	for _, in := range l.instances {
+		in.reconciled = false
+		in.killSentAt = time.Time{}
+	}
+	l.offers = offerState{}
+	l.reconcilePending = true
+	l.stream.Store(st)
+	l.s.metrics.subscribed.Set(1)
+	l.log.Info("subscribed to the master", "framework_id", st.FrameworkID(), "master", st.Leader())
+	l.poke()
+	return nil
+}
+
+// serve handles a subscription's events until it ends. Events that arrive together are handled
+// as one batch: one etcd transaction and then the acknowledgements.
+func (l *leader) serve(st *scheduler.Stream) {
+	heartbeat := 15 * time.Second
+	timer := time.NewTimer(3 * heartbeat)
+	defer timer.Stop()
+	const maxBatch = 512
+	for {
+		var batch []mesos.Event
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-timer.C:
+			l.log.Warn("no event from the master for three heartbeats; subscribing again")
+			return
+		case ev, ok := <-st.Events:
+			if !ok {
+				return
+			}
+			batch = append(batch, ev)
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case ev, ok := <-st.Events:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, ev)
+			default:
+				break drain
+			}
+		}
+		for _, ev := range batch {
+			if ev.Type == mesos.EventSubscribed && ev.Subscribed != nil && ev.Subscribed.HeartbeatIntervalSeconds > 0 {
+				heartbeat = time.Duration(ev.Subscribed.HeartbeatIntervalSeconds * float64(time.Second))
+			}
+		}
+		timer.Reset(3 * heartbeat)
+		if err := l.handle(st, batch); err != nil {
+			if !errors.Is(err, errNotLeader) {
+				l.log.Warn("handling master events", "err", err)
+			}
+			if l.ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+// handle applies a batch of events: status updates first (so that replacements are queued),
+// then offers.
+func (l *leader) handle(st *scheduler.Stream, batch []mesos.Event) error {
+	var updates []mesos.TaskStatus
+	var offers []mesos.Offer
+	for _, ev := range batch {
+		switch ev.Type {
+		case mesos.EventUpdate:
+			if ev.Update != nil {
+				updates = append(updates, ev.Update.Status)
+			}
+		case mesos.EventOffers:
+			if ev.Offers != nil {
+				offers = append(offers, ev.Offers.Offers...)
+			}
+		case mesos.EventError:
+			msg := ""
+			if ev.Error != nil {
+				msg = ev.Error.Message
+			}
+			l.log.Warn("the master reported an error", "message", msg)
+			if msg == "Framework has been removed" {
+				l.forgetFramework()
+			}
+			st.Close()
+		case mesos.EventFailure:
+			if ev.Failure != nil && ev.Failure.AgentID != nil {
+				l.log.Info("agent lost", "agent_id", ev.Failure.AgentID.Value)
+			}
+		}
+	}
+	if len(updates) > 0 {
+		if err := l.handleUpdates(st, updates); err != nil {
+			l.declineAll(st, offers, 1)
+			return err
+		}
+	}
+	if len(offers) > 0 {
+		return l.handleOffers(st, offers)
+	}
+	return nil
+}
+
+// forgetFramework drops a framework id the master no longer knows: the next subscription
+// registers anew.
+func (l *leader) forgetFramework() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o := &ops{}
+	o.del(frameworkIDKey)
+	if err := l.commit(o); err != nil {
+		l.log.Warn("forgetting the framework id", "err", err)
+		return
+	}
+	l.frameworkID = ""
+	l.client.SetFrameworkID("")
+}
+
+// offerState is what the master was last told about offers.
+type offerState struct {
+	known      bool // false until the first REVIVE or SUPPRESS of a subscription
+	suppressed bool
+	revivedSeq uint64 // demand sequence at the last REVIVE
+}
+
+// actuate sends what the state asks of the master: kills, and REVIVE or SUPPRESS as launches
+// are wanted or not. It runs whenever poked.
+func (l *leader) actuate() {
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-l.kick:
+		}
+		st := l.stream.Load()
+		if st == nil {
+			continue
+		}
+		l.sendKills(st)
+		l.reviveOrSuppress(st)
+		if l.takeReconcile() {
+			l.reconcile(st)
+		} else {
+			l.reconcileUnanswered(st)
+		}
+	}
+}
+
+func (l *leader) takeReconcile() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.reconcilePending
+	l.reconcilePending = false
+	return p
+}
+
+// killResend is how long a KILL may go unanswered before it is sent again.
+const killResend = 10 * time.Second
+
+func (l *leader) sendKills(st *scheduler.Stream) {
+	now := l.s.now()
+	type kill struct{ task, agent string }
+	var kills []kill
+	l.mu.Lock()
+	for _, in := range l.instances {
+		if in.Kill && !in.State.Terminal() && in.Unreachable.IsZero() && now.Sub(in.killSentAt) >= killResend {
+			in.killSentAt = now
+			kills = append(kills, kill{in.TaskID, in.AgentID})
+		}
+	}
+	for id, agent := range l.strays {
+		kills = append(kills, kill{id, agent})
+		delete(l.strays, id)
+	}
+	l.mu.Unlock()
+	l.parallel(len(kills), func(i int) {
+		if err := st.Kill(l.ctx, kills[i].task, kills[i].agent); err != nil {
+			l.log.Warn("kill", "task_id", kills[i].task, "err", err)
+			return
+		}
+		l.s.metrics.kills.Inc()
+	})
+}
+
+func (l *leader) reviveOrSuppress(st *scheduler.Stream) {
+	now := l.s.now()
+	l.mu.Lock()
+	queued, _ := l.wanted(now)
+	seq := l.demandSeq
+	os := l.offers
+	var call string
+	switch {
+	case queued > 0 && (!os.known || os.suppressed || os.revivedSeq != seq):
+		call = "revive"
+		l.offers = offerState{known: true, revivedSeq: seq}
+	case queued == 0 && (!os.known || !os.suppressed):
+		call = "suppress"
+		l.offers = offerState{known: true, suppressed: true, revivedSeq: os.revivedSeq}
+	}
+	l.mu.Unlock()
+	var err error
+	switch call {
+	case "revive":
+		err = st.Revive(l.ctx)
+		l.s.metrics.revives.Inc()
+	case "suppress":
+		err = st.Suppress(l.ctx)
+	}
+	if err != nil {
+		l.log.Warn(call+" failed", "err", err)
+		l.mu.Lock()
+		l.offers = offerState{}
+		l.mu.Unlock()
+	}
+}
+
+// parallel runs f(0..n-1) on a few goroutines and waits.
+func (l *leader) parallel(n int, f func(i int)) {
+	const workers = 8
+	if n <= 1 {
+		if n == 1 {
+			f(0)
+		}
+		return
+	}
+	next := make(chan int)
+	done := make(chan struct{})
+	w := min(workers, n)
+	for range w {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for range w {
+		<-done
+	}
+}
+
+// housekeeping runs the timed work: unreachable instances turning inactive or expunged,
+// backoffs ending, kills to repeat, instances to reconcile.
+func (l *leader) housekeeping() {
+	t := time.NewTicker(l.s.cfg.Tick)
+	defer t.Stop()
+	lastFull := l.s.now()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := l.s.now()
+		l.tick(now)
+		if now.Sub(lastFull) >= l.s.cfg.ReconcileInterval {
+			lastFull = now
+			l.mu.Lock()
+			l.reconcilePending = true
+			l.mu.Unlock()
+		}
+		l.poke()
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

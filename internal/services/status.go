@@ -1,0 +1,224 @@
+package services
+
+import (
+	"time"
+
+	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/client/scheduler"
+)
+
+// backoffReset is how long a task must have run for its failure to restart the app's backoff.
+const backoffReset = 5 * time.Minute
+
+// gone reports whether a state means the task will never run (again): terminal, or unknown to
+// Mesos.
+func gone(s mesos.TaskState) bool { return s.Terminal() || s == mesos.TaskUnknown }
+
+// handleUpdates applies status updates, persists them in one go, then acknowledges them: an
+// update is acknowledged only once what it changed is in etcd, so a new leader never misses it.
+func (l *leader) handleUpdates(st *scheduler.Stream, updates []mesos.TaskStatus) error {
+	now := l.s.now()
+	l.mu.Lock()
+	o := &ops{}
+	touched := map[string]bool{}
+	for _, u := range updates {
+		if id := l.applyStatus(u, now, o); id != "" {
+			touched[id] = true
+		}
+	}
+	for id := range touched {
+		l.converge(id, now, o)
+	}
+	err := l.commitOrResync(o)
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	l.s.metrics.statusUpdates.Add(float64(len(updates)))
+	l.parallel(len(updates), func(i int) {
+		if err := st.Acknowledge(l.ctx, updates[i]); err != nil && l.ctx.Err() == nil {
+			l.log.Debug("acknowledge", "task_id", updates[i].TaskID.Value, "err", err)
+		}
+	})
+	return nil
+}
+
+// applyStatus applies one update and returns the id of the app it concerns ("" for none).
+// l.mu must be held.
+func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
+	in := l.instances[u.TaskID.Value]
+	if in == nil {
+		// Not ours (any more): a task that still runs is killed.
+		if !gone(u.State) && u.State != mesos.TaskUnreachable && u.AgentID != nil {
+			l.log.Info("killing an unknown task of this framework", "task_id", u.TaskID.Value, "state", u.State)
+			l.strays[u.TaskID.Value] = u.AgentID.Value
+			l.poke()
+		}
+		return ""
+	}
+	in.reconciled = true
+	at := now
+	if u.Timestamp > 0 {
+		at = time.Unix(0, int64(u.Timestamp*1e9))
+	}
+	changed := u.State != in.State
+	if gone(u.State) {
+		l.unindex(in)
+		o.delInstance(in)
+		if a := l.apps[in.AppID]; a != nil && !in.Kill {
+			l.taskFailed(a, in, u, now)
+		}
+		o.emit(l.statusEvent(in, u, now))
+		return in.AppID
+	}
+	switch u.State {
+	case mesos.TaskUnreachable:
+		if in.Unreachable.IsZero() {
+			in.Unreachable = now
+			if u.UnreachableTime != nil {
+				in.Unreachable = time.Unix(0, u.UnreachableTime.Nanoseconds)
+			}
+			changed = true
+		}
+	default:
+		if !in.Unreachable.IsZero() {
+			in.Unreachable = time.Time{}
+			changed = true
+		}
+		in.State = u.State
+		if u.State == mesos.TaskRunning && in.StartedAt.IsZero() {
+			in.StartedAt = at
+			changed = true
+		}
+	}
+	if ips := statusIPs(u); len(ips) > 0 && !sameIPs(ips, in.IPAddresses) {
+		in.IPAddresses = ips
+		changed = true
+	}
+	if u.Healthy != nil && (in.Healthy == nil || *in.Healthy != *u.Healthy) {
+		in.Healthy = u.Healthy
+		changed = true
+	}
+	if !changed {
+		return ""
+	}
+	o.putInstance(in)
+	o.emit(l.statusEvent(in, u, now))
+	return in.AppID
+}
+
+// taskFailed records an unexpected end of an instance: the app's last failure and its backoff.
+func (l *leader) taskFailed(a *app, in *instance, u mesos.TaskStatus, now time.Time) {
+	ran := time.Duration(0)
+	if !in.StartedAt.IsZero() {
+		ran = now.Sub(in.StartedAt)
+	}
+	s := a.spec
+	a.backoff = a.backoff.failed(backoffPolicy{Seconds: deref(s.BackoffSeconds, 1), Factor: deref(s.BackoffFactor, 1.15), MaxSeconds: deref(s.MaxLaunchDelaySeconds, 300)}, now, ran, backoffReset)
+	if u.State != mesos.TaskFinished {
+		a.lastFailure = &marathon.TaskFailure{
+			AppID:     in.AppID,
+			Host:      in.Host,
+			Message:   u.Message,
+			State:     string(u.State),
+			TaskID:    in.TaskID,
+			Timestamp: timestamp(now),
+			Version:   in.Version,
+			SlaveID:   in.AgentID,
+		}
+	}
+	l.s.metrics.taskFailures.Inc()
+}
+
+func deref(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func (l *leader) statusEvent(in *instance, u mesos.TaskStatus, now time.Time) event {
+	ports := in.Ports
+	if ports == nil {
+		ports = []int{}
+	}
+	return newEvent(evStatusUpdate, marathon.StatusUpdateEvent{
+		EventMeta:   marathon.EventMeta{EventType: evStatusUpdate, Timestamp: timestamp(now)},
+		SlaveID:     in.AgentID,
+		TaskID:      in.TaskID,
+		TaskStatus:  string(u.State),
+		Message:     u.Message,
+		AppID:       in.AppID,
+		Host:        in.Host,
+		IPAddresses: in.ipAddrs(),
+		Ports:       ports,
+		Version:     in.Version,
+	})
+}
+
+func statusIPs(u mesos.TaskStatus) []ipAddress {
+	if u.ContainerStatus == nil {
+		return nil
+	}
+	var out []ipAddress
+	for _, ni := range u.ContainerStatus.NetworkInfos {
+		for _, ip := range ni.IPAddresses {
+			proto := ip.Protocol
+			if proto == "" {
+				proto = "IPv4"
+			}
+			out = append(out, ipAddress{IPAddress: ip.IPAddress, Protocol: proto})
+		}
+	}
+	return out
+}
+
+func sameIPs(a, b []ipAddress) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// tick does the timed work of one housekeeping round.
+func (l *leader) tick(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o := &ops{}
+	touched := map[string]bool{}
+	for _, in := range l.instances {
+		if in.Unreachable.IsZero() {
+			continue
+		}
+		a := l.apps[in.AppID]
+		touched[in.AppID] = true
+		if a == nil || a.spec.UnreachableStrategy == nil || a.spec.UnreachableStrategy.Disabled {
+			continue
+		}
+		expunge := time.Duration(a.spec.UnreachableStrategy.ExpungeAfterSeconds) * time.Second
+		if now.Sub(in.Unreachable) >= expunge {
+			l.log.Info("expunging an unreachable instance", "task_id", in.TaskID, "since", in.Unreachable)
+			l.unindex(in)
+			o.delInstance(in)
+		}
+	}
+	for id, a := range l.apps {
+		if a.queued > 0 && !a.backoff.LaunchAfter.IsZero() && a.backoff.ready(now) {
+			// The backoff just ended: launches are wanted again.
+			a.backoff.LaunchAfter = time.Time{}
+			l.demandSeq++
+		}
+		if touched[id] {
+			l.converge(id, now, o)
+		}
+	}
+	if err := l.commitOrResync(o); err != nil {
+		l.log.Warn("housekeeping", "err", err)
+	}
+}

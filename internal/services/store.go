@@ -1,0 +1,204 @@
+package services
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/coord"
+)
+
+// Keys in etcd. Every write goes through the leader's coord.Term, so a deposed leader cannot
+// overwrite its successor's state.
+const (
+	prefix            = "/marina/services/"
+	leaderPrefix      = prefix + "leader"
+	frameworkIDKey    = prefix + "framework-id"
+	appsPrefix        = prefix + "apps/"
+	instancesPrefix   = prefix + "instances/"
+	deploymentsPrefix = prefix + "deployments/"
+
+	// maxTxnOps stays under etcd's default limit of 128 operations per transaction.
+	maxTxnOps = 100
+	// maxVersions is how many versions of an app are kept, as Marathon's zk_max_versions.
+	maxVersions = 50
+)
+
+// appKey returns the key prefix of an app: its id without the leading slash.
+func appKey(id string) string { return appsPrefix + strings.TrimPrefix(id, "/") }
+
+func appCurrentKey(id string) string          { return appKey(id) + "/current" }
+func appVersionKey(id, version string) string { return appKey(id) + "/versions/" + version }
+func instanceKey(taskID string) string        { return instancesPrefix + taskID }
+func deploymentKey(id string) string          { return deploymentsPrefix + id }
+
+// currentPointer is the value at an app's current key.
+type currentPointer struct {
+	Version string `json:"version"`
+}
+
+// snapshot is everything the services role persists, as a new leader loads it.
+type snapshot struct {
+	frameworkID string
+	apps        map[string]*app
+	instances   map[string]*instance
+	deployments map[string]*deployment
+}
+
+// load reads the whole persisted state.
+func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
+	s := &snapshot{apps: map[string]*app{}, instances: map[string]*instance{}, deployments: map[string]*deployment{}}
+	var fid string
+	if _, err := coord.GetJSON(ctx, kv, frameworkIDKey, &fid); err != nil {
+		return nil, fmt.Errorf("services: load framework id: %w", err)
+	}
+	s.frameworkID = fid
+
+	raw, err := coord.List(ctx, kv, appsPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("services: load apps: %w", err)
+	}
+	currents := map[string]string{}            // app id -> current version
+	versions := map[string]map[string][]byte{} // app id -> version -> definition
+	for key, val := range raw {
+		if id, ok := strings.CutSuffix(key, "/current"); ok {
+			var p currentPointer
+			if err := json.Unmarshal(val, &p); err != nil {
+				return nil, fmt.Errorf("services: app %s: current pointer: %w", id, err)
+			}
+			currents["/"+id] = p.Version
+			continue
+		}
+		i := strings.LastIndex(key, "/versions/")
+		if i < 0 {
+			continue
+		}
+		id, v := "/"+key[:i], key[i+len("/versions/"):]
+		if versions[id] == nil {
+			versions[id] = map[string][]byte{}
+		}
+		versions[id][v] = val
+	}
+	for id, cur := range currents {
+		def, ok := versions[id][cur]
+		if !ok {
+			return nil, fmt.Errorf("services: app %s: current version %s is missing", id, cur)
+		}
+		var spec marathon.App
+		if err := json.Unmarshal(def, &spec); err != nil {
+			return nil, fmt.Errorf("services: app %s version %s: %w", id, cur, err)
+		}
+		a := &app{spec: &spec}
+		for v := range versions[id] {
+			a.versions = append(a.versions, v)
+		}
+		slices.Sort(a.versions)
+		s.apps[id] = a
+	}
+
+	raw, err = coord.List(ctx, kv, instancesPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("services: load instances: %w", err)
+	}
+	for id, val := range raw {
+		var in instance
+		if err := json.Unmarshal(val, &in); err != nil {
+			return nil, fmt.Errorf("services: instance %s: %w", id, err)
+		}
+		s.instances[in.TaskID] = &in
+	}
+
+	raw, err = coord.List(ctx, kv, deploymentsPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("services: load deployments: %w", err)
+	}
+	for id, val := range raw {
+		var d deployment
+		if err := json.Unmarshal(val, &d); err != nil {
+			return nil, fmt.Errorf("services: deployment %s: %w", id, err)
+		}
+		s.deployments[d.ID] = &d
+	}
+	return s, nil
+}
+
+// ops collects the writes of one state change, to commit in as few transactions as possible.
+// A later write of a key replaces an earlier one: etcd refuses a transaction naming a key twice.
+type ops struct {
+	list   []clientv3.Op
+	at     map[string]int // key -> index in list
+	err    error
+	events []event // published once the writes are committed
+}
+
+// emit queues an event for publication after the commit.
+func (o *ops) emit(e event) { o.events = append(o.events, e) }
+
+func (o *ops) add(key string, op clientv3.Op) {
+	if o.at == nil {
+		o.at = map[string]int{}
+	}
+	if i, ok := o.at[key]; ok {
+		o.list[i] = op
+		return
+	}
+	o.at[key] = len(o.list)
+	o.list = append(o.list, op)
+}
+
+func (o *ops) put(key string, v any) {
+	op, err := coord.PutJSON(key, v)
+	if err != nil {
+		if o.err == nil {
+			o.err = fmt.Errorf("services: encode %s: %w", key, err)
+		}
+		return
+	}
+	o.add(key, op)
+}
+
+func (o *ops) del(key string) { o.add(key, clientv3.OpDelete(key)) }
+
+func (o *ops) putInstance(in *instance) { o.put(instanceKey(in.TaskID), in) }
+func (o *ops) delInstance(in *instance) { o.del(instanceKey(in.TaskID)) }
+
+func (o *ops) putDeployment(d *deployment) { o.put(deploymentKey(d.ID), d) }
+func (o *ops) delDeployment(d *deployment) { o.del(deploymentKey(d.ID)) }
+
+// putAppVersion stores a new version of an app and points its current key at it.
+func (o *ops) putAppVersion(spec *marathon.App) {
+	o.put(appVersionKey(spec.ID, spec.Version), spec)
+	o.put(appCurrentKey(spec.ID), currentPointer{Version: spec.Version})
+}
+
+// delAppVersion forgets an old version of an app.
+func (o *ops) delAppVersion(id, version string) { o.del(appVersionKey(id, version)) }
+
+// delApp deletes an app with every version.
+func (o *ops) delApp(id string) {
+	o.del(appCurrentKey(id))
+	o.add(appKey(id)+"/versions/*", clientv3.OpDelete(appKey(id)+"/versions/", clientv3.WithPrefix()))
+}
+
+func (o *ops) empty() bool { return len(o.list) == 0 && o.err == nil && len(o.events) == 0 }
+
+// commit applies the collected writes through the term, maxTxnOps at a time, and resets o.
+func (o *ops) commit(ctx context.Context, t coord.Term) error {
+	defer func() { o.list, o.at, o.err, o.events = nil, nil, nil, nil }()
+	if o.err != nil {
+		return o.err
+	}
+	for len(o.list) > 0 {
+		n := min(len(o.list), maxTxnOps)
+		if err := t.Do(ctx, o.list[:n]...); err != nil {
+			return fmt.Errorf("services: persist: %w", err)
+		}
+		o.list = o.list[n:]
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package services
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+)
+
+// What GET answers embed in apps.
+type embeds struct {
+	tasks, counts, deployments, lastTaskFailure, taskStats bool
+}
+
+// parseEmbeds reads embed parameters with the given prefix ("apps." or "app."). def is used
+// when none is given.
+func parseEmbeds(values []string, prefix string, def embeds) embeds {
+	if len(values) == 0 {
+		return def
+	}
+	var e embeds
+	for _, v := range values {
+		switch strings.TrimPrefix(v, prefix) {
+		case "tasks":
+			e.tasks, e.deployments = true, true
+		case "counts", "count":
+			e.counts = true
+		case "deployments":
+			e.deployments = true
+		case "lastTaskFailure":
+			e.lastTaskFailure = true
+		case "failures":
+			e.tasks, e.counts, e.deployments, e.lastTaskFailure = true, true, true, true
+		case "taskStats":
+			e.taskStats = true
+		}
+	}
+	return e
+}
+
+// appView returns an app as GET shows it. The definition is shared, not copied: it is never
+// changed once stored, and the view only sets read-only fields of its own copy. l.mu must be
+// held (for reading).
+func (l *leader) appView(a *app, e embeds) *marathon.App {
+	v := *a.spec
+	insts := l.byApp[v.ID]
+	if e.counts {
+		var staged, running, healthy, unhealthy int
+		for _, in := range insts {
+			if in.Kill && in.State.Terminal() {
+				continue
+			}
+			switch in.State {
+			case mesos.TaskStaging, mesos.TaskStarting:
+				staged++
+			case mesos.TaskRunning:
+				running++
+				if in.Healthy != nil {
+					if *in.Healthy {
+						healthy++
+					} else {
+						unhealthy++
+					}
+				}
+			}
+		}
+		v.TasksStaged, v.TasksRunning, v.TasksHealthy, v.TasksUnhealthy = &staged, &running, &healthy, &unhealthy
+	}
+	if e.deployments {
+		v.Deployments = []marathon.DeploymentRef{}
+		if d := l.deployOf[v.ID]; d != nil {
+			v.Deployments = append(v.Deployments, marathon.DeploymentRef{ID: d.ID})
+		}
+	}
+	if e.tasks {
+		v.Tasks = make([]marathon.Task, 0, len(insts))
+		for _, in := range l.appInstances(v.ID) {
+			v.Tasks = append(v.Tasks, in.task(a.spec))
+		}
+	}
+	if e.lastTaskFailure && a.lastFailure != nil {
+		f := *a.lastFailure
+		v.LastTaskFailure = &f
+	}
+	return &v
+}
+
+// task returns an instance as GET shows a task; spec is its app's current definition (nil
+// when the app is gone).
+func (in *instance) task(spec *marathon.App) marathon.Task {
+	t := marathon.Task{
+		ID:          in.TaskID,
+		AppID:       in.AppID,
+		Host:        in.Host,
+		State:       string(in.State),
+		Ports:       slices.Clone(in.Ports),
+		IPAddresses: in.ipAddrs(),
+		StagedAt:    timestamp(in.StagedAt),
+		Version:     in.Version,
+		SlaveID:     in.AgentID,
+		Role:        "*",
+	}
+	if t.Ports == nil {
+		t.Ports = []int{}
+	}
+	if !in.Unreachable.IsZero() {
+		t.State = string(mesos.TaskUnreachable)
+	}
+	if !in.StartedAt.IsZero() {
+		t.StartedAt = timestamp(in.StartedAt)
+	}
+	if spec != nil {
+		t.ServicePorts = servicePorts(spec)
+	}
+	if in.Healthy != nil {
+		t.HealthCheckResults = []marathon.HealthCheckResult{{Alive: *in.Healthy, InstanceID: in.TaskID, TaskID: in.TaskID}}
+	}
+	return t
+}
