@@ -107,3 +107,30 @@ func (s *Server) getInfo(_ *http.Request, l *leader) (any, error) {
 		HTTPConfig:      marathon.HTTPConfig{HTTPPort: port},
 	}, nil
 }
+
+// GET /v2/queue: the apps with instances waiting for an offer.
+func (s *Server) getQueue(_ *http.Request, l *leader) (any, error) {
+	now := s.now()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	ids := make([]string, 0)
+	for id, a := range l.apps {
+		if a.queued > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	q := marathon.Queue{Queue: []marathon.QueueItem{}}
+	for _, id := range ids {
+		a := l.apps[id]
+		left := max(0, a.backoff.LaunchAfter.Sub(now))
+		q.Queue = append(q.Queue, marathon.QueueItem{
+			App:   a.spec,
+			Count: a.queued,
+			Role:  a.spec.Role,
+			Delay: marathon.QueueDelay{TimeLeftSeconds: int64(left.Seconds()), Overdue: left == 0},
+			Since: a.spec.Version,
+		})
+	}
+	return q, nil
+}

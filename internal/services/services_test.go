@@ -1,19 +1,280 @@
 package services_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/testcluster"
+	"github.com/marina-dcos/marina/internal/testutil"
 )
 
-func TestCreateAppRuns(t *testing.T) {
-	_, api := newServicesCluster(t, 1, 2)
-	var created marathon.App
-	h := api.json("POST", "/v2/apps", sleeper("/web", 5), http.StatusCreated, &created)
-	if created.Version == "" || len(created.Deployments) != 1 || h.Get("Location") != "/v2/apps/web" {
-		t.Fatalf("created %+v, headers %v", created, h)
+// TestApps runs an app through its life on three masters and three agents: create, scale up,
+// scale down, restart within its upgrade strategy, a killed task replaced, a constraint that
+// cannot be met in full, and a standby's calls proxied to the leader.
+func TestApps(t *testing.T) {
+	c, api := newServicesCluster(t, 3, 3)
+
+	t.Run("create", func(t *testing.T) {
+		var created marathon.App
+		h := api.json("POST", "/v2/apps", sleeper("/web", 5), http.StatusCreated, &created)
+		if created.Version == "" || len(created.Deployments) != 1 || h.Get("Location") != "/v2/apps/web" {
+			t.Fatalf("created %+v, headers %v", created, h)
+		}
+		ts := waitRunning(t, api, "/web", 5, 30*time.Second)
+		for _, task := range ts {
+			if !strings.HasPrefix(task.ID, "web.") || task.Version != created.Version || len(task.Ports) != 1 || task.Host == "" {
+				t.Errorf("task %+v", task)
+			}
+		}
+		waitNoDeployments(t, api)
+	})
+
+	t.Run("scale up", func(t *testing.T) {
+		var res marathon.DeploymentResult
+		api.json("PUT", "/v2/apps/web", map[string]any{"instances": 20}, http.StatusOK, &res)
+		if res.DeploymentID == "" {
+			t.Fatalf("no deployment: %+v", res)
+		}
+		waitRunning(t, api, "/web", 20, 60*time.Second)
+		waitNoDeployments(t, api)
+	})
+
+	t.Run("scale down", func(t *testing.T) {
+		api.json("PUT", "/v2/apps/web", map[string]any{"instances": 2}, http.StatusOK, nil)
+		waitRunning(t, api, "/web", 2, 60*time.Second)
+		waitNoDeployments(t, api)
+		assertMesosTasks(t, c, "/web", 2)
+	})
+
+	t.Run("restart", func(t *testing.T) {
+		// 4 instances, at least 2 serving and at most 4 at any time.
+		api.json("PUT", "/v2/apps/web", map[string]any{"instances": 4, "upgradeStrategy": map[string]any{"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0}}, http.StatusOK, nil)
+		before := waitRunning(t, api, "/web", 4, 60*time.Second)
+		waitNoDeployments(t, api)
+		var res marathon.DeploymentResult
+		api.json("POST", "/v2/apps/web/restart", nil, http.StatusOK, &res)
+		lowest, samples := 4, 0
+		testutil.WaitFor(t, 60*time.Second, func() error {
+			ts, err := api.tryTasks("/web")
+			if err != nil {
+				return err
+			}
+			samples++
+			lowest = min(lowest, running(ts))
+			if len(ts) != 4 || running(ts) != 4 {
+				return fmt.Errorf("%d tasks, %d running", len(ts), running(ts))
+			}
+			for _, task := range ts {
+				if slices.ContainsFunc(before, func(b marathon.Task) bool { return b.ID == task.ID }) {
+					return fmt.Errorf("task %s not replaced yet", task.ID)
+				}
+				if task.Version != res.Version {
+					return fmt.Errorf("task %s runs version %s, want %s", task.ID, task.Version, res.Version)
+				}
+			}
+			return nil
+		})
+		t.Logf("restart: %d samples, lowest RUNNING count %d", samples, lowest)
+		if lowest < 2 {
+			t.Errorf("only %d instances ran during the restart; minimumHealthCapacity 0.5 of 4 asks for 2", lowest)
+		}
+		waitNoDeployments(t, api)
+	})
+
+	t.Run("killed task replaced", func(t *testing.T) {
+		ts := api.tasks("/web")
+		victim := ts[0].ID
+		var single marathon.TaskSingle
+		api.json("DELETE", "/v2/apps/web/tasks/"+victim, nil, http.StatusOK, &single)
+		if single.Task.ID != victim {
+			t.Fatalf("killed %+v, want %s", single.Task, victim)
+		}
+		testutil.WaitFor(t, 30*time.Second, func() error {
+			ts, err := api.tryTasks("/web")
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(ts, func(x marathon.Task) bool { return x.ID == victim }) {
+				return fmt.Errorf("%s still listed", victim)
+			}
+			if len(ts) != 4 || running(ts) != 4 {
+				return fmt.Errorf("%d tasks, %d running", len(ts), running(ts))
+			}
+			return nil
+		})
+		// With scale=true the app shrinks instead.
+		victim = api.tasks("/web")[0].ID
+		var res marathon.DeploymentResult
+		api.json("DELETE", "/v2/apps/web/tasks/"+victim+"?scale=true", nil, http.StatusOK, &res)
+		waitRunning(t, api, "/web", 3, 30*time.Second)
+		var got struct{ App marathon.App }
+		api.json("GET", "/v2/apps/web", nil, http.StatusOK, &got)
+		if *got.App.Instances != 3 {
+			t.Errorf("instances %d after a kill with scale, want 3", *got.App.Instances)
+		}
+	})
+
+	t.Run("unique hostname", func(t *testing.T) {
+		app := sleeper("/uniq", 4)
+		app["constraints"] = [][]string{{"hostname", "UNIQUE"}}
+		api.json("POST", "/v2/apps", app, http.StatusCreated, nil)
+		ts := waitRunning(t, api, "/uniq", 3, 30*time.Second)
+		hosts := map[string]bool{}
+		for _, task := range ts {
+			hosts[task.Host] = true
+		}
+		if len(hosts) != 3 {
+			t.Errorf("tasks on hosts %v, want 3 distinct", hosts)
+		}
+		testutil.WaitFor(t, 10*time.Second, func() error {
+			var q marathon.Queue
+			api.json("GET", "/v2/queue", nil, http.StatusOK, &q)
+			for _, item := range q.Queue {
+				if item.App != nil && item.App.ID == "/uniq" && item.Count == 1 {
+					return nil
+				}
+			}
+			return fmt.Errorf("queue %+v", q)
+		})
+		// The fourth never starts, and the deployment stays.
+		if ts := api.tasks("/uniq"); len(ts) != 3 {
+			t.Errorf("%d tasks, want 3", len(ts))
+		}
+		var deps []marathon.Deployment
+		api.json("GET", "/v2/deployments", nil, http.StatusOK, &deps)
+		if len(deps) != 1 || deps[0].AffectedApps[0] != "/uniq" {
+			t.Errorf("deployments %+v", deps)
+		}
+		// Locked: a change without force is refused, with force it goes through.
+		code, _, body := api.do("PUT", "/v2/apps/uniq", map[string]any{"instances": 3})
+		if code != http.StatusConflict {
+			t.Errorf("PUT on a locked app: %d %s", code, body)
+		}
+		api.json("PUT", "/v2/apps/uniq?force=true", map[string]any{"instances": 3}, http.StatusOK, nil)
+		waitNoDeployments(t, api)
+		api.json("DELETE", "/v2/apps/uniq", nil, http.StatusOK, nil)
+		testutil.WaitFor(t, 30*time.Second, func() error {
+			if code, _, _ := api.do("GET", "/v2/apps/uniq", nil); code != http.StatusNotFound {
+				return fmt.Errorf("GET deleted app: %d", code)
+			}
+			return nil
+		})
+		waitNoDeployments(t, api)
+		assertMesosTasks(t, c, "/uniq", 0)
+	})
+
+	t.Run("standby proxies", func(t *testing.T) {
+		leader := c.ServicesLeaderURL()
+		for _, u := range c.ServicesURLs() {
+			if u == leader {
+				continue
+			}
+			standby := newClient(t, u)
+			var list struct{ Apps []marathon.App }
+			h := standby.json("GET", "/v2/apps", nil, http.StatusOK, &list)
+			if h.Get("X-Marathon-Leader") != leader {
+				t.Errorf("X-Marathon-Leader %q from %s, want %q", h.Get("X-Marathon-Leader"), u, leader)
+			}
+			if len(list.Apps) != 1 || list.Apps[0].ID != "/web" {
+				t.Errorf("apps through %s: %+v", u, list.Apps)
+			}
+			var info marathon.Info
+			standby.json("GET", "/v2/info", nil, http.StatusOK, &info)
+			if info.Name != "marina" || info.FrameworkID == "" || !info.Elected {
+				t.Errorf("info through %s: %+v", u, info)
+			}
+			var li marathon.LeaderInfo
+			standby.json("GET", "/v2/leader", nil, http.StatusOK, &li)
+			if "http://"+li.Leader != leader {
+				t.Errorf("leader %q, want %q", li.Leader, leader)
+			}
+			// A request that already went through this instance is a loop.
+			req, _ := http.NewRequest("GET", u+"/v2/apps", nil)
+			req.Header.Set("X-Marathon-Via", u)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusLoopDetected {
+				t.Errorf("looping request: %d, want 508", resp.StatusCode)
+			}
+		}
+		if code, _, body := api.do("GET", "/ping", nil); code != http.StatusOK || strings.TrimSpace(string(body)) != "pong" {
+			t.Errorf("ping: %d %q", code, body)
+		}
+	})
+}
+
+// waitNoDeployments waits until no deployment runs.
+func waitNoDeployments(t *testing.T, api *client) {
+	t.Helper()
+	testutil.WaitFor(t, 60*time.Second, func() error {
+		code, _, body := api.do("GET", "/v2/deployments", nil)
+		if code != http.StatusOK {
+			return fmt.Errorf("%d %s", code, body)
+		}
+		var deps []marathon.Deployment
+		if err := json.Unmarshal(body, &deps); err != nil {
+			return err
+		}
+		if len(deps) > 0 {
+			return fmt.Errorf("%d deployments running: %s", len(deps), body)
+		}
+		return nil
+	})
+}
+
+// mesosTasks returns the live tasks of the marathon framework on the leading master for an app.
+func mesosTasks(c *testcluster.Cluster, appID string) ([]string, error) {
+	var state struct {
+		Frameworks []struct {
+			Name  string `json:"name"`
+			Tasks []struct {
+				ID    string `json:"id"`
+				State string `json:"state"`
+			} `json:"tasks"`
+		} `json:"frameworks"`
 	}
-	waitRunning(t, api, "/web", 5, 30*time.Second)
+	if err := c.GetJSON("/master/state", &state); err != nil {
+		return nil, err
+	}
+	prefix := strings.ReplaceAll(strings.TrimPrefix(appID, "/"), "/", "_") + "."
+	var ids []string
+	for _, f := range state.Frameworks {
+		if f.Name != "marathon" {
+			continue
+		}
+		for _, task := range f.Tasks {
+			if strings.HasPrefix(task.ID, prefix) {
+				switch task.State {
+				case "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED", "TASK_GONE":
+					continue
+				}
+				ids = append(ids, task.ID)
+			}
+		}
+	}
+	return ids, nil
+}
+
+// assertMesosTasks waits until the master runs exactly n tasks of the app.
+func assertMesosTasks(t *testing.T, c *testcluster.Cluster, appID string, n int) {
+	t.Helper()
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		ids, err := mesosTasks(c, appID)
+		if err != nil {
+			return err
+		}
+		if len(ids) != n {
+			return fmt.Errorf("the master runs %d tasks of %s, want %d", len(ids), appID, n)
+		}
+		return nil
+	})
 }
