@@ -66,6 +66,8 @@ type Stream struct {
 	body        io.Closer
 	err         error
 	errMu       sync.Mutex
+	closing     chan struct{}
+	closeOnce   sync.Once
 	done        chan struct{}
 }
 
@@ -82,8 +84,9 @@ func (s *Stream) Err() error {
 	return s.err
 }
 
-// Close ends the stream.
+// Close ends the stream. Events not yet read are dropped.
 func (s *Stream) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
 	err := s.body.Close()
 	<-s.done
 	return err
@@ -158,6 +161,7 @@ func (c *Client) startStream(resp *http.Response, target string) (*Stream, error
 		streamID:    resp.Header.Get("Mesos-Stream-Id"),
 		frameworkID: first.Subscribed.FrameworkID.Value,
 		body:        resp.Body,
+		closing:     make(chan struct{}),
 		done:        make(chan struct{}),
 	}
 	events <- first
@@ -173,7 +177,11 @@ func (c *Client) startStream(resp *http.Response, target string) (*Stream, error
 				s.errMu.Unlock()
 				return
 			}
-			events <- ev
+			select {
+			case events <- ev:
+			case <-s.closing:
+				return
+			}
 		}
 	}()
 	return s, nil
