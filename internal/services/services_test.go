@@ -278,3 +278,100 @@ func assertMesosTasks(t *testing.T, c *testcluster.Cluster, appID string, n int)
 		return nil
 	})
 }
+
+// TestLeaderFailoverMidScale stops the node of the services leader while an app scales up: a new
+// leader finishes the scale with exactly the instances asked for, and the master runs no more.
+func TestLeaderFailoverMidScale(t *testing.T) {
+	c, api := newServicesCluster(t, 3, 3)
+	api.json("POST", "/v2/apps", sleeper("/fo", 5), http.StatusCreated, nil)
+	waitRunning(t, api, "/fo", 5, 30*time.Second)
+	old := c.ServicesLeaderIndex()
+	api.json("PUT", "/v2/apps/fo", map[string]any{"instances": 30}, http.StatusOK, nil)
+	start := time.Now()
+	c.StopMaster(old)
+	leader := c.WaitForServicesLeader(30 * time.Second)
+	t.Logf("services instance %d took over from %d in %v", leader, old, time.Since(start))
+	if leader == old {
+		t.Fatal("the stopped node still leads")
+	}
+	api = newClient(t, c.Masters()[leader].ServicesURL)
+	ts := waitRunning(t, api, "/fo", 30, 60*time.Second)
+	ids := map[string]bool{}
+	for _, task := range ts {
+		if ids[task.ID] {
+			t.Errorf("task %s listed twice", task.ID)
+		}
+		ids[task.ID] = true
+	}
+	waitNoDeployments(t, api)
+	assertMesosTasks(t, c, "/fo", 30)
+	mesos, err := mesosTasks(c, "/fo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range mesos {
+		if !ids[id] {
+			t.Errorf("the master runs %s, which the services role does not list", id)
+		}
+	}
+	// Through a standby as well.
+	for i, u := range c.ServicesURLs() {
+		if i == old || i == leader {
+			continue
+		}
+		if n := len(newClient(t, u).tasks("/fo")); n != 30 {
+			t.Errorf("standby %d lists %d tasks", i, n)
+		}
+	}
+}
+
+// TestValidation checks Marathon's answers to bad requests.
+func TestValidation(t *testing.T) {
+	_, api := newServicesCluster(t, 1, 1)
+	var verr marathon.ValidationError
+	bad := map[string]any{"id": "/Bad_ID", "cmd": "sleep 1", "cpus": -1, "instances": -2, "constraints": [][]string{{"hostname", "NEAR"}}}
+	api.json("POST", "/v2/apps", bad, http.StatusUnprocessableEntity, &verr)
+	paths := verr.Paths()
+	for _, want := range []string{"/id", "/cpus", "/instances", "/constraints(0)"} {
+		if !slices.Contains(paths, want) {
+			t.Errorf("422 lacks path %s: %+v", want, verr)
+		}
+	}
+	if verr.Message == "" {
+		t.Error("422 without a message")
+	}
+	if code, _, body := api.do("POST", "/v2/apps", `{"id": "/x", "cmd": `); code != http.StatusBadRequest {
+		t.Errorf("malformed JSON: %d %s", code, body)
+	}
+	if code, _, body := api.do("POST", "/v2/apps", `{"id": "/x", "cmd": "sleep 1", "cpu": 1}`); code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
+		t.Errorf("unknown field: %d %s", code, body)
+	}
+	var m struct{ Message string }
+	api.json("GET", "/v2/apps/foo", nil, http.StatusNotFound, &m)
+	if m.Message != "App '/foo' does not exist" {
+		t.Errorf("404 message %q", m.Message)
+	}
+	api.json("POST", "/v2/apps", sleeper("/dup", 0), http.StatusCreated, nil)
+	api.json("POST", "/v2/apps", sleeper("/dup", 0), http.StatusConflict, &m)
+	if m.Message != "An app with id [/dup] already exists." {
+		t.Errorf("409 message %q", m.Message)
+	}
+	var vs struct{ Versions []string }
+	api.json("PUT", "/v2/apps/dup", map[string]any{"cmd": "sleep 2"}, http.StatusOK, nil)
+	api.json("GET", "/v2/apps/dup/versions", nil, http.StatusOK, &vs)
+	if len(vs.Versions) != 2 {
+		t.Fatalf("versions %v", vs.Versions)
+	}
+	var first marathon.App
+	api.json("GET", "/v2/apps/dup/versions/"+vs.Versions[1], nil, http.StatusOK, &first)
+	if first.Cmd == nil || *first.Cmd != "sleep 3600" {
+		t.Errorf("first version %+v", first)
+	}
+	big := strings.Repeat("x", 5<<20)
+	if code, _, _ := api.do("POST", "/v2/apps", `{"id": "/big", "cmd": "`+big+`"}`); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: %d", code)
+	}
+	api.json("DELETE", "/v2/deployments/nope", nil, http.StatusNotFound, &m)
+	api.json("DELETE", "/v2/apps/nope", nil, http.StatusNotFound, &m)
+	api.json("DELETE", "/v2/apps/dup/tasks/nope", nil, http.StatusNotFound, &m)
+}
