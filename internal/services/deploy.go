@@ -154,9 +154,10 @@ func (l *leader) stepDone(d *deployment) bool {
 			return false
 		}
 		cfg := a.configVersion()
+		checked := len(a.spec.HealthChecks) > 0
 		n := 0
 		for _, in := range l.byApp[d.AppID] {
-			if in.Kill || in.ConfigVersion != cfg || !in.running() {
+			if in.Kill || in.ConfigVersion != cfg || !in.healthy(checked) {
 				return false
 			}
 			n++

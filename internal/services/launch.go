@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,7 +136,54 @@ func buildTask(s *marathon.App, in *instance, o mesos.Offer) mesos.TaskInfo {
 	if c := container(s, in); c != nil {
 		ti.Container = c
 	}
+	ti.HealthCheck = healthCheck(s, in)
 	return ti
+}
+
+// healthCheck returns the first health check of an app as the agent runs it (Mesos runs one per
+// task), or nil. HTTP and TCP checks, which Marathon itself runs, are run by the agent as well.
+func healthCheck(s *marathon.App, in *instance) *mesos.HealthCheck {
+	if len(s.HealthChecks) == 0 {
+		return nil
+	}
+	h := s.HealthChecks[0]
+	failures := uint32(h.MaxFailures())
+	if failures == 0 {
+		failures = math.MaxUint32 // Marathon's 0: never kill
+	}
+	hc := &mesos.HealthCheck{
+		DelaySeconds:        new(h.Delay().Seconds()),
+		IntervalSeconds:     new(h.Interval().Seconds()),
+		TimeoutSeconds:      new(h.Timeout().Seconds()),
+		ConsecutiveFailures: new(failures),
+		GracePeriodSeconds:  new(h.GracePeriod().Seconds()),
+	}
+	port := 0
+	switch {
+	case h.Port != nil:
+		port = *h.Port
+	case h.PortIndex != nil && *h.PortIndex < len(in.Ports):
+		port = in.Ports[*h.PortIndex]
+	}
+	switch h.EffectiveProtocol() {
+	case marathon.ProtocolCommand:
+		if h.Command == nil {
+			return nil
+		}
+		hc.Type = "COMMAND"
+		hc.Command = &mesos.CommandInfo{Shell: new(true), Value: new(h.Command.Value)}
+	case marathon.ProtocolTCP, marathon.ProtocolMesosTCP:
+		hc.Type = "TCP"
+		hc.TCP = &mesos.TCPCheckInfo{Port: uint32(port)}
+	default:
+		scheme := "http"
+		if p := h.EffectiveProtocol(); p == marathon.ProtocolHTTPS || p == marathon.ProtocolMesosHTTPS {
+			scheme = "https"
+		}
+		hc.Type = "HTTP"
+		hc.HTTP = &mesos.HTTPCheckInfo{Scheme: scheme, Port: uint32(port), Path: h.Path}
+	}
+	return hc
 }
 
 // command returns the command of a task: cmd through the shell, or args as argv.

@@ -42,10 +42,16 @@ type ipAddress struct {
 // running reports whether the task runs (a RUNNING task whose health is not known bad).
 func (in *instance) running() bool { return in.State == mesos.TaskRunning }
 
-// healthy reports whether the instance counts as healthy during a deployment: running, and not
-// reported unhealthy by a health check.
-func (in *instance) healthy() bool {
-	return in.running() && in.Unreachable.IsZero() && (in.Healthy == nil || *in.Healthy)
+// healthy reports whether the instance counts as healthy during a deployment: running, and
+// reported healthy by its health check when the app has one (else not reported unhealthy).
+func (in *instance) healthy(checked bool) bool {
+	if !in.running() || !in.Unreachable.IsZero() {
+		return false
+	}
+	if checked {
+		return in.Healthy != nil && *in.Healthy
+	}
+	return in.Healthy == nil || *in.Healthy
 }
 
 // app is an app as the leader holds it: its current definition and what is derived from it.

@@ -21,11 +21,12 @@ type goal struct {
 	MaxOver       float64 // upgradeStrategy.maximumOverCapacity
 	KillSelection string
 	InactiveAfter time.Duration // unreachable this long: replaced
+	Checked       bool          // the app has health checks: serving means reported healthy
 }
 
 // goalOf returns the goal of an app definition (defaults applied).
 func goalOf(s *marathon.App) goal {
-	g := goal{Instances: 1, Config: configVersion(s), MinHealth: 1, MaxOver: 1, KillSelection: s.KillSelection}
+	g := goal{Instances: 1, Config: configVersion(s), MinHealth: 1, MaxOver: 1, KillSelection: s.KillSelection, Checked: len(s.HealthChecks) > 0}
 	if s.Instances != nil {
 		g.Instances = *s.Instances
 	}
@@ -76,12 +77,12 @@ func plan(g goal, insts []*instance, now time.Time) (launch int, kill []*instanc
 		if d := n - len(current); d > 0 {
 			return d, nil
 		}
-		return 0, killOrder(current, g.KillSelection)[:len(current)-n]
+		return 0, killOrder(current, g)[:len(current)-n]
 	}
 
 	// A restart. Too many new instances (the goal shrank meanwhile): drop the surplus first.
 	if len(current) > n {
-		kill = killOrder(current, g.KillSelection)[:len(current)-n]
+		kill = killOrder(current, g)[:len(current)-n]
 		current = current[:0:0]
 		for _, in := range insts {
 			if counts(in, g, now) && in.ConfigVersion == g.Config && !slices.Contains(kill, in) {
@@ -96,15 +97,15 @@ func plan(g goal, insts []*instance, now time.Time) (launch int, kill []*instanc
 	}
 	healthy := 0
 	for _, in := range slices.Concat(current, old) {
-		if in.healthy() {
+		if in.healthy(g.Checked) {
 			healthy++
 		}
 	}
 	// Old instances that do not serve go at once; serving ones while enough others serve.
-	ordered := killOrder(old, g.KillSelection)
+	ordered := killOrder(old, g)
 	alive := len(current) + len(old)
 	for _, in := range ordered {
-		if in.healthy() {
+		if in.healthy(g.Checked) {
 			if healthy-1 < minHealthy {
 				continue
 			}
@@ -119,7 +120,7 @@ func plan(g goal, insts []*instance, now time.Time) (launch int, kill []*instanc
 
 // killOrder sorts instances in the order they should go: those that do not serve first, then
 // by the app's killSelection (youngest first by default).
-func killOrder(insts []*instance, selection string) []*instance {
+func killOrder(insts []*instance, g goal) []*instance {
 	out := slices.Clone(insts)
 	started := func(in *instance) time.Time {
 		if !in.StartedAt.IsZero() {
@@ -128,14 +129,14 @@ func killOrder(insts []*instance, selection string) []*instance {
 		return in.StagedAt
 	}
 	slices.SortStableFunc(out, func(a, b *instance) int {
-		if ah, bh := a.healthy(), b.healthy(); ah != bh {
+		if ah, bh := a.healthy(g.Checked), b.healthy(g.Checked); ah != bh {
 			if ah {
 				return 1
 			}
 			return -1
 		}
 		c := started(a).Compare(started(b))
-		if selection != marathon.KillOldestFirst {
+		if g.KillSelection != marathon.KillOldestFirst {
 			c = -c
 		}
 		return cmp.Or(c, cmp.Compare(a.TaskID, b.TaskID))
