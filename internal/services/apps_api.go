@@ -94,11 +94,10 @@ func (s *Server) postApp(r *http.Request, l *leader) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	created, d, err := l.createApp(spec, force)
+	created, d, err := l.createApp(spec, force, s.apiPosted(r))
 	if err != nil {
 		return nil, err
 	}
-	s.apiPosted(r, created)
 	l.mu.RLock()
 	view := l.appView(&app{spec: created}, embeds{counts: true, deployments: true, tasks: true})
 	l.mu.RUnlock()
@@ -110,14 +109,16 @@ func (s *Server) postApp(r *http.Request, l *leader) (any, error) {
 	}, nil
 }
 
-// apiPosted announces a change made through the API.
-func (s *Server) apiPosted(r *http.Request, spec *marathon.App) {
-	s.hub.publish(newEvent(evAPIPost, marathon.APIPostEvent{
-		EventMeta:     marathon.EventMeta{EventType: evAPIPost, Timestamp: timestamp(s.now())},
-		ClientIP:      remoteIP(r),
-		URI:           r.URL.Path,
-		AppDefinition: spec,
-	}))
+// apiPosted returns how a change made by r is announced: an api_post_event.
+func (s *Server) apiPosted(r *http.Request) func(*marathon.App) event {
+	return func(spec *marathon.App) event {
+		return newEvent(evAPIPost, marathon.APIPostEvent{
+			EventMeta:     marathon.EventMeta{EventType: evAPIPost, Timestamp: timestamp(s.now())},
+			ClientIP:      remoteIP(r),
+			URI:           r.URL.Path,
+			AppDefinition: spec,
+		})
+	}
 }
 
 // appRoute serves everything under /v2/apps/{id}: the app, its tasks, versions and restart.
@@ -217,7 +218,6 @@ func (s *Server) putApp(r *http.Request, l *leader, id string) (any, error) {
 	} else if full, err = marathon.DecodeApp(body); err != nil {
 		return nil, err
 	}
-	var posted *marathon.App
 	d, created, err := l.updateApp(id, func(old *marathon.App) (*marathon.App, error) {
 		var spec *marathon.App
 		switch {
@@ -232,14 +232,11 @@ func (s *Server) putApp(r *http.Request, l *leader, id string) (any, error) {
 			spec = full.Clone()
 		}
 		spec.Version, spec.VersionInfo = "", nil
-		completed, err := completeApp(spec, id)
-		posted = completed
-		return completed, err
-	}, force, "")
+		return completeApp(spec, id)
+	}, force, "", s.apiPosted(r))
 	if err != nil {
 		return nil, err
 	}
-	s.apiPosted(r, posted)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated

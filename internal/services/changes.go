@@ -40,7 +40,9 @@ func (l *leader) lockedBy(id string, force bool) error {
 }
 
 // createApp creates an app (spec validated, defaults applied) and starts its deployment.
-func (l *leader) createApp(spec *marathon.App, force bool) (*marathon.App, *deployment, error) {
+// post, when set, returns the api_post_event announcing the change, emitted before the
+// deployment's events.
+func (l *leader) createApp(spec *marathon.App, force bool, post func(*marathon.App) event) (*marathon.App, *deployment, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.apps[spec.ID] != nil {
@@ -55,6 +57,9 @@ func (l *leader) createApp(spec *marathon.App, force bool) (*marathon.App, *depl
 	spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: v}
 	l.assignServicePorts(spec, nil)
 	o := &ops{}
+	if post != nil {
+		o.emit(post(spec))
+	}
 	o.putAppVersion(spec)
 	l.apps[spec.ID] = &app{spec: spec, versions: []string{v}}
 	steps := []string{actionStart}
@@ -74,7 +79,7 @@ func (l *leader) createApp(spec *marathon.App, force bool) (*marathon.App, *depl
 // none). A change of instances alone scales; any other change restarts every instance.
 // restoreConfig, when set, is the configuration version the definition had before (a
 // rollback), so that instances still running it are kept.
-func (l *leader) updateApp(id string, build func(old *marathon.App) (*marathon.App, error), force bool, restoreConfig string) (*deployment, bool, error) {
+func (l *leader) updateApp(id string, build func(old *marathon.App) (*marathon.App, error), force bool, restoreConfig string, post func(*marathon.App) event) (*deployment, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	a := l.apps[id]
@@ -105,6 +110,9 @@ func (l *leader) updateApp(id string, build func(old *marathon.App) (*marathon.A
 		if *spec.Instances > 0 {
 			steps = append(steps, actionScale)
 		}
+		if post != nil {
+			o.emit(post(spec))
+		}
 		d := l.startDeployment(spec.ID, steps, nil, spec, v, now, o)
 		l.converge(spec.ID, now, o)
 		if err := l.commitOrResync(o); err != nil {
@@ -127,6 +135,9 @@ func (l *leader) updateApp(id string, build func(old *marathon.App) (*marathon.A
 		spec.VersionInfo.LastConfigChangeAt = restoreConfig
 	}
 	l.setSpec(a, spec, o)
+	if post != nil {
+		o.emit(post(spec))
+	}
 	d := l.startDeployment(spec.ID, []string{action}, old, spec, v, now, o)
 	if !scaleOnly {
 		a.backoff = backoff{}
@@ -301,7 +312,7 @@ func (l *leader) cancelDeployment(id string, force bool) (*deployment, error) {
 		spec := original.Clone()
 		spec.Version, spec.VersionInfo = "", nil
 		return spec, nil
-	}, true, restore)
+	}, true, restore, nil)
 	return dep, err
 }
 

@@ -103,11 +103,18 @@ func (l *leader) startDeployment(appID string, steps []string, original, target 
 	return d
 }
 
+// stripped returns a definition without its read-only fields, its version kept.
 func stripped(a *marathon.App) *marathon.App {
 	if a == nil {
 		return nil
 	}
-	return a.ReadOnlyStripped()
+	c := a.ReadOnlyStripped()
+	c.Version = a.Version
+	if a.VersionInfo != nil {
+		vi := *a.VersionInfo
+		c.VersionInfo = &vi
+	}
+	return c
 }
 
 // endDeployment forgets a deployment, announcing how it ended. l.mu must be held.

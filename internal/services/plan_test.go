@@ -128,7 +128,7 @@ func TestPlan(t *testing.T) {
 func TestPlanRestartKeepsCapacity(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
 	for _, c := range []struct {
-		n                 int
+		n                  int
 		minHealth, maxOver float64
 	}{{4, 1, 1}, {4, 1, 0}, {4, 0.5, 0}, {5, 0.6, 0.2}, {1, 0, 0}, {3, 0, 1}} {
 		t.Run(fmt.Sprintf("%d-%v-%v", c.n, c.minHealth, c.maxOver), func(t *testing.T) {
