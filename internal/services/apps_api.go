@@ -38,11 +38,26 @@ func (s *Server) listApps(r *http.Request, l *leader) (any, error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	apps := make([]*marathon.App, len(ids))
+	views := make([][]byte, len(ids))
+	size := 16
 	for i, id := range ids {
-		apps[i] = l.appView(l.apps[id], e)
+		v, err := l.appJSON(l.apps[id], e)
+		if err != nil {
+			return nil, err
+		}
+		views[i] = v
+		size += len(v) + 1
 	}
-	return map[string]any{"apps": apps}, nil
+	b := make([]byte, 0, size)
+	b = append(b, `{"apps":[`...)
+	for i, v := range views {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, v...)
+	}
+	b = append(b, "]}"...)
+	return rawJSON(b), nil
 }
 
 // decodeNewApp decodes, validates and completes an app definition. pathID, when set, is the id

@@ -152,6 +152,7 @@ func (l *leader) updateApp(id string, build func(old *marathon.App) (*marathon.A
 // setSpec makes spec the app's current version, forgetting versions beyond maxVersions.
 // l.mu must be held.
 func (l *leader) setSpec(a *app, spec *marathon.App, o *ops) {
+	a.invalidate()
 	a.spec = spec
 	a.versions = append(a.versions, spec.Version)
 	o.putAppVersion(spec)

@@ -97,6 +97,9 @@ func (l *leader) startDeployment(appID string, steps []string, original, target 
 	}
 	l.deployments[d.ID] = d
 	l.deployOf[appID] = d
+	if a := l.apps[appID]; a != nil {
+		a.invalidate()
+	}
 	o.putDeployment(d)
 	o.emit(d.event(evDeploymentInfo, now))
 	l.s.metrics.deployments.Inc()
@@ -123,6 +126,9 @@ func (l *leader) endDeployment(d *deployment, how string, now time.Time, o *ops)
 	if l.deployOf[d.AppID] == d {
 		delete(l.deployOf, d.AppID)
 	}
+	if a := l.apps[d.AppID]; a != nil {
+		a.invalidate()
+	}
 	o.delDeployment(d)
 	o.emit(d.event(how, now))
 }
@@ -145,6 +151,9 @@ func (l *leader) advanceDeployment(appID string, now time.Time, o *ops) {
 		}
 		o.putDeployment(d)
 		o.emit(d.event(evDeploymentInfo, now))
+		if a := l.apps[appID]; a != nil {
+			a.invalidate()
+		}
 	}
 }
 

@@ -46,6 +46,9 @@ func errTaskNotFound(id string) error {
 	return &apiError{Status: http.StatusNotFound, Body: msg("Task '%s' does not exist", id)}
 }
 
+// rawJSON is an answer already encoded.
+type rawJSON []byte
+
 // reply is a successful answer with a status other than 200, or extra headers.
 type reply struct {
 	status int
@@ -100,6 +103,12 @@ func (s *Server) serveAPI(route string, f apiFunc) http.HandlerFunc {
 			}
 			writeJSON(w, code, body)
 		default:
+			if raw, ok := v.(rawJSON); ok {
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				w.WriteHeader(code)
+				_, _ = w.Write(raw)
+				break
+			}
 			if t, ok := v.(textReply); ok {
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 				_, _ = io.WriteString(w, string(t))

@@ -224,6 +224,9 @@ func (l *leader) commitOrResync(o *ops) error {
 // longer exists has all its instances killed. l.mu must be held.
 func (l *leader) converge(id string, now time.Time, o *ops) {
 	a := l.apps[id]
+	if a != nil {
+		a.invalidate()
+	}
 	insts := l.appInstances(id)
 	var kill []*instance
 	if a == nil {

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"sync"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
@@ -62,6 +63,19 @@ type app struct {
 	backoff     backoff
 	lastFailure *marathon.TaskFailure
 	queued      int // instances waiting for an offer, as the last plan said
+
+	// views caches the app's JSON as GET shows it, per set of embeds. Readers fill it under
+	// the leader's read lock, hence its own mutex; every change of the app or its instances
+	// clears it (invalidate, under the leader's write lock).
+	viewMu sync.Mutex
+	views  map[embeds][]byte
+}
+
+// invalidate forgets the cached views of the app.
+func (a *app) invalidate() {
+	a.viewMu.Lock()
+	a.views = nil
+	a.viewMu.Unlock()
 }
 
 // instances returns the app's wanted instance count.

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -37,6 +38,28 @@ func parseEmbeds(values []string, prefix string, def embeds) embeds {
 		}
 	}
 	return e
+}
+
+// appJSON returns an app as GET shows it, encoded, from the app's cache when it can. l.mu
+// must be held (for reading).
+func (l *leader) appJSON(a *app, e embeds) ([]byte, error) {
+	a.viewMu.Lock()
+	b, ok := a.views[e]
+	a.viewMu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := json.Marshal(l.appView(a, e))
+	if err != nil {
+		return nil, err
+	}
+	a.viewMu.Lock()
+	if a.views == nil {
+		a.views = map[embeds][]byte{}
+	}
+	a.views[e] = b
+	a.viewMu.Unlock()
+	return b, nil
 }
 
 // appView returns an app as GET shows it. The definition is shared, not copied: it is never

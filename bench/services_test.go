@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/agentsim"
+	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/testcluster"
+	"github.com/marina-dcos/marina/internal/testutil"
+)
+
+// servicesPost POSTs an app to a services instance and checks for 201.
+func servicesPost(tb testing.TB, base string, app map[string]any) {
+	tb.Helper()
+	body, _ := json.Marshal(app)
+	resp, err := http.Post(base+"/v2/apps", "application/json", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		tb.Fatalf("POST /v2/apps: %s %s", resp.Status, b)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+}
+
+// BenchmarkServicesCreateToRunning measures POST /v2/apps (one instance of a command task) ->
+// its status_update_event TASK_RUNNING on /v2/events, app after app, on one master and one real
+// agent running real processes. Target: p99 <= 100 ms.
+func BenchmarkServicesCreateToRunning(b *testing.B) {
+	c := testcluster.New(b, testcluster.Options{Masters: 1, Agents: 1, Services: true})
+	base := c.Masters()[c.WaitForServicesLeader(20*time.Second)].ServicesURL
+	ctx := testutil.Context(b)
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v2/events?event_type=status_update_event", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	running := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var ev marathon.StatusUpdateEvent
+			if json.Unmarshal([]byte(data), &ev) == nil && ev.TaskStatus == string(mesos.TaskRunning) {
+				running <- ev.AppID
+			}
+		}
+	}()
+	const samples = 50
+	var lat []time.Duration
+	for i := range samples {
+		id := fmt.Sprintf("/bench/app-%d", i)
+		start := time.Now()
+		servicesPost(b, base, map[string]any{"id": id, "cmd": "sleep 3600", "cpus": 0.01, "mem": 8, "instances": 1})
+		deadline := time.After(30 * time.Second)
+	wait:
+		for {
+			select {
+			case got := <-running:
+				if got == id {
+					lat = append(lat, time.Since(start))
+					break wait
+				}
+			case <-deadline:
+				b.Fatalf("%s not RUNNING within 30s", id)
+			}
+		}
+	}
+	p50, p99 := percentiles(lat)
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	fmt.Printf("POST /v2/apps -> status_update_event TASK_RUNNING over %d apps: p50 %.2f ms, p99 %.2f ms (target p99 <= 100 ms)\n", samples, ms(p50), ms(p99))
+}
+
+// BenchmarkServicesListApps measures GET /v2/apps?embed=apps.tasks with 1,000 apps of 10
+// instances each (10,000 tasks) on simulated agents. Target: <= 100 ms.
+func BenchmarkServicesListApps(b *testing.B) {
+	const apps, perApp, agents = 1000, 10, 20
+	c := testcluster.New(b, testcluster.Options{Masters: 1, Services: true})
+	base := c.Masters()[c.WaitForServicesLeader(20*time.Second)].ServicesURL
+	ctx := testutil.Context(b)
+	sim := agentsim.New(agentsim.Config{
+		Masters: c.MasterURLs(), Count: agents, Logger: testutil.Logger(b, "sim"),
+		Resources: mesos.Resources{
+			mesos.ScalarResource("cpus", 1000),
+			mesos.ScalarResource("mem", 1<<20),
+			mesos.ScalarResource("disk", 1<<20),
+			mesos.RangesResource("ports", mesos.Range{Begin: 20000, End: 21999}),
+		},
+	})
+	if err := sim.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(sim.Close)
+	if err := sim.WaitRegistered(ctx); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for i := range apps {
+		servicesPost(b, base, map[string]any{
+			"id": fmt.Sprintf("/list/app-%04d", i), "cmd": "sleep 3600", "cpus": 0.01, "mem": 8, "instances": perApp,
+			"labels": map[string]string{"team": fmt.Sprintf("t%d", i%10)},
+		})
+	}
+	created := time.Since(start)
+	testutil.WaitFor(b, 5*time.Minute, func() error {
+		resp, err := http.Get(base + "/v2/tasks?status=running")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var l marathon.TaskList
+		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+			return err
+		}
+		if len(l.Tasks) != apps*perApp {
+			return fmt.Errorf("%d tasks running", len(l.Tasks))
+		}
+		return nil
+	})
+	fmt.Printf("created %d apps in %v; %d tasks RUNNING after %v\n", apps, created.Round(time.Millisecond), apps*perApp, time.Since(start).Round(time.Millisecond))
+
+	measure := func(path string, samples int) (p50, p99 time.Duration, size int) {
+		var lat []time.Duration
+		for range samples {
+			t0 := time.Now()
+			resp, err := http.Get(base + path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("GET %s: %s", path, resp.Status)
+			}
+			lat = append(lat, time.Since(t0))
+			size = int(n)
+		}
+		p50, p99 = percentiles(lat)
+		fmt.Printf("  %s: first %v, max %v\n", path, lat[0].Round(time.Millisecond), slices.Max(lat).Round(time.Millisecond))
+		return p50, p99, size
+	}
+	p50, p99, size := measure("/v2/apps?embed=apps.tasks", 50)
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	fmt.Printf("GET /v2/apps?embed=apps.tasks with %d apps, %d tasks (%d KiB): p50 %.2f ms, p99 %.2f ms (target <= 100 ms)\n", apps, apps*perApp, size>>10, ms(p50), ms(p99))
+	p50, p99, size = measure("/v2/apps", 50)
+	fmt.Printf("GET /v2/apps with %d apps (%d KiB): p50 %.2f ms, p99 %.2f ms\n", apps, size>>10, ms(p50), ms(p99))
+}
