@@ -82,3 +82,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(contextWith(ctx, targetKey{}, target))
 	p.rp.ServeHTTP(w, r)
 }
+
+// closeIdle closes the idle connections to the leader.
+func (p *proxy) closeIdle() {
+	if t, ok := p.rp.Transport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
+}

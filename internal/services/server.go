@@ -203,6 +203,7 @@ func (s *Server) Close() error {
 			_ = s.srv.Close()
 		}
 		s.wg.Wait()
+		s.proxy.closeIdle()
 		s.log.Info("services stopped")
 	})
 	return nil
