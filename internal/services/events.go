@@ -107,12 +107,6 @@ func (h *hub) closeAll() {
 	}
 }
 
-func (h *hub) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs)
-}
-
 // serveEvents streams events as Server-Sent Events until the client goes or the hub closes.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	filter := r.URL.Query()["event_type"]

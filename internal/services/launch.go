@@ -28,15 +28,6 @@ func newTaskID(appID string) string {
 	return strings.ReplaceAll(strings.TrimPrefix(appID, "/"), "/", "_") + "." + newUUID()
 }
 
-// appIDOfTask returns the app id a task id names ("" when it is not in Marathon's format).
-func appIDOfTask(taskID string) string {
-	i := strings.LastIndexByte(taskID, '.')
-	if i <= 0 {
-		return ""
-	}
-	return "/" + strings.ReplaceAll(taskID[:i], "_", "/")
-}
-
 // hostname returns an app id as a DNS-style name, as Marathon names tasks: its path segments
 // reversed and joined by dots ("/prod/web" is "web.prod").
 func hostname(appID string) string {

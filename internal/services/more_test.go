@@ -3,7 +3,6 @@ package services_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -264,11 +263,21 @@ func TestEventsAndFailures(t *testing.T) {
 		})
 		waitRunning(t, api, "/part", 3, 10*time.Second)
 	})
-}
 
-func decode(t *testing.T, b []byte, v any) {
-	t.Helper()
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("decode %s: %v", b, err)
-	}
+	t.Run("abdication", func(t *testing.T) {
+		old := c.ServicesLeaderURL()
+		var m struct{ Message string }
+		newClient(t, standby).json("DELETE", "/v2/leader", nil, http.StatusOK, &m)
+		if m.Message != "Leadership abdicated" {
+			t.Errorf("DELETE /v2/leader: %q", m.Message)
+		}
+		testutil.WaitFor(t, 20*time.Second, func() error {
+			if u := c.ServicesLeaderURL(); u == "" || u == old {
+				return fmt.Errorf("leader %q", u)
+			}
+			return nil
+		})
+		i := c.WaitForServicesLeader(20 * time.Second)
+		waitRunning(t, newClient(t, c.Masters()[i].ServicesURL), "/part", 3, 30*time.Second)
+	})
 }

@@ -8,6 +8,9 @@ import (
 	"github.com/marina-dcos/marina/internal/client/scheduler"
 )
 
+// launchTimeout is how long an instance may stay STAGING before it is killed and replaced.
+const launchTimeout = 5 * time.Minute
+
 // backoffReset is how long a task must have run for its failure to restart the app's backoff.
 const backoffReset = 5 * time.Minute
 
@@ -193,6 +196,14 @@ func (l *leader) tick(now time.Time) {
 	o := &ops{}
 	touched := map[string]bool{}
 	for _, in := range l.instances {
+		if in.State == mesos.TaskStaging && !in.Kill && now.Sub(in.StagedAt) >= launchTimeout {
+			// Launched long ago and never started: give up on it, as Marathon's task_launch_timeout.
+			l.log.Warn("an instance did not start in time; killing it", "task_id", in.TaskID, "staged", in.StagedAt)
+			in.Kill = true
+			o.putInstance(in)
+			touched[in.AppID] = true
+			continue
+		}
 		if in.Unreachable.IsZero() {
 			continue
 		}
