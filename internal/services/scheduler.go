@@ -7,6 +7,7 @@ import (
 
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/client/scheduler"
+	"github.com/marina-dcos/marina/internal/coord"
 )
 
 // The leader's conversation with the Mesos master, through the v1 scheduler API only.
@@ -16,6 +17,20 @@ import (
 func (l *leader) subscribeLoop() {
 	wait := 100 * time.Millisecond
 	for l.ctx.Err() == nil {
+		// Subscribing takes the framework over from whoever holds it: make sure this instance
+		// still leads, or two deposed and new leaders would take it from each other in turn.
+		if err := l.checkLeader(); err != nil {
+			if errors.Is(err, errNotLeader) {
+				l.log.Warn("no longer the services leader; stepping down")
+				l.abdicate()
+				return
+			}
+			l.log.Warn("checking the leadership failed; retrying", "err", err)
+			if !sleepCtx(l.ctx, wait) {
+				return
+			}
+			continue
+		}
 		st, err := l.client.Subscribe(l.ctx)
 		if err != nil {
 			if l.ctx.Err() != nil {
@@ -45,6 +60,19 @@ func (l *leader) subscribeLoop() {
 			l.log.Info("subscription ended; subscribing again", "err", st.Err())
 		}
 	}
+}
+
+// checkLeader confirms through etcd that the term is still current.
+func (l *leader) checkLeader() error {
+	ctx, cancel := context.WithTimeout(l.ctx, 5*time.Second)
+	defer cancel()
+	if err := l.term.Do(ctx); err != nil {
+		if errors.Is(err, coord.ErrNotLeader) {
+			return errNotLeader
+		}
+		return err
+	}
+	return nil
 }
 
 // subscribed persists a new framework id and starts reconciliation.

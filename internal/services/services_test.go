@@ -375,3 +375,50 @@ func TestValidation(t *testing.T) {
 	api.json("DELETE", "/v2/apps/nope", nil, http.StatusNotFound, &m)
 	api.json("DELETE", "/v2/apps/dup/tasks/nope", nil, http.StatusNotFound, &m)
 }
+
+// TestMasterFailover stops the leading Mesos master while another node leads the services role:
+// the services role re-subscribes to the new master and keeps exactly its tasks, then scales.
+func TestMasterFailover(t *testing.T) {
+	c, api := newServicesCluster(t, 3, 3)
+	api.json("POST", "/v2/apps", sleeper("/mf", 6), http.StatusCreated, nil)
+	before := waitRunning(t, api, "/mf", 6, 30*time.Second)
+	for range 5 {
+		if c.ServicesLeaderIndex() != c.LeaderIndex() {
+			break
+		}
+		old := c.ServicesLeaderURL()
+		api.json("DELETE", "/v2/leader", nil, http.StatusOK, nil)
+		testutil.WaitFor(t, 20*time.Second, func() error {
+			if u := c.ServicesLeaderURL(); u == "" || u == old {
+				return fmt.Errorf("services leader %q", u)
+			}
+			return nil
+		})
+		api = newClient(t, c.Masters()[c.WaitForServicesLeader(20*time.Second)].ServicesURL)
+	}
+	services, master := c.ServicesLeaderIndex(), c.LeaderIndex()
+	if services == master {
+		t.Skip("the services leader stays on the master leader's node")
+	}
+	c.StopMaster(master)
+	if c.WaitForLeader(20*time.Second) == master {
+		t.Fatal("the stopped master still leads")
+	}
+	for i := range c.Agents() {
+		c.WaitForAgent(i, 20*time.Second)
+	}
+	after := waitRunning(t, api, "/mf", 6, 30*time.Second)
+	for i := range after {
+		if after[i].ID != before[i].ID {
+			t.Errorf("task %s became %s over a master failover", before[i].ID, after[i].ID)
+		}
+	}
+	if c.ServicesLeaderIndex() != services {
+		t.Errorf("the services leader moved from %d to %d", services, c.ServicesLeaderIndex())
+	}
+	assertMesosTasks(t, c, "/mf", 6)
+	api.json("PUT", "/v2/apps/mf", map[string]any{"instances": 8}, http.StatusOK, nil)
+	waitRunning(t, api, "/mf", 8, 30*time.Second)
+	waitNoDeployments(t, api)
+	assertMesosTasks(t, c, "/mf", 8)
+}
