@@ -58,7 +58,7 @@ func (s *Server) getLeader(w http.ResponseWriter, _ *http.Request) {
 
 // DELETE /v2/leader: the leader steps down; another instance is elected.
 func (s *Server) deleteLeader(_ *http.Request, l *leader) (any, error) {
-	l.abdicate()
+	s.abdicate()
 	return msg("Leadership abdicated"), nil
 }
 

@@ -89,7 +89,9 @@ type Server struct {
 	url     string
 	elector *coord.Elector
 	cur     atomic.Pointer[leader] // set while this instance leads
-	started time.Time
+
+	mu           sync.Mutex
+	stopCampaign context.CancelFunc // ends the current campaign (abdication)
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -131,7 +133,6 @@ func (s *Server) start(ctx context.Context) error {
 	if s.url == "" {
 		s.url = "http://" + ln.Addr().String()
 	}
-	s.started = s.now()
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,10 +157,37 @@ func (s *Server) start(ctx context.Context) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.elector.Run(s.ctx, s.lead)
+		s.campaign()
 	}()
 	s.log.Info("services listening", "url", s.url)
 	return nil
+}
+
+// campaign runs for the leadership until Close. An instance that abdicated sits the next
+// election out for a moment, so that another one takes over.
+func (s *Server) campaign() {
+	for s.ctx.Err() == nil {
+		ctx, cancel := context.WithCancel(s.ctx)
+		s.mu.Lock()
+		s.stopCampaign = cancel
+		s.mu.Unlock()
+		s.elector.Run(ctx, s.lead)
+		cancel()
+		if s.ctx.Err() == nil {
+			sleepCtx(s.ctx, 2*s.cfg.LeaderTTL)
+		}
+	}
+}
+
+// abdicate withdraws this instance from the election: its term ends, and it campaigns again
+// only after a pause.
+func (s *Server) abdicate() {
+	s.mu.Lock()
+	stop := s.stopCampaign
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 }
 
 // URL returns this instance's advertised base URL.
