@@ -11,6 +11,19 @@ import (
 // it, renames it over path and syncs the directory, so a crash leaves either the old or the new
 // content, never a mix.
 func WriteAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeAtomic(path, data, perm, true)
+}
+
+// Replace replaces path with data through a temporary file and a rename, as WriteAtomic does,
+// but syncs nothing: readers never see a partial file, yet a machine crash may lose the update or
+// leave the file empty. It serves files that describe running processes (pids, markers), which
+// mean nothing after a machine crash, when every process is gone anyway; skipping their fsyncs
+// keeps them off the path that starts tasks.
+func Replace(path string, data []byte, perm os.FileMode) error {
+	return writeAtomic(path, data, perm, false)
+}
+
+func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -21,7 +34,7 @@ func WriteAtomic(path string, data []byte, perm os.FileMode) error {
 	if werr == nil {
 		werr = f.Chmod(perm)
 	}
-	if werr == nil {
+	if werr == nil && durable {
 		werr = f.Sync()
 	}
 	if cerr := f.Close(); werr == nil {
@@ -33,6 +46,9 @@ func WriteAtomic(path string, data []byte, perm os.FileMode) error {
 	if werr != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	if !durable {
+		return nil
 	}
 	return SyncDir(dir)
 }
