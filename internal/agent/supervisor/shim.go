@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // errFD is the pipe the supervisor passes to the shim (its first ExtraFiles entry).
@@ -13,7 +16,8 @@ const errFD = 3
 
 // runShim turns the current process into the task: it joins the task's cgroups and execs the
 // command with the task's environment. It only returns when that fails, after writing the
-// reason to the supervisor's pipe.
+// reason to the supervisor's pipe. The supervisor starts tasks through it only when the shell
+// gate cannot keep their argv[0] (see start).
 func runShim(specPath string) {
 	syscall.CloseOnExec(errFD)
 	errPipe := os.NewFile(errFD, "exec-error")
@@ -49,8 +53,8 @@ func runShim(specPath string) {
 	}
 }
 
-// command returns the program and argv that run spec's command. Programs are looked up in the
-// task's PATH (the shim runs with the task's environment).
+// command returns the program and argv that run spec's command. Programs are looked up as the
+// task itself would: in the task's PATH, relative names from its sandbox.
 func command(spec Spec) (string, []string, error) {
 	if spec.Shell {
 		return "/bin/sh", []string{"sh", "-c", spec.Value}, nil
@@ -62,7 +66,7 @@ func command(spec Spec) (string, []string, error) {
 	if prog == "" {
 		return "", nil, fmt.Errorf("empty command")
 	}
-	path, err := exec.LookPath(prog)
+	path, err := lookPath(prog, getenv(spec.Env, "PATH"), spec.Sandbox)
 	if err != nil {
 		return "", nil, err
 	}
@@ -71,4 +75,62 @@ func command(spec Spec) (string, []string, error) {
 		argv = []string{prog}
 	}
 	return path, argv, nil
+}
+
+// lookPath is exec.LookPath for another process: it searches pathEnv, and resolves relative
+// names and relative PATH entries from dir. Like exec.LookPath it refuses a program found
+// through a relative PATH entry (exec.ErrDot). Relative results are made absolute.
+func lookPath(file, pathEnv, dir string) (string, error) {
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	if strings.Contains(file, "/") {
+		p := abs(file)
+		if err := findExecutable(p); err != nil {
+			return "", &exec.Error{Name: file, Err: err}
+		}
+		return p, nil
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "." // an empty entry is the working directory
+		}
+		p := filepath.Join(d, file)
+		if findExecutable(abs(p)) != nil {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			return "", &exec.Error{Name: file, Err: exec.ErrDot}
+		}
+		return p, nil
+	}
+	return "", &exec.Error{Name: file, Err: exec.ErrNotFound}
+}
+
+func findExecutable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return syscall.EISDIR
+	}
+	if err := unix.Access(p, unix.X_OK); err != nil {
+		return &os.PathError{Op: "access", Path: p, Err: err}
+	}
+	return nil
+}
+
+// getenv returns the value of name in env, "NAME=value" entries; the first wins, as for
+// getenv(3).
+func getenv(env []string, name string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }

@@ -15,8 +15,20 @@ import (
 
 // Environment variables that switch a binary into the supervisor or the exec shim.
 const (
+	// EnvSupervisor holds the path of the supervisor's Spec file, or Pooled.
 	EnvSupervisor = "MARINA_SUPERVISOR"
 	EnvExec       = "MARINA_SUPERVISOR_EXEC"
+)
+
+// The pooled supervisor's protocol. Started with EnvSupervisor=Pooled, a supervisor waits idle
+// for its assignment: the path of its Spec file followed by a newline, which the agent writes to
+// AssignFD before closing it. At EOF without an assignment (the agent closed its pool, or died)
+// it exits quietly, having touched nothing. Assigned, it writes one byte to StartedFD once the
+// task runs and closes it; EOF there without that byte means the task never ran.
+const (
+	Pooled    = "-"
+	AssignFD  = 3
+	StartedFD = 4
 )
 
 // Files in a task's state directory (the directory of the Spec file).
@@ -58,7 +70,8 @@ type Exit struct {
 }
 
 // WriteSpec writes spec into dir (created when missing) and returns the path to give the
-// supervisor in EnvSupervisor.
+// supervisor. Like the other files that only describe a running task (pids, the started
+// marker), it is not synced: after a machine crash the task is gone whatever they say.
 func WriteSpec(dir string, spec Spec) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("supervisor spec: %w", err)
@@ -68,7 +81,7 @@ func WriteSpec(dir string, spec Spec) (string, error) {
 		return "", fmt.Errorf("supervisor spec: %w", err)
 	}
 	p := filepath.Join(dir, SpecFile)
-	if err := fsutil.WriteAtomic(p, b, 0o600); err != nil {
+	if err := fsutil.Replace(p, b, 0o600); err != nil {
 		return "", err
 	}
 	return p, nil
@@ -107,7 +120,7 @@ func WritePID(dir string, p proc.Info) error {
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteAtomic(filepath.Join(dir, PIDFile), b, 0o600)
+	return fsutil.Replace(filepath.Join(dir, PIDFile), b, 0o600)
 }
 
 // ReadPID returns the supervisor identity recorded in dir.
@@ -150,7 +163,7 @@ func ReadTaskGroup(dir string) proc.Info {
 
 // writeTaskGroup records the task's process group in dir as "pgid starttime".
 func writeTaskGroup(dir string, p proc.Info) error {
-	return fsutil.WriteAtomic(filepath.Join(dir, PGIDFile), []byte(strconv.Itoa(p.PID)+" "+strconv.FormatUint(p.StartTime, 10)), 0o600)
+	return fsutil.Replace(filepath.Join(dir, PGIDFile), []byte(strconv.Itoa(p.PID)+" "+strconv.FormatUint(p.StartTime, 10)), 0o600)
 }
 
 // Started reports whether the supervisor recorded in dir that the task started.

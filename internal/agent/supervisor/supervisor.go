@@ -6,26 +6,38 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/internal/fsutil"
 	"github.com/marina-dcos/marina/internal/agent/internal/proc"
+	"golang.org/x/sys/unix"
 )
 
+// The package's initialization runs the supervisor: Go initializes a package as soon as its
+// imports are, so the supervisor starts before most packages of a binary like marina (etcd,
+// gRPC, protobuf) are initialized, which would cost every supervisor tens of milliseconds of
+// CPU for nothing. runc's nsenter runs even earlier, from a C constructor, for its own reasons.
+func init() { MaybeRun() }
+
 // MaybeRun runs the supervisor, or the exec shim, and exits when the environment asks for one;
-// otherwise it returns at once. Call it first in main and in TestMain of packages that start
-// agents.
+// otherwise it returns at once. The package's init calls it, as early as Go's initialization
+// order allows; calling it again first in main and in TestMain of packages that start agents
+// states the contract and costs nothing.
 func MaybeRun() {
 	if p := os.Getenv(EnvExec); p != "" {
 		runShim(p) // only returns on failure, having reported it
 		os.Exit(127)
 	}
-	if p := os.Getenv(EnvSupervisor); p != "" {
-		os.Exit(run(p))
+	switch p := os.Getenv(EnvSupervisor); p {
+	case "":
+	case Pooled:
+		os.Exit(runPooled())
+	default:
+		os.Exit(run(p, nil))
 	}
 }
 
@@ -33,21 +45,57 @@ func MaybeRun() {
 // file was replaced on disk since.
 const self = "/proc/self/exe"
 
+// maxAssignment bounds what a pooled supervisor reads as its assignment.
+const maxAssignment = 64 << 10
+
+// runPooled waits for an assignment and runs it. Idle, the supervisor has no state directory
+// and its output goes nowhere; assigned, it logs to the state directory's supervisor.log and
+// works there. A signal that arrives before the assignment is read ends it with the default
+// action: it has no task yet, and the agent, which signals only supervisors it assigned, finds
+// no exit recorded and reports the task lost, or killed when it asked for the kill.
+func runPooled() int {
+	syscall.CloseOnExec(AssignFD)
+	syscall.CloseOnExec(StartedFD)
+	assign := os.NewFile(AssignFD, "assign")
+	started := os.NewFile(StartedFD, "started")
+	b, err := io.ReadAll(io.LimitReader(assign, maxAssignment))
+	assign.Close()
+	specPath, ok := strings.CutSuffix(string(b), "\n")
+	if err != nil || !ok || specPath == "" {
+		return 0 // the agent closed the pool, or died: nothing was asked
+	}
+	dir := filepath.Dir(specPath)
+	if f, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
+		_ = unix.Dup3(int(f.Fd()), 1, 0)
+		_ = unix.Dup3(int(f.Fd()), 2, 0)
+		f.Close()
+	}
+	_ = os.Chdir(dir)
+	return run(specPath, started)
+}
+
 // run supervises one task and returns the supervisor's exit code. The task's outcome is in the
-// exit file, not in this code.
-func run(specPath string) int {
+// exit file, not in this code. started, when not nil, gets a byte once the task runs and is
+// closed.
+func run(specPath string, started *os.File) int {
 	// Take SIGTERM first: a kill that arrives while the task is starting must not be lost.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	signal.Ignore(syscall.SIGPIPE)
+	if started != nil {
+		defer started.Close()
+	}
 
 	dir := filepath.Dir(specPath)
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s supervisor: %s\n", time.Now().UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
 	}
-	if me, err := proc.Self(); err == nil {
-		if err := WritePID(dir, me); err != nil {
-			logf("%v", err)
+	// The agent records the supervisor it starts; one started by hand records itself.
+	if !fsutil.Exists(filepath.Join(dir, PIDFile)) {
+		if me, err := proc.Self(); err == nil {
+			if err := WritePID(dir, me); err != nil {
+				logf("%v", err)
+			}
 		}
 	}
 	finish := func(e Exit) int {
@@ -80,44 +128,31 @@ func run(specPath string) int {
 	default:
 	}
 
-	errR, errW, err := os.Pipe()
+	cmd, release, err := start(spec, specPath, stdout, stderr)
 	if err != nil {
-		return finish(Exit{Code: -1, Error: fmt.Sprintf("exec pipe: %v", err)})
+		return finish(Exit{Code: -1, Error: err.Error()})
 	}
-	cmd := &exec.Cmd{
-		Path:        self,
-		Args:        []string{"marina-exec", spec.TaskID},
-		Env:         append(append([]string(nil), spec.Env...), EnvExec+"="+specPath),
-		Dir:         spec.Sandbox,
-		Stdout:      stdout,
-		Stderr:      stderr,
-		ExtraFiles:  []*os.File{errW},
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
-	}
-	err = cmd.Start()
-	errW.Close()
-	if err != nil {
-		errR.Close()
-		return finish(Exit{Code: -1, Error: fmt.Sprintf("start: %v", err)})
-	}
-	// The shim closes its end on a successful exec (close-on-exec) and writes the reason first
-	// when the exec fails.
-	msg, _ := io.ReadAll(io.LimitReader(errR, 64<<10))
-	errR.Close()
 	pgid := cmd.Process.Pid
-	if len(msg) > 0 {
-		_ = cmd.Wait()
-		return finish(Exit{Code: -1, Error: string(msg)})
-	}
 	group, err := proc.Of(pgid)
 	if err != nil {
 		group = proc.Info{PID: pgid}
 	}
+	// Recorded before the task may run, so that whoever cleans up after a supervisor that died
+	// finds the group.
 	if err := writeTaskGroup(dir, group); err != nil {
 		logf("%v", err)
 	}
-	if err := fsutil.WriteAtomic(filepath.Join(dir, StartedFile), []byte(time.Now().UTC().Format(time.RFC3339Nano)), 0o600); err != nil {
+	if err := release(); err != nil {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return finish(Exit{Code: -1, Error: err.Error()})
+	}
+	if err := fsutil.Replace(filepath.Join(dir, StartedFile), []byte(time.Now().UTC().Format(time.RFC3339Nano)), 0o600); err != nil {
 		logf("%v", err)
+	}
+	if started != nil {
+		_, _ = started.Write([]byte{1})
+		started.Close()
 	}
 
 	done := make(chan error, 1)
