@@ -185,6 +185,7 @@ func (a *Agent) start(ctx context.Context) error {
 	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
+		a.closeExecutors()
 		return fmt.Errorf("agent: listen: %w", err)
 	}
 	a.ln = ln
@@ -192,6 +193,9 @@ func (a *Agent) start(ctx context.Context) error {
 	a.setupClient(ln.Addr())
 	if err := a.recover(); err != nil {
 		ln.Close()
+		a.cancel()
+		a.wg.Wait()
+		a.closeExecutors()
 		return fmt.Errorf("agent: recover: %w", err)
 	}
 	a.srv = &http.Server{
@@ -229,8 +233,18 @@ func (a *Agent) setupExecutors() error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
+	pe.Start()
 	a.executors = map[string]executor.Executor{pe.Name(): pe}
 	return nil
+}
+
+// closeExecutors releases what the executors keep for launches to come; tasks keep running.
+func (a *Agent) closeExecutors() {
+	for name, ex := range a.executors {
+		if err := ex.Close(); err != nil {
+			a.log.Warn("close executor", "executor", name, "err", err)
+		}
+	}
 }
 
 // setupClient prepares the HTTP client for the masters. An agent listening on a specific
@@ -316,8 +330,8 @@ func (a *Agent) ID() string {
 // Registered is closed when the agent first registers.
 func (a *Agent) Registered() <-chan struct{} { return a.registered }
 
-// Close stops the HTTP server and the master stream. Tasks keep running: a new agent with the
-// same WorkDir recovers them. Close is idempotent.
+// Close stops the HTTP server, the master stream and the supervisors kept warm for launches.
+// Tasks keep running: a new agent with the same WorkDir recovers them. Close is idempotent.
 func (a *Agent) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
@@ -335,6 +349,7 @@ func (a *Agent) Close() error {
 			err = a.srv.Close()
 		}
 		a.wg.Wait()
+		a.closeExecutors()
 		if a.ownTr != nil {
 			a.ownTr.CloseIdleConnections()
 		}

@@ -31,10 +31,12 @@
 //	sandboxes/<framework>/<task>/                        the task's working directory
 //
 // Each task runs under a supervisor process of its own session (package supervisor, through
-// the executor.Executor in package process), so tasks outlive the agent; the agent learns of
-// their end through a pidfd on the supervisor, whether it started it or adopted it after a
-// restart. Close never kills tasks; KillTasks does, for nodes torn down for good. Sandboxes of
-// forgotten tasks are removed after a week (gc.go).
+// the executor.Executor in package process, which keeps a few supervisors started ahead so a
+// launch need not wait for one), so tasks outlive the agent; the agent learns that a task runs
+// from its supervisor at once, and of its end through a pidfd on the supervisor, whether it
+// started it or adopted it after a restart. Close stops the idle supervisors but never kills
+// tasks; KillTasks does, for nodes torn down for good. Sandboxes of forgotten tasks are removed
+// after a week (gc.go).
 //
 // The agent also serves /files/browse, /files/read, /files/download (confined to the
 // sandboxes), /state (the Mesos agent state JSON) and /health (files.go, state.go, http.go).

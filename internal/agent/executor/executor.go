@@ -107,4 +107,8 @@ type Executor interface {
 	Recover(ctx context.Context, spec Spec) (Container, error)
 	// Cleanup releases what the container held (cgroups, a Docker container) once it exited.
 	Cleanup(ctx context.Context, spec Spec) error
+	// Close releases what the executor keeps for launches to come (processes kept warm,
+	// clients). Containers keep running, and their handles keep working; a new executor
+	// recovers them. Close is idempotent.
+	Close() error
 }

@@ -2,9 +2,15 @@
 // supervisor process (package supervisor), optionally confined in a per-task cgroup (package
 // cgroups), and implements executor.Executor.
 //
-// Launch writes the supervisor's spec into the container's state directory and starts the
-// supervisor in a new session, so tasks survive the agent. Everything needed to find a task
-// again lives in that directory (the supervisor's pid and start time, the task's process group,
-// the cgroup, the started marker and the exit status), so Recover re-attaches after a restart
-// by reading it and watching the supervisor through a pidfd.
+// Starting the agent's binary costs tens of milliseconds, so Start keeps a few supervisors
+// started ahead, idle, in sessions of their own (pool.go); Close stops them. Launch writes the
+// supervisor's spec into the container's state directory, records the supervisor's pid there
+// and hands the spec's path to an idle supervisor (or to one started for the launch when none
+// is idle), so tasks survive the agent. The supervisor says over a pipe when the task runs, which
+// Container.Started waits for without polling.
+//
+// Everything needed to find a task again lives in the state directory (the supervisor's pid and
+// start time, the task's process group, the cgroup, the started marker and the exit status), so
+// Recover re-attaches after a restart by reading it and watching the supervisor through a pidfd.
+// Idle supervisors have no state directory: recovery and teardown never see them.
 package process

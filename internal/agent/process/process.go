@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,7 +37,10 @@ type Config struct {
 	Cgroups *cgroups.Manager
 	// Env is the environment tasks start from, before the Mesos variables and the task's own.
 	// Default: the agent's environment without MARINA_* variables.
-	Env    []string
+	Env []string
+	// Warm is how many idle supervisors Start keeps ready for launches; 0 means DefaultWarm,
+	// a negative number none (every launch then starts its own).
+	Warm   int
 	Logger *slog.Logger
 }
 
@@ -45,6 +48,10 @@ type Config struct {
 type Executor struct {
 	cfg Config
 	log *slog.Logger
+
+	pool      atomic.Pointer[pool] // nil before Start, or without a pool
+	startOnce sync.Once
+	closeOnce sync.Once
 }
 
 var _ executor.Executor = (*Executor)(nil)
@@ -68,13 +75,37 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Warm == 0 {
+		cfg.Warm = DefaultWarm
+	}
 	return &Executor{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Start starts keeping Config.Warm idle supervisors ready. Without it, or after Close, each
+// launch starts its supervisor, which works the same, only slower. Start is idempotent.
+func (e *Executor) Start() {
+	e.startOnce.Do(func() {
+		if e.cfg.Warm > 0 {
+			e.pool.Store(newPool(e, e.cfg.Warm))
+		}
+	})
+}
+
+// Close stops the idle supervisors; tasks keep running. Close is idempotent.
+func (e *Executor) Close() error {
+	e.closeOnce.Do(func() {
+		e.startOnce.Do(func() {}) // no pool after Close
+		if p := e.pool.Swap(nil); p != nil {
+			p.close()
+		}
+	})
+	return nil
 }
 
 // Name returns "process".
 func (e *Executor) Name() string { return Name }
 
-// Launch starts the task's supervisor.
+// Launch hands the task to a supervisor: an idle one from the pool when there is one.
 func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Container, error) {
 	cmdInfo := spec.Task.Command
 	if cmdInfo == nil {
@@ -90,7 +121,8 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Con
 			return nil, err
 		}
 		b, _ := json.Marshal(g)
-		if err := fsutil.WriteAtomic(filepath.Join(spec.StateDir, cgroupFile), b, 0o600); err != nil {
+		// Not synced: after a machine crash the cgroup is gone too.
+		if err := fsutil.Replace(filepath.Join(spec.StateDir, cgroupFile), b, 0o600); err != nil {
 			_ = g.Destroy(ctx)
 			return nil, err
 		}
@@ -112,36 +144,13 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Con
 		_ = group.Destroy(ctx)
 		return nil, err
 	}
-	logFile, err := os.OpenFile(filepath.Join(spec.StateDir, supervisor.LogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	m, err := e.startSupervisor(spec.Task.TaskID.Value, spec.StateDir, specPath)
 	if err != nil {
 		_ = group.Destroy(ctx)
-		return nil, fmt.Errorf("supervisor log: %w", err)
+		return nil, err
 	}
-	defer logFile.Close()
-	cmd := &exec.Cmd{
-		Path:        e.cfg.Path,
-		Args:        []string{"marina-supervisor", spec.Task.TaskID.Value},
-		Env:         append(append([]string(nil), e.cfg.Env...), supervisor.EnvSupervisor+"="+specPath),
-		Dir:         spec.StateDir,
-		Stdout:      logFile,
-		Stderr:      logFile,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
-	}
-	if err := cmd.Start(); err != nil {
-		_ = group.Destroy(ctx)
-		return nil, fmt.Errorf("start supervisor: %w", err)
-	}
-	// Until reaped, the supervisor's /proc entry stays, so its start time is readable.
-	info, err := proc.Of(cmd.Process.Pid)
-	if err != nil {
-		info = proc.Info{PID: cmd.Process.Pid}
-	}
-	_ = cmd.Process.Release()
-	if err := supervisor.WritePID(spec.StateDir, info); err != nil {
-		e.log.Warn("record supervisor pid", "task", spec.Task.TaskID.Value, "err", err)
-	}
-	e.log.Debug("supervisor started", "task", spec.Task.TaskID.Value, "container", spec.ContainerID, "pid", info.PID)
-	return &container{spec: spec, sup: info, group: group}, nil
+	e.log.Debug("supervisor started", "task", spec.Task.TaskID.Value, "container", spec.ContainerID, "pid", m.info.PID)
+	return &container{spec: spec, sup: m.info, group: group, notify: m.started}, nil
 }
 
 // Recover re-attaches to a container from its state directory.
@@ -211,15 +220,33 @@ type container struct {
 	sup   proc.Info // zero when the supervisor never recorded itself
 	group *cgroups.Group
 
+	startMu sync.Mutex
+	notify  *os.File // the supervisor's started pipe, until read; nil when recovered
+
 	mu   sync.Mutex
 	exit *executor.Exit
 }
 
 func (c *container) dir() string { return c.spec.StateDir }
 
-// Started polls for the supervisor's started marker: starting takes milliseconds, and the
-// marker is also how a restarted agent learns it.
+// Started waits for the supervisor's word that the task runs, on the pipe it was started with.
+// A container recovered after an agent restart has no pipe: Started polls for the started
+// marker then, which only a task caught starting by the restart waits for.
 func (c *container) Started(ctx context.Context) error {
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
+	if c.notify != nil {
+		ok, err := readStarted(ctx, c.notify)
+		if err != nil {
+			return err
+		}
+		c.notify.Close()
+		c.notify = nil
+		if ok {
+			return nil
+		}
+		// The supervisor is gone without the word: its files say why.
+	}
 	delay := 5 * time.Millisecond
 	for {
 		if supervisor.Started(c.dir()) {
@@ -240,6 +267,25 @@ func (c *container) Started(ctx context.Context) error {
 		}
 		delay = min(2*delay, 200*time.Millisecond)
 	}
+}
+
+// readStarted reads the supervisor's started pipe: true when it said the task runs, false at
+// EOF (it ended first), or ctx's error.
+func readStarted(ctx context.Context, f *os.File) (bool, error) {
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		return false, nil // not pollable: the files tell
+	}
+	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	var b [1]byte
+	n, _ := f.Read(b[:])
+	if n == 1 {
+		return true, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return false, nil
 }
 
 // Wait waits for the supervisor to exit and reads the exit it recorded.

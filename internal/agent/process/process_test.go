@@ -2,7 +2,11 @@ package process
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +17,7 @@ import (
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
 	"github.com/marina-dcos/marina/internal/agent/executor"
 	"github.com/marina-dcos/marina/internal/agent/executor/executortest"
+	"github.com/marina-dcos/marina/internal/agent/internal/proc"
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/testutil"
@@ -20,20 +25,36 @@ import (
 
 func TestMain(m *testing.M) {
 	supervisor.MaybeRun()
+	maybeRunChildExecutor()
 	os.Exit(m.Run())
 }
 
 func newExecutor(t *testing.T, cg *cgroups.Manager) *Executor {
-	ex, err := New(Config{Cgroups: cg, Logger: testutil.Logger(t, "process")})
+	return newExecutorWarm(t, cg, 0)
+}
+
+// newExecutorWarm returns a started executor keeping warm idle supervisors (0: the default,
+// negative: none), closed when the test ends.
+func newExecutorWarm(t *testing.T, cg *cgroups.Manager, warm int) *Executor {
+	ex, err := New(Config{Cgroups: cg, Warm: warm, Logger: testutil.Logger(t, "process")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ex.Start()
+	t.Cleanup(func() { _ = ex.Close() })
 	return ex
 }
 
 func TestConformance(t *testing.T) {
 	executortest.Run(t, executortest.Harness{
 		New: func(t *testing.T) executor.Executor { return newExecutor(t, nil) },
+	})
+}
+
+// TestConformanceCold runs the suite with no supervisor kept warm: every launch starts one.
+func TestConformanceCold(t *testing.T) {
+	executortest.Run(t, executortest.Harness{
+		New: func(t *testing.T) executor.Executor { return newExecutorWarm(t, nil, -1) },
 	})
 }
 
@@ -166,5 +187,199 @@ func TestLimitsOf(t *testing.T) {
 		if got := LimitsOf(rs); got != tt.want {
 			t.Errorf("%s: got %+v, want %+v", tt.res, got, tt.want)
 		}
+	}
+}
+
+// waitIdle waits until ex keeps n idle supervisors, and returns them.
+func waitIdle(t *testing.T, ex *Executor, n int) []proc.Info {
+	t.Helper()
+	var idle []proc.Info
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		idle = ex.pool.Load().pids()
+		if len(idle) < n {
+			return fmt.Errorf("%d idle supervisors, want %d", len(idle), n)
+		}
+		return nil
+	})
+	return idle
+}
+
+func TestWarmSupervisorTakesTheLaunch(t *testing.T) {
+	ex := newExecutorWarm(t, nil, 2)
+	idle := waitIdle(t, ex, 2)
+	s := spec(t, "exit 0", nil)
+	c, err := ex.Launch(ctx(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ex.Cleanup(context.Background(), s) })
+	pid := int(*c.Status().ExecutorPID)
+	if pid != idle[0].PID {
+		t.Fatalf("supervisor %d, want the oldest idle one %d", pid, idle[0].PID)
+	}
+	if x, err := c.Wait(ctx(t)); err != nil || !x.Success() {
+		t.Fatalf("wait = %+v, %v", x, err)
+	}
+	// The pool refills.
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		now := ex.pool.Load().pids()
+		if len(now) < 2 || slices.ContainsFunc(now, func(p proc.Info) bool { return p.PID == pid }) {
+			return fmt.Errorf("idle supervisors %v", now)
+		}
+		return nil
+	})
+}
+
+func TestCloseStopsIdleSupervisors(t *testing.T) {
+	ex := newExecutorWarm(t, nil, 2)
+	idle := waitIdle(t, ex, 2)
+	if err := ex.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range idle {
+		if _, err := proc.ReadStat(p.PID); err == nil {
+			t.Errorf("idle supervisor %d left after Close", p.PID)
+		}
+	}
+	// Launching still works, starting a supervisor for the task.
+	s := spec(t, "exit 3", nil)
+	c, err := ex.Launch(ctx(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ex.Cleanup(context.Background(), s) })
+	if x, err := c.Wait(ctx(t)); err != nil || x.Code != 3 {
+		t.Fatalf("wait = %+v, %v", x, err)
+	}
+}
+
+// childEnv makes the test binary keep an executor's warm pool and print its supervisors.
+const childEnv = "MARINA_PROCESS_TEST_CHILD"
+
+func maybeRunChildExecutor() {
+	if os.Getenv(childEnv) == "" {
+		return
+	}
+	ex, err := New(Config{Warm: 2})
+	if err != nil {
+		panic(err)
+	}
+	ex.Start()
+	for deadline := time.Now().Add(20 * time.Second); len(ex.pool.Load().pids()) < 2; {
+		if time.Now().After(deadline) {
+			panic("no idle supervisors")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(ex.pool.Load().pids()); err != nil {
+		panic(err)
+	}
+	select {}
+}
+
+// TestIdleSupervisorsExitWithTheAgent kills a process holding a warm pool, as a kill -9 of the
+// agent would, and checks that its idle supervisors go too.
+func TestIdleSupervisorsExitWithTheAgent(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	var idle []proc.Info
+	if err := json.NewDecoder(out).Decode(&idle); err != nil {
+		t.Fatal(err)
+	}
+	if len(idle) != 2 || !idle[0].Alive() || !idle[1].Alive() {
+		t.Fatalf("idle supervisors %+v", idle)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		for _, p := range idle {
+			if p.Alive() {
+				return fmt.Errorf("idle supervisor %d still running", p.PID)
+			}
+		}
+		return nil
+	})
+}
+
+// TestCgroupHoldsTheTaskNotTheSupervisor checks that the task runs in its cgroup (its first
+// child too), and the supervisor outside it.
+func TestCgroupHoldsTheTaskNotTheSupervisor(t *testing.T) {
+	cg := cgroups.Detect()
+	if !cg.Enabled() {
+		t.Skip(cg.String())
+	}
+	ex := newExecutor(t, cg)
+	s := spec(t, "cat /proc/self/cgroup > cgroup; exec sleep 600", mesos.Resources{mesos.ScalarResource(mesos.ResourceMem, 64)})
+	c, err := ex.Launch(ctx(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Kill(context.Background(), 0)
+		_ = ex.Cleanup(context.Background(), s)
+	})
+	if err := c.Started(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	mine := "/marina/" + s.ContainerID
+	var task []byte
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		task, _ = os.ReadFile(filepath.Join(s.Sandbox, "cgroup"))
+		if len(task) == 0 {
+			return errors.New("no cgroup written yet")
+		}
+		return nil
+	})
+	if !strings.Contains(string(task), mine) {
+		t.Errorf("task cgroups:\n%s\nwant %s", task, mine)
+	}
+	sup, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", *c.Status().ExecutorPID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(sup), mine) {
+		t.Errorf("supervisor in the task's cgroup:\n%s", sup)
+	}
+}
+
+// TestArgv0IsKept runs a program under another argv[0], with and without cgroups (the gate
+// cannot keep it, so the exec shim runs the program then).
+func TestArgv0IsKept(t *testing.T) {
+	managers := map[string]*cgroups.Manager{"without cgroups": nil}
+	if cg := cgroups.Detect(); cg.Enabled() {
+		managers["with cgroups"] = cg
+	}
+	for name, cg := range managers {
+		t.Run(name, func(t *testing.T) {
+			ex := newExecutor(t, cg)
+			s := spec(t, "", nil)
+			prog := "/bin/sh"
+			s.Task.Command = &mesos.CommandInfo{Shell: new(bool), Value: &prog, Arguments: []string{"renamed", "-c", `echo "$0"`}}
+			c, err := ex.Launch(ctx(t), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ex.Cleanup(context.Background(), s) })
+			if x, err := c.Wait(ctx(t)); err != nil || !x.Success() {
+				t.Fatalf("wait = %+v, %v", x, err)
+			}
+			if out, _ := os.ReadFile(filepath.Join(s.Sandbox, "stdout")); string(out) != "renamed\n" {
+				t.Fatalf("stdout = %q, want renamed", out)
+			}
+		})
 	}
 }

@@ -18,7 +18,8 @@ import (
 
 // Harness adapts the suite to one executor.
 type Harness struct {
-	// New returns a fresh executor; Recover is tested across two instances.
+	// New returns a fresh executor, which the suite closes; Recover is tested across two
+	// instances.
 	New func(t *testing.T) executor.Executor
 	// Decorate adjusts each task before launch (a Docker executor adds its image); may be nil.
 	Decorate func(*mesos.TaskInfo)
@@ -39,6 +40,7 @@ func Run(t *testing.T, h Harness) {
 		testKill(t, h, "trap '' TERM; while :; do sleep 0.05; done", syscall.SIGKILL)
 	})
 	t.Run("LaunchFailure", func(t *testing.T) { testLaunchFailure(t, h) })
+	t.Run("LaunchBurst", func(t *testing.T) { testLaunchBurst(t, h) })
 	t.Run("Recover", func(t *testing.T) { testRecover(t, h) })
 }
 
@@ -50,6 +52,21 @@ type env struct {
 }
 
 func newEnv(t *testing.T, h Harness, cmd *mesos.CommandInfo) *env {
+	return &env{t: t, h: h, ex: newExecutor(t, h), spec: newSpec(t, h, cmd)}
+}
+
+// newExecutor returns a fresh executor, closed when the test ends.
+func newExecutor(t *testing.T, h Harness) executor.Executor {
+	ex := h.New(t)
+	t.Cleanup(func() {
+		if err := ex.Close(); err != nil {
+			t.Errorf("close executor: %v", err)
+		}
+	})
+	return ex
+}
+
+func newSpec(t *testing.T, h Harness, cmd *mesos.CommandInfo) executor.Spec {
 	dir := t.TempDir()
 	id := randomID()
 	task := mesos.TaskInfo{
@@ -80,8 +97,7 @@ func newEnv(t *testing.T, h Harness, cmd *mesos.CommandInfo) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{t: t, h: h, ex: h.New(t), spec: spec}
-	return e
+	return spec
 }
 
 func shell(s string) *mesos.CommandInfo {
@@ -185,14 +201,64 @@ func testLaunchFailure(t *testing.T, h Harness) {
 	e := newEnv(t, h, &mesos.CommandInfo{Shell: new(bool), Value: &no, Arguments: []string{"program"}})
 	c, err := e.ex.Launch(e.ctx(), e.spec)
 	if err != nil {
-		return // refusing at once is conformant
+		// Refusing at once is conformant.
+		if !strings.Contains(err.Error(), no) {
+			t.Fatalf("launch error %q does not name the program", err)
+		}
+		return
 	}
 	t.Cleanup(func() { _ = e.ex.Cleanup(context.Background(), e.spec) })
 	if err := c.Started(e.ctx()); !errors.Is(err, executor.ErrExited) {
 		t.Fatalf("started = %v, want ErrExited", err)
 	}
-	if x := e.wait(c); x.LaunchError == "" || x.Success() {
+	x := e.wait(c)
+	if x.LaunchError == "" || x.Success() {
 		t.Fatalf("exit = %+v, want a launch error", x)
+	}
+	if !strings.Contains(x.LaunchError, no) {
+		t.Fatalf("launch error %q does not name the program", x.LaunchError)
+	}
+}
+
+// testLaunchBurst launches more tasks at once than an executor is likely to keep ready.
+func testLaunchBurst(t *testing.T, h Harness) {
+	const n = 5
+	ex := newExecutor(t, h)
+	specs := make([]executor.Spec, n)
+	errs := make(chan error, n)
+	for i := range specs {
+		specs[i] = newSpec(t, h, shell(`echo "$MESOS_TASK_ID"`))
+		s := specs[i]
+		t.Cleanup(func() { _ = ex.Cleanup(context.Background(), s) })
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
+			defer cancel()
+			c, err := ex.Launch(ctx, s)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if err := c.Started(ctx); err != nil && !errors.Is(err, executor.ErrExited) {
+				errs <- err
+				return
+			}
+			x, err := c.Wait(ctx)
+			if err == nil && !x.Success() {
+				err = errors.New(x.String())
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range specs {
+		out, _ := os.ReadFile(filepath.Join(s.Sandbox, "stdout"))
+		if string(out) != s.Task.TaskID.Value+"\n" {
+			t.Errorf("stdout = %q, want the task's id", out)
+		}
 	}
 }
 
@@ -203,8 +269,12 @@ func testRecover(t *testing.T, h Harness) {
 	if err := c.Started(e.ctx()); err != nil {
 		t.Fatalf("started: %v", err)
 	}
+	// Closing the executor leaves the task running, and its handle working.
+	if err := e.ex.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
 	// A second executor instance, as after an agent restart.
-	ex2 := h.New(t)
+	ex2 := newExecutor(t, h)
 	c2, err := ex2.Recover(e.ctx(), e.spec)
 	if err != nil {
 		t.Fatalf("recover: %v", err)
@@ -224,7 +294,7 @@ func testRecover(t *testing.T, h Harness) {
 		t.Fatalf("original wait = %+v", y)
 	}
 	// Recovering a finished container still reports its exit.
-	c3, err := h.New(t).Recover(e.ctx(), e.spec)
+	c3, err := newExecutor(t, h).Recover(e.ctx(), e.spec)
 	if err != nil {
 		t.Fatalf("recover finished: %v", err)
 	}
@@ -234,7 +304,7 @@ func testRecover(t *testing.T, h Harness) {
 	// Nothing to recover.
 	empty := e.spec
 	empty.StateDir = t.TempDir()
-	if _, err := h.New(t).Recover(e.ctx(), empty); !errors.Is(err, executor.ErrNotFound) {
+	if _, err := newExecutor(t, h).Recover(e.ctx(), empty); !errors.Is(err, executor.ErrNotFound) {
 		t.Fatalf("recover nothing = %v, want ErrNotFound", err)
 	}
 }

@@ -1,0 +1,236 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/agent/internal/proc"
+	"github.com/marina-dcos/marina/internal/agent/supervisor"
+)
+
+// DefaultWarm is how many idle supervisors an executor keeps ready. A supervisor needs some
+// 30 ms of CPU to start, and on a busy two-core host 100 ms or more of wall time; with one
+// launch every 40-50 ms, two were often still starting when their launch came, four rarely are.
+// Each idle one costs about 2 MB of private memory.
+const DefaultWarm = 4
+
+// member is a supervisor started ahead of its task: in a session of its own, as every
+// supervisor, and blocked on its assignment pipe (see supervisor.Pooled). Idle, it has no state
+// directory, so nothing that reads state directories (recovery, teardown) can take it for a task.
+type member struct {
+	info    proc.Info
+	assign  *os.File // write end of the supervisor's AssignFD
+	started *os.File // read end of its StartedFD
+}
+
+// spawn starts a supervisor that waits for its assignment; args follow its name on its command
+// line.
+func (e *Executor) spawn(args ...string) (*member, error) {
+	assignR, assignW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	startedR, startedW, err := os.Pipe()
+	if err != nil {
+		assignR.Close()
+		assignW.Close()
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:        e.cfg.Path,
+		Args:        append([]string{"marina-supervisor"}, args...),
+		Env:         append(append([]string(nil), e.cfg.Env...), supervisor.EnvSupervisor+"="+supervisor.Pooled),
+		Dir:         "/",
+		ExtraFiles:  []*os.File{assignR, startedW}, // supervisor.AssignFD, supervisor.StartedFD
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	err = cmd.Start()
+	assignR.Close()
+	startedW.Close()
+	if err != nil {
+		assignW.Close()
+		startedR.Close()
+		return nil, err
+	}
+	// Until reaped, the supervisor's /proc entry stays, so its start time is readable.
+	info, err := proc.Of(cmd.Process.Pid)
+	if err != nil {
+		info = proc.Info{PID: cmd.Process.Pid}
+	}
+	_ = cmd.Process.Release()
+	return &member{info: info, assign: assignW, started: startedR}, nil
+}
+
+// hand gives the member its assignment. Once written, the assignment is the supervisor's even
+// if the agent dies at once: it waits in the pipe. hand fails when the supervisor died idle.
+func (m *member) hand(specPath string) error {
+	_, err := m.assign.Write([]byte(specPath + "\n"))
+	if cerr := m.assign.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// discard kills a member that will not be assigned and collects it. It holds nothing: no task,
+// no files.
+func (m *member) discard() {
+	m.assign.Close()
+	m.started.Close()
+	// Not reaped yet, so the pid is still this child's.
+	_ = syscall.Kill(m.info.PID, syscall.SIGKILL)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = m.info.Wait(ctx)
+	m.info.Reap()
+}
+
+// pool keeps idle supervisors ready, so that a launch costs a write to a pipe rather than the
+// start of the agent's binary: tens to hundreds of milliseconds of page faults and package
+// initialisation. It refills in the background after each take.
+type pool struct {
+	e    *Executor
+	size int
+	wake chan struct{}
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	mu     sync.Mutex
+	idle   []*member // oldest, and so readiest, first
+	closed bool
+}
+
+func newPool(e *Executor, size int) *pool {
+	p := &pool{e: e, size: size, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.refillLoop()
+	}()
+	p.kick()
+	return p
+}
+
+func (p *pool) kick() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the oldest idle member, or nil when none is, and has the pool refilled. A nil
+// pool has none.
+func (p *pool) take() *member {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.kick()
+	if len(p.idle) == 0 {
+		return nil
+	}
+	m := p.idle[0]
+	p.idle = p.idle[1:]
+	return m
+}
+
+// refillLoop starts members until the pool is full, whenever woken. A start that fails (the
+// host out of processes) stops the refill until the next take: launches then start their own.
+func (p *pool) refillLoop() {
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.wake:
+		}
+		for p.short() {
+			m, err := p.e.spawn()
+			if err != nil {
+				p.e.log.Warn("start warm supervisor", "err", err)
+				break
+			}
+			if !p.add(m) {
+				m.discard()
+				return
+			}
+		}
+	}
+}
+
+func (p *pool) short() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.closed && len(p.idle) < p.size
+}
+
+func (p *pool) add(m *member) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.idle = append(p.idle, m)
+	return true
+}
+
+// close stops the refill and discards the idle members.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	close(p.stop)
+	p.wg.Wait()
+	for _, m := range idle {
+		m.discard()
+	}
+}
+
+// pids returns the idle members' pids, for tests.
+func (p *pool) pids() []proc.Info {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]proc.Info, len(p.idle))
+	for i, m := range p.idle {
+		out[i] = m.info
+	}
+	return out
+}
+
+// startSupervisor hands the spec at specPath to an idle supervisor, or to one started for it
+// when none is idle or the idle ones died, and returns that supervisor.
+func (e *Executor) startSupervisor(taskID, stateDir, specPath string) (*member, error) {
+	for {
+		m := e.pool.Load().take()
+		cold := m == nil
+		if cold {
+			var err error
+			if m, err = e.spawn(taskID); err != nil {
+				return nil, fmt.Errorf("start supervisor: %w", err)
+			}
+		}
+		// Recorded before the handover: from then on the supervisor may outlive this agent, and
+		// the next agent must find it.
+		if err := supervisor.WritePID(stateDir, m.info); err != nil {
+			e.log.Warn("record supervisor pid", "task", taskID, "err", err)
+		}
+		err := m.hand(specPath)
+		if err == nil {
+			return m, nil
+		}
+		m.discard()
+		if cold {
+			return nil, fmt.Errorf("start supervisor: %w", err)
+		}
+		e.log.Warn("warm supervisor died idle", "pid", m.info.PID, "err", err)
+	}
+}
