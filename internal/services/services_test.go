@@ -3,6 +3,7 @@ package services_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -421,4 +422,73 @@ func TestMasterFailover(t *testing.T) {
 	waitRunning(t, api, "/mf", 8, 30*time.Second)
 	waitNoDeployments(t, api)
 	assertMesosTasks(t, c, "/mf", 8)
+}
+
+// TestQueries checks the filters and formats of the listings.
+func TestQueries(t *testing.T) {
+	_, api := newServicesCluster(t, 1, 1)
+	a := sleeper("/q/alpha", 1)
+	a["labels"] = map[string]string{"tier": "front", "env": "prod"}
+	b := sleeper("/q/beta", 1)
+	b["cmd"] = "sleep 3599"
+	b["labels"] = map[string]string{"tier": "back"}
+	api.json("POST", "/v2/apps", a, http.StatusCreated, nil)
+	api.json("POST", "/v2/apps", b, http.StatusCreated, nil)
+	waitRunning(t, api, "/q/alpha", 1, 30*time.Second)
+	waitRunning(t, api, "/q/beta", 1, 30*time.Second)
+	for query, want := range map[string][]string{
+		"":                             {"/q/alpha", "/q/beta"},
+		"?id=alp":                      {"/q/alpha"},
+		"?cmd=3599":                    {"/q/beta"},
+		"?label=env":                   {"/q/alpha"},
+		"?label=tier!=front":           {"/q/beta"},
+		"?label=tier+in+(front,back)":  {"/q/alpha", "/q/beta"},
+		"?label=tier==front,env==prod": {"/q/alpha"},
+	} {
+		var list struct{ Apps []marathon.App }
+		api.json("GET", "/v2/apps"+query, nil, http.StatusOK, &list)
+		var got []string
+		for _, app := range list.Apps {
+			got = append(got, app.ID)
+			if app.TasksRunning == nil || app.Deployments == nil || app.Tasks != nil {
+				t.Errorf("%s: %s embeds counts %v, deployments %v, tasks %v", query, app.ID, app.TasksRunning, app.Deployments, app.Tasks)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("GET /v2/apps%s = %v, want %v", query, got, want)
+		}
+	}
+	var list struct{ Apps []marathon.App }
+	api.json("GET", "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure", nil, http.StatusOK, &list)
+	if len(list.Apps) != 2 || len(list.Apps[0].Tasks) != 1 || list.Apps[0].Tasks[0].State != "TASK_RUNNING" {
+		t.Errorf("embed=apps.tasks: %+v", list.Apps)
+	}
+	var tasks marathon.TaskList
+	api.json("GET", "/v2/tasks?status=running", nil, http.StatusOK, &tasks)
+	if len(tasks.Tasks) != 2 {
+		t.Errorf("running tasks: %+v", tasks)
+	}
+	api.json("GET", "/v2/tasks?status=staging", nil, http.StatusOK, &tasks)
+	if len(tasks.Tasks) != 0 {
+		t.Errorf("staging tasks: %+v", tasks)
+	}
+	req, _ := http.NewRequest("GET", api.base+"/v2/tasks", nil)
+	req.Header.Set("Accept", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sb strings.Builder
+	if _, err := io.Copy(&sb, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(sb.String()), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "q_alpha\t10") {
+		t.Errorf("text/plain tasks:\n%s", sb.String())
+	}
+	var info marathon.Info
+	api.json("GET", "/v2/info", nil, http.StatusOK, &info)
+	if info.MarathonConfig.Master == "" || info.HTTPConfig.HTTPPort == 0 || info.MarathonConfig.FrameworkName != "marathon" {
+		t.Errorf("info %+v", info)
+	}
 }
