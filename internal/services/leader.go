@@ -108,9 +108,6 @@ func (l *leader) run() {
 	l.poke()
 	<-l.ctx.Done()
 	l.wg.Wait()
-	if s := l.stream.Load(); s != nil {
-		s.Close()
-	}
 }
 
 func (l *leader) goTracked(f func()) {

@@ -46,7 +46,7 @@ func (l *leader) subscribeLoop() {
 		wait = 100 * time.Millisecond
 		if err := l.subscribed(st); err != nil {
 			l.log.Warn("recording the subscription failed", "err", err)
-			st.Close()
+			closeStream(st)
 			if !sleepCtx(l.ctx, wait) {
 				return
 			}
@@ -54,7 +54,7 @@ func (l *leader) subscribeLoop() {
 		}
 		l.serve(st)
 		l.stream.Store(nil)
-		st.Close()
+		closeStream(st)
 		l.s.metrics.subscribed.Set(0)
 		if l.ctx.Err() == nil {
 			l.log.Info("subscription ended; subscribing again", "err", st.Err())
@@ -141,6 +141,9 @@ func (l *leader) serve(st *scheduler.Stream) {
 		}
 		timer.Reset(3 * heartbeat)
 		if err := l.handle(st, batch); err != nil {
+			if errors.Is(err, errResubscribe) {
+				return
+			}
 			if !errors.Is(err, errNotLeader) {
 				l.log.Warn("handling master events", "err", err)
 			}
@@ -175,7 +178,7 @@ func (l *leader) handle(st *scheduler.Stream, batch []mesos.Event) error {
 			if msg == "Framework has been removed" {
 				l.forgetFramework()
 			}
-			st.Close()
+			return errResubscribe
 		case mesos.EventFailure:
 			if ev.Failure != nil && ev.Failure.AgentID != nil {
 				l.log.Info("agent lost", "agent_id", ev.Failure.AgentID.Value)
@@ -192,6 +195,22 @@ func (l *leader) handle(st *scheduler.Stream, batch []mesos.Event) error {
 		return l.handleOffers(st, offers)
 	}
 	return nil
+}
+
+// errResubscribe ends a subscription the master asked to end.
+var errResubscribe = errors.New("services: the master ended the subscription")
+
+// closeStream closes a subscription, draining its events meanwhile: the stream's reader may be
+// blocked handing over an event, and would never notice the close.
+func closeStream(st *scheduler.Stream) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		st.Close()
+	}()
+	for range st.Events {
+	}
+	<-done
 }
 
 // forgetFramework drops a framework id the master no longer knows: the next subscription
