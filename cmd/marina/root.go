@@ -52,6 +52,10 @@ func newRootCmd() *cobra.Command {
 		newUpCmd(&lf),
 		newDownCmd(&lf),
 		newStatusCmd(),
+		newAppCmd(),
+		newTaskCmd(),
+		newDeploymentCmd(),
+		newLeaderCmd(),
 	)
 	return root
 }

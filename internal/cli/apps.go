@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	api "github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/client/marathon"
+)
+
+// AppListOptions filter app list.
+type AppListOptions struct {
+	ID, Cmd, Label string
+}
+
+// AppList prints the apps: id, instances, task counts, resources, deployments, command.
+func AppList(ctx context.Context, e *Env, o AppListOptions) error {
+	c, raw := e.rawClient()
+	apps, err := c.Apps(ctx, marathon.AppFilter{
+		ID: o.ID, Cmd: o.Cmd, Label: o.Label, Embed: []string{"apps.counts", "apps.deployments"},
+	})
+	if err != nil {
+		return err
+	}
+	if e.JSON {
+		return printJSON(e.Out, *raw)
+	}
+	t := newTable(e.Out, "ID", "INSTANCES", "RUNNING", "STAGED", "HEALTHY", "CPUS", "MEM", "DEPLOYMENTS", "COMMAND")
+	for _, a := range apps {
+		healthy := "-"
+		if len(a.HealthChecks) > 0 || a.TasksHealthy != nil && *a.TasksHealthy > 0 {
+			healthy = intp(a.TasksHealthy)
+		}
+		t.row(a.ID, intp(a.Instances), intp(a.TasksRunning), intp(a.TasksStaged), healthy,
+			num(a.CPUs), num(a.Mem), strconv.Itoa(len(a.Deployments)), ellipsis(command(&a), 50))
+	}
+	return t.flush()
+}
+
+// command is what an app runs: its cmd, args, or image.
+func command(a *api.App) string {
+	switch {
+	case a.Cmd != nil && *a.Cmd != "":
+		return *a.Cmd
+	case len(a.Args) > 0:
+		return strings.Join(a.Args, " ")
+	case a.Container != nil && a.Container.Docker != nil && a.Container.Docker.Image != "":
+		return "image " + a.Container.Docker.Image
+	}
+	return "-"
+}
+
+// AppShow prints one app's definition summary, state and tasks.
+func AppShow(ctx context.Context, e *Env, id string) error {
+	c, raw := e.rawClient()
+	a, err := c.App(ctx, id, "app.counts", "app.deployments", "app.tasks", "app.lastTaskFailure")
+	if err != nil {
+		return err
+	}
+	if e.JSON {
+		return printJSON(e.Out, *raw)
+	}
+	kv := newTable(e.Out, "ID:", a.ID)
+	kv.row("Version:", orDash(a.Version))
+	kv.row("Instances:", fmt.Sprintf("%s (running %s, staged %s, healthy %s, unhealthy %s)",
+		intp(a.Instances), intp(a.TasksRunning), intp(a.TasksStaged), intp(a.TasksHealthy), intp(a.TasksUnhealthy)))
+	kv.row("Resources:", fmt.Sprintf("cpus %s, mem %s MiB, disk %s MiB, gpus %d", num(a.CPUs), num(a.Mem), num(a.Disk), a.GPUs))
+	kv.row("Command:", command(a))
+	if a.Container != nil {
+		img := ""
+		if a.Container.Docker != nil {
+			img = a.Container.Docker.Image
+		}
+		kv.row("Container:", strings.TrimSpace(cmpOr(a.Container.Type, "DOCKER")+" "+img))
+	}
+	if len(a.Constraints) > 0 {
+		cs := make([]string, len(a.Constraints))
+		for i, c := range a.Constraints {
+			cs[i] = strings.Join(c, " ")
+		}
+		kv.row("Constraints:", strings.Join(cs, "; "))
+	}
+	if len(a.Labels) > 0 {
+		kv.row("Labels:", sortedPairs(a.Labels))
+	}
+	deps := make([]string, len(a.Deployments))
+	for i, d := range a.Deployments {
+		deps[i] = d.ID
+	}
+	kv.row("Deployments:", orDash(strings.Join(deps, ", ")))
+	if f := a.LastTaskFailure; f != nil {
+		kv.row("Last failure:", fmt.Sprintf("%s %s on %s at %s: %s", f.TaskID, f.State, f.Host, f.Timestamp, f.Message))
+	}
+	if err := kv.flush(); err != nil {
+		return err
+	}
+	if len(a.Tasks) == 0 {
+		return nil
+	}
+	fmt.Fprintln(e.Out)
+	return taskTable(e, a.Tasks, false)
+}
+
+// ChangeOptions are the flags of commands that start a deployment.
+type ChangeOptions struct {
+	Force bool // cancel a deployment that locks the app
+	Wait  bool // follow the deployment until it ends
+}
+
+// AppCreate creates an app from a JSON definition file ("-": standard input).
+func AppCreate(ctx context.Context, e *Env, file string, o ChangeOptions) error {
+	def, err := e.readDefinition(file)
+	if err != nil {
+		return err
+	}
+	c, raw := e.rawClient()
+	res, err := c.CreateAppJSON(ctx, def)
+	if err != nil {
+		return err
+	}
+	id := "?"
+	if res.App != nil {
+		id = res.App.ID
+	}
+	return e.changed(ctx, *raw, res, "Created app "+id, o.Wait)
+}
+
+// AppUpdate changes app id with the fields of a JSON definition file; the others stay.
+func AppUpdate(ctx context.Context, e *Env, id, file string, o ChangeOptions) error {
+	def, err := e.readDefinition(file)
+	if err != nil {
+		return err
+	}
+	c, raw := e.rawClient()
+	res, err := c.UpdateAppJSON(ctx, id, def, o.Force)
+	if err != nil {
+		return err
+	}
+	return e.changed(ctx, *raw, res, "Updated app "+id, o.Wait)
+}
+
+// AppScale sets an app's instances; n is the argument as given.
+func AppScale(ctx context.Context, e *Env, id, n string, o ChangeOptions) error {
+	count, err := strconv.Atoi(n)
+	if err != nil || count < 0 {
+		return usagef("instances must be a whole number of 0 or more, not %q", n)
+	}
+	c, raw := e.rawClient()
+	res, err := c.ScaleApp(ctx, id, count, o.Force)
+	if err != nil {
+		return err
+	}
+	return e.changed(ctx, *raw, res, fmt.Sprintf("Scaling app %s to %d instances", id, count), o.Wait)
+}
+
+// AppRestart replaces every task of an app.
+func AppRestart(ctx context.Context, e *Env, id string, o ChangeOptions) error {
+	c, raw := e.rawClient()
+	res, err := c.RestartApp(ctx, id, o.Force)
+	if err != nil {
+		return err
+	}
+	return e.changed(ctx, *raw, res, "Restarting app "+id, o.Wait)
+}
+
+// AppDelete stops and removes an app.
+func AppDelete(ctx context.Context, e *Env, id string, o ChangeOptions) error {
+	c, raw := e.rawClient()
+	res, err := c.DeleteApp(ctx, id, o.Force)
+	if err != nil {
+		return err
+	}
+	return e.changed(ctx, *raw, res, "Deleting app "+id, o.Wait)
+}
+
+// readDefinition reads an app definition and checks that it is one JSON object; the server
+// checks the rest.
+func (e *Env) readDefinition(file string) ([]byte, error) {
+	def, err := e.readInput(file)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(def, &obj); err != nil {
+		return nil, invalidf("%s: not an app definition (a JSON object): %w", file, err)
+	}
+	return def, nil
+}
+
+// changed prints the answer to a change, then follows its deployment when wait is set.
+func (e *Env) changed(ctx context.Context, raw json.RawMessage, res *marathon.Result, what string, wait bool) error {
+	if e.JSON {
+		if err := printJSON(e.Out, raw); err != nil {
+			return err
+		}
+	} else {
+		line := what
+		if res.DeploymentID != "" {
+			line += ": deployment " + res.DeploymentID
+		}
+		if res.Version != "" {
+			line += " (version " + res.Version + ")"
+		}
+		fmt.Fprintln(e.Out, line)
+	}
+	if !wait || res.DeploymentID == "" {
+		return nil
+	}
+	return e.follow(ctx, res.DeploymentID)
+}
+
+func sortedPairs(m map[string]string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k + "=" + m[k]
+	}
+	return strings.Join(out, ", ")
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
