@@ -37,12 +37,18 @@ func TestApps(t *testing.T) {
 	})
 
 	t.Run("scale up", func(t *testing.T) {
+		before := api.tasks("/web")
 		var res marathon.DeploymentResult
 		api.json("PUT", "/v2/apps/web", map[string]any{"instances": 20}, http.StatusOK, &res)
 		if res.DeploymentID == "" {
 			t.Fatalf("no deployment: %+v", res)
 		}
-		waitRunning(t, api, "/web", 20, 60*time.Second)
+		after := waitRunning(t, api, "/web", 20, 60*time.Second)
+		for _, b := range before {
+			if !slices.ContainsFunc(after, func(a marathon.Task) bool { return a.ID == b.ID }) {
+				t.Errorf("scaling replaced task %s", b.ID)
+			}
+		}
 		waitNoDeployments(t, api)
 	})
 
