@@ -70,7 +70,7 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 		l.unindex(in)
 		o.delInstance(in)
 		if a := l.apps[in.AppID]; a != nil && !in.Kill {
-			l.taskFailed(a, in, u, now)
+			l.taskFailed(a, in, u, now, o)
 		}
 		o.emit(l.statusEvent(in, u, now))
 		return in.AppID
@@ -112,7 +112,7 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 }
 
 // taskFailed records an unexpected end of an instance: the app's last failure and its backoff.
-func (l *leader) taskFailed(a *app, in *instance, u mesos.TaskStatus, now time.Time) {
+func (l *leader) taskFailed(a *app, in *instance, u mesos.TaskStatus, now time.Time, o *ops) {
 	ran := time.Duration(0)
 	if !in.StartedAt.IsZero() {
 		ran = now.Sub(in.StartedAt)
@@ -130,6 +130,7 @@ func (l *leader) taskFailed(a *app, in *instance, u mesos.TaskStatus, now time.T
 			Version:   in.Version,
 			SlaveID:   in.AgentID,
 		}
+		o.put(appFailureKey(in.AppID), a.lastFailure)
 	}
 	l.s.metrics.taskFailures.Inc()
 }

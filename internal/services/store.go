@@ -33,6 +33,7 @@ const (
 func appKey(id string) string { return appsPrefix + strings.TrimPrefix(id, "/") }
 
 func appCurrentKey(id string) string          { return appKey(id) + "/current" }
+func appFailureKey(id string) string          { return appKey(id) + "/last-failure" }
 func appVersionKey(id, version string) string { return appKey(id) + "/versions/" + version }
 func instanceKey(taskID string) string        { return instancesPrefix + taskID }
 func deploymentKey(id string) string          { return deploymentsPrefix + id }
@@ -65,7 +66,15 @@ func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
 	}
 	currents := map[string]string{}            // app id -> current version
 	versions := map[string]map[string][]byte{} // app id -> version -> definition
+	failures := map[string]*marathon.TaskFailure{}
 	for key, val := range raw {
+		if id, ok := strings.CutSuffix(key, "/last-failure"); ok {
+			var f marathon.TaskFailure
+			if err := json.Unmarshal(val, &f); err == nil {
+				failures["/"+id] = &f
+			}
+			continue
+		}
 		if id, ok := strings.CutSuffix(key, "/current"); ok {
 			var p currentPointer
 			if err := json.Unmarshal(val, &p); err != nil {
@@ -93,7 +102,7 @@ func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
 		if err := json.Unmarshal(def, &spec); err != nil {
 			return nil, fmt.Errorf("services: app %s version %s: %w", id, cur, err)
 		}
-		a := &app{spec: &spec}
+		a := &app{spec: &spec, lastFailure: failures[id]}
 		for v := range versions[id] {
 			a.versions = append(a.versions, v)
 		}
@@ -182,6 +191,7 @@ func (o *ops) delAppVersion(id, version string) { o.del(appVersionKey(id, versio
 // delApp deletes an app with every version.
 func (o *ops) delApp(id string) {
 	o.del(appCurrentKey(id))
+	o.del(appFailureKey(id))
 	o.add(appKey(id)+"/versions/*", clientv3.OpDelete(appKey(id)+"/versions/", clientv3.WithPrefix()))
 }
 
