@@ -1,0 +1,138 @@
+package services
+
+import (
+	"time"
+
+	"github.com/marina-dcos/marina/internal/client/scheduler"
+)
+
+// The actuator sends the master what the state asks for, outside the state's lock: kills,
+// REVIVE or SUPPRESS, and reconciliation requests.
+
+// offerState is what the master was last told about offers.
+type offerState struct {
+	known      bool // false until the first REVIVE or SUPPRESS of a subscription
+	suppressed bool
+	revivedSeq uint64 // demand sequence at the last REVIVE
+}
+
+// actuate sends what the state asks of the master: kills, and REVIVE or SUPPRESS as launches
+// are wanted or not. It runs whenever poked.
+func (l *leader) actuate() {
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-l.kick:
+		}
+		st := l.stream.Load()
+		if st == nil {
+			continue
+		}
+		l.sendKills(st)
+		l.reviveOrSuppress(st)
+		if l.takeReconcile() {
+			l.reconcile(st)
+		} else {
+			l.reconcileUnanswered(st)
+		}
+	}
+}
+
+func (l *leader) takeReconcile() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.reconcilePending
+	l.reconcilePending = false
+	return p
+}
+
+// killResend is how long a KILL may go unanswered before it is sent again.
+const killResend = 10 * time.Second
+
+func (l *leader) sendKills(st *scheduler.Stream) {
+	now := l.s.now()
+	type kill struct{ task, agent string }
+	var kills []kill
+	l.mu.Lock()
+	for _, in := range l.instances {
+		if in.Kill && !in.State.Terminal() && in.Unreachable.IsZero() && now.Sub(in.killSentAt) >= killResend {
+			in.killSentAt = now
+			kills = append(kills, kill{in.TaskID, in.AgentID})
+		}
+	}
+	for id, agent := range l.strays {
+		kills = append(kills, kill{id, agent})
+		delete(l.strays, id)
+	}
+	l.mu.Unlock()
+	l.parallel(len(kills), func(i int) {
+		if err := st.Kill(l.ctx, kills[i].task, kills[i].agent); err != nil {
+			l.log.Warn("kill", "task_id", kills[i].task, "err", err)
+			return
+		}
+		l.s.metrics.kills.Inc()
+	})
+}
+
+func (l *leader) reviveOrSuppress(st *scheduler.Stream) {
+	now := l.s.now()
+	l.mu.Lock()
+	queued, _ := l.wanted(now)
+	seq := l.demandSeq
+	os := l.offers
+	var call string
+	switch {
+	case queued > 0 && (!os.known || os.suppressed || os.revivedSeq != seq):
+		call = "revive"
+		l.offers = offerState{known: true, revivedSeq: seq}
+	case queued == 0 && (!os.known || !os.suppressed):
+		call = "suppress"
+		l.offers = offerState{known: true, suppressed: true, revivedSeq: os.revivedSeq}
+	}
+	l.mu.Unlock()
+	var err error
+	switch call {
+	case "revive":
+		err = st.Revive(l.ctx)
+		l.s.metrics.revives.Inc()
+	case "suppress":
+		err = st.Suppress(l.ctx)
+	}
+	if err != nil {
+		l.log.Warn(call+" failed", "err", err)
+		l.mu.Lock()
+		l.offers = offerState{}
+		l.mu.Unlock()
+	}
+}
+
+// parallel runs f(0..n-1) on a few goroutines and waits.
+func (l *leader) parallel(n int, f func(i int)) {
+	const workers = 8
+	if n <= 1 {
+		if n == 1 {
+			f(0)
+		}
+		return
+	}
+	next := make(chan int)
+	done := make(chan struct{})
+	w := min(workers, n)
+	for range w {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for range w {
+		<-done
+	}
+}
+
