@@ -135,4 +135,3 @@ func (l *leader) parallel(n int, f func(i int)) {
 		<-done
 	}
 }
-
