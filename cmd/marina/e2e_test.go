@@ -66,6 +66,8 @@ func TestCLIAgainstACluster(t *testing.T) {
 		return nil
 	})
 	cli("task", "list").expect(t, 0, []string{tasks[0].ID, tasks[1].ID, "TASK_RUNNING"}, nil)
+	cli("app", "show", "/web").expect(t, 0, []string{"Instances:", "2 (running 2", tasks[0].ID, tasks[1].ID}, nil)
+	cli("leader").expect(t, 0, []string{strings.TrimPrefix(c.ServicesURLs()[0], "http://")}, nil)
 
 	testutil.WaitFor(t, 20*time.Second, func() error {
 		r := cli("task", "logs", tasks[0].ID)
