@@ -20,9 +20,13 @@ unit: ## run the fast tests only
 vet: ## go vet
 	$(GO) vet ./...
 
-fuzz: ## fuzz the network decoders for a short while each
-	$(GO) test -run '^$$' -fuzz FuzzDecodeCall -fuzztime 30s ./internal/master/
-	$(GO) test -run '^$$' -fuzz FuzzParseResources -fuzztime 30s ./internal/api/mesos/
+FUZZTIME ?= 30s
+fuzz: ## fuzz the decoders of network input for FUZZTIME each
+	$(GO) test -run '^$$' -fuzz FuzzDecodeCall -fuzztime $(FUZZTIME) ./internal/master/
+	$(GO) test -run '^$$' -fuzz FuzzParseResources -fuzztime $(FUZZTIME) ./internal/api/mesos/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeApp -fuzztime $(FUZZTIME) ./internal/api/marathon/
+	$(GO) test -run '^$$' -fuzz FuzzEventReader -fuzztime $(FUZZTIME) ./internal/client/marathon/
+	$(GO) test -run '^$$' -fuzz FuzzSelector -fuzztime $(FUZZTIME) ./internal/services/
 
 bench: ## run the benchmarks in bench/ and print their figures
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
