@@ -94,14 +94,37 @@ func Reap(pid int) (unix.WaitStatus, bool) {
 	return ws, err == nil && got == pid
 }
 
-// Reap collects p if it is a zombie child of the caller and still the process p names (a
-// recycled pid belongs to someone else, whose status must not be taken).
+// Reap collects p if it is an exited child of the caller and still the process p names (a
+// recycled pid belongs to someone else, whose status must not be taken). A process whose main
+// thread has exited shows as a zombie (and Wait returns) while its other threads may still be
+// exiting, and cannot be collected until they are: Reap waits for that, which takes moments,
+// rather than leave a zombie behind. It never waits for a process that is still running.
 func (p Info) Reap() {
 	st, err := ReadStat(p.PID)
 	if err != nil || st.State != 'Z' || (p.StartTime != 0 && st.StartTime != p.StartTime) {
 		return
 	}
-	Reap(p.PID)
+	fd, err := unix.PidfdOpen(p.PID, 0)
+	if err != nil {
+		Reap(p.PID)
+		return
+	}
+	defer unix.Close(fd)
+	// The pidfd names whatever held the pid when it was opened: check that it is still p.
+	if st, err := ReadStat(p.PID); err != nil || (p.StartTime != 0 && st.StartTime != p.StartTime) {
+		return
+	}
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EINVAL || err == unix.ENOSYS { // no P_PIDFD: the zombie may yet be collectable
+			Reap(p.PID)
+		}
+		return // collected, or not a child of the caller (ECHILD)
+	}
 }
 
 // pollInterval is how often Wait checks a process when pidfds are unavailable.

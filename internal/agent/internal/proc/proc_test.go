@@ -3,10 +3,66 @@ package proc
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 )
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runSlowExit()
+	}
+	os.Exit(m.Run())
+}
+
+// childEnv makes the test binary exit its main thread first and the rest a little later.
+const childEnv = "PROC_TEST_SLOW_EXIT"
+
+func runSlowExit() {
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		os.Exit(3)
+	}()
+	runtime.LockOSThread()
+	syscall.RawSyscall(syscall.SYS_EXIT, 0, 0, 0) // this thread only
+}
+
+// TestReapWaitsForExitingThreads reaps a process whose main thread exited before its other
+// threads: it shows as a zombie, yet cannot be collected until they are gone.
+func TestReapWaitsForExitingThreads(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Of(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Release()
+	t.Cleanup(func() { _ = syscall.Kill(p.PID, syscall.SIGKILL); Reap(p.PID) })
+	// Once the main thread is gone the process reads as a zombie, and Wait returns.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if st, err := ReadStat(p.PID); err == nil && st.State == 'Z' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("main thread did not exit")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	p.Reap()
+	if _, err := ReadStat(p.PID); err == nil {
+		t.Fatal("process left behind after Reap")
+	}
+}
 
 func TestWaitExitAndReap(t *testing.T) {
 	cmd := exec.Command("sh", "-c", "exit 3")
