@@ -14,3 +14,11 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
+
+# The docker executor's tests and benchmarks run a local busybox image, built from Debian's
+# busybox-static since no registry may be reachable; without an engine they skip.
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  "$(dirname "$0")/build-test-image.sh"
+else
+  echo "test-deps: no Docker engine reachable: the docker executor's tests will skip" >&2
+fi
