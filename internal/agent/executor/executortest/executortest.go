@@ -25,6 +25,8 @@ type Harness struct {
 	Decorate func(*mesos.TaskInfo)
 	// Timeout bounds each wait; default 20s.
 	Timeout time.Duration
+	// MemoryLimits says the executor enforces tasks' memory limits: the OOM test runs.
+	MemoryLimits bool
 }
 
 // Run runs the suite.
@@ -35,10 +37,15 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ExitZero", func(t *testing.T) { testExit(t, h, "exit 0", 0) })
 	t.Run("ExitCode", func(t *testing.T) { testExit(t, h, "exit 3", 3) })
 	t.Run("Environment", func(t *testing.T) { testEnv(t, h) })
-	t.Run("Kill", func(t *testing.T) { testKill(t, h, "sleep 600", syscall.SIGTERM) })
+	// A task that handles SIGTERM, as services do: a container's first process gets no signal
+	// it has no handler for.
+	t.Run("Kill", func(t *testing.T) { testKill(t, h, "trap 'exit 143' TERM; sleep 600 & wait", syscall.SIGTERM) })
 	t.Run("KillEscalates", func(t *testing.T) {
 		testKill(t, h, "trap '' TERM; while :; do sleep 0.05; done", syscall.SIGKILL)
 	})
+	t.Run("Output", func(t *testing.T) { testOutput(t, h) })
+	t.Run("Sandbox", func(t *testing.T) { testSandbox(t, h) })
+	t.Run("OOM", func(t *testing.T) { testOOM(t, h) })
 	t.Run("LaunchFailure", func(t *testing.T) { testLaunchFailure(t, h) })
 	t.Run("LaunchBurst", func(t *testing.T) { testLaunchBurst(t, h) })
 	t.Run("Recover", func(t *testing.T) { testRecover(t, h) })
