@@ -27,4 +27,5 @@
 // once the exit was seen, exit.json, so a task's end survives the removal of its container.
 // Containers are removed only by Cleanup, after their exit was read. Orphans lists the
 // containers labelled with this agent's id that no known task owns; CleanupOrphans removes them.
+// Destroy removes a container from its state directory alone, for teardown without an agent.
 package docker

@@ -398,7 +398,8 @@ echo end`
 }
 
 // TestRecoverEdges recovers a container created but never started (the agent stopped between
-// create and start) and one removed behind the executor's back.
+// create and start) and one removed behind the executor's back, and destroys one from its state
+// directory alone.
 func TestRecoverEdges(t *testing.T) {
 	cli := engine(t)
 	ctx := ctxFor(t)
@@ -434,6 +435,21 @@ func TestRecoverEdges(t *testing.T) {
 	}
 	if _, err := newTestExecutor(t, "agent-1").Recover(ctx, spec2); !errors.Is(err, executor.ErrNotFound) {
 		t.Fatalf("recover removed = %v, want ErrNotFound", err)
+	}
+
+	// Teardown without an executor removes a running container, and ignores what is gone.
+	spec3 := newSpec(t, "agent-1", "exec sleep 600", nil, nil)
+	launch(t, ex, spec3)
+	for range 2 {
+		if err := Destroy(ctx, nil, spec3.StateDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cli.ContainerInspect(ctx, ContainerName(spec3.ContainerID)); !isNotFound(err) {
+		t.Fatalf("destroyed container still there: %v", err)
+	}
+	if err := Destroy(ctx, nil, t.TempDir()); err != nil {
+		t.Fatalf("destroy of an empty state dir: %v", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
 
 	"github.com/marina-dcos/marina/internal/agent/executor"
 	"github.com/marina-dcos/marina/internal/agent/internal/fsutil"
@@ -127,6 +128,32 @@ func (e *Executor) Recover(ctx context.Context, spec executor.Spec) (executor.Co
 	c.started = c.started || startedAt(info.State)
 	c.follower = e.follow(spec, info.ID)
 	return c, nil
+}
+
+// Destroy removes, running or not, the container whose state directory is stateDir, without an
+// executor: it serves teardown of agents that are gone (agent.KillTasks). A directory that names
+// no container is left alone; cli nil uses the engine the environment names.
+func Destroy(ctx context.Context, cli Client, stateDir string) error {
+	st, err := readState(stateDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cli == nil {
+		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return fmt.Errorf("docker: %w", err)
+		}
+		defer c.Close()
+		cli = c
+	}
+	err = cli.ContainerRemove(ctx, st.Name, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", st.Name, err)
+	}
+	return nil
 }
 
 // Orphan is a container of this agent that no known task owns.
