@@ -62,5 +62,7 @@ func newAgentCmd(lf *logFlags) *cobra.Command {
 	f.StringVar(&resources, "resources", "", `resources to offer, e.g. "cpus:4;mem:8192;disk:10240;ports:[31000-32000]" (default: detected)`)
 	f.StringVar(&attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
 	f.StringVar(&tokenFile, "auth-token-file", "", "file holding the bearer token (required beyond loopback)")
+	f.StringSliceVar(&cfg.Containerizers, "containerizers", nil, "executors to run: process, docker (default: process, and docker when a Docker Engine answers)")
+	f.BoolVar(&cfg.DockerAllowPrivileged, "docker-allow-privileged", false, "let docker tasks run privileged")
 	return cmd
 }

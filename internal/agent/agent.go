@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
+	"github.com/marina-dcos/marina/internal/agent/docker"
 	"github.com/marina-dcos/marina/internal/agent/executor"
 	"github.com/marina-dcos/marina/internal/agent/process"
 	"github.com/marina-dcos/marina/internal/api/mesos"
@@ -42,7 +43,13 @@ type Config struct {
 	// ExecutorPath is the program started as task supervisor; default os.Executable(). It must
 	// call supervisor.MaybeRun first.
 	ExecutorPath string
-	Logger       *slog.Logger
+	// Containerizers names the executors to run: "process" (alias "mesos") and "docker". Nil
+	// means process, plus docker when a Docker Engine answers; naming docker makes an
+	// unreachable engine an error at start.
+	Containerizers []string
+	// DockerAllowPrivileged lets docker tasks run privileged or with added capabilities.
+	DockerAllowPrivileged bool
+	Logger                *slog.Logger
 }
 
 // Defaults.
@@ -180,7 +187,10 @@ func (a *Agent) start(ctx context.Context) error {
 		}
 		a.cfg.Resources = res
 	}
-	if err := a.setupExecutors(); err != nil {
+	if err := a.loadAgentID(); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	if err := a.setupExecutors(ctx); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
@@ -198,6 +208,7 @@ func (a *Agent) start(ctx context.Context) error {
 		a.closeExecutors()
 		return fmt.Errorf("agent: recover: %w", err)
 	}
+	a.cleanupOrphans(ctx)
 	a.srv = &http.Server{
 		Handler:           a.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -217,25 +228,119 @@ func (a *Agent) start(ctx context.Context) error {
 	return nil
 }
 
-func (a *Agent) setupExecutors() error {
+func (a *Agent) setupExecutors(ctx context.Context) error {
 	if a.executors != nil {
 		return nil
 	}
-	if a.cgroups == nil {
-		a.cgroups = cgroups.Detect()
-	}
-	if a.cgroups.Enabled() {
-		a.log.Info("task resource limits enforced", "cgroups", a.cgroups.String())
-	} else {
-		a.log.Warn("tasks run without resource limits", "reason", a.cgroups.Reason())
-	}
-	pe, err := process.New(process.Config{Path: a.cfg.ExecutorPath, Cgroups: a.cgroups, Logger: a.log})
+	want, explicit, err := containerizers(a.cfg.Containerizers)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	pe.Start()
-	a.executors = map[string]executor.Executor{pe.Name(): pe}
+	a.executors = map[string]executor.Executor{}
+	if want[process.Name] {
+		if a.cgroups == nil {
+			a.cgroups = cgroups.Detect()
+		}
+		if a.cgroups.Enabled() {
+			a.log.Info("task resource limits enforced", "cgroups", a.cgroups.String())
+		} else {
+			a.log.Warn("tasks run without resource limits", "reason", a.cgroups.Reason())
+		}
+		pe, err := process.New(process.Config{Path: a.cfg.ExecutorPath, Cgroups: a.cgroups, Logger: a.log})
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		pe.Start()
+		a.executors[pe.Name()] = pe
+	}
+	if want[docker.Name] {
+		if err := a.setupDocker(ctx, explicit); err != nil {
+			a.closeExecutors()
+			return err
+		}
+	}
 	return nil
+}
+
+// setupDocker adds the docker executor when the engine answers, and advertises it as the
+// attribute docker:true so that frameworks can keep docker tasks off agents without it. An
+// engine that does not answer is an error only when docker was asked for explicitly.
+func (a *Agent) setupDocker(ctx context.Context, explicit bool) error {
+	de, err := docker.New(docker.Config{
+		Logger:          a.log.With("executor", docker.Name),
+		AllowPrivileged: a.cfg.DockerAllowPrivileged,
+		AgentID:         a.savedID,
+	})
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = de.Available(actx)
+	cancel()
+	if err != nil {
+		_ = de.Close()
+		if explicit {
+			return fmt.Errorf("agent: --containerizers docker: %w", err)
+		}
+		a.log.Info("docker tasks disabled", "reason", err)
+		return nil
+	}
+	a.executors[de.Name()] = de
+	for _, attr := range a.cfg.Attributes {
+		if attr.Name == docker.Name {
+			return nil
+		}
+	}
+	a.cfg.Attributes = append(a.cfg.Attributes, mesos.Attribute{
+		Name: docker.Name, Type: mesos.Text, Text: &mesos.TextValue{Value: "true"},
+	})
+	return nil
+}
+
+// containerizers resolves the configured executor names; explicit reports whether docker was
+// named rather than defaulted.
+func containerizers(names []string) (want map[string]bool, explicit bool, err error) {
+	if len(names) == 0 {
+		return map[string]bool{process.Name: true, docker.Name: true}, false, nil
+	}
+	want = map[string]bool{}
+	for _, n := range names {
+		switch n {
+		case process.Name, "mesos":
+			want[process.Name] = true
+		case docker.Name:
+			want[docker.Name] = true
+		default:
+			return nil, false, fmt.Errorf("unknown containerizer %q (known: process, docker)", n)
+		}
+	}
+	return want, want[docker.Name], nil
+}
+
+// cleanupOrphans removes docker containers of this agent that no checkpointed task owns. It
+// runs after recovery and before any launch, whose new container no checkpoint names yet.
+func (a *Agent) cleanupOrphans(ctx context.Context) {
+	de, ok := a.executors[docker.Name].(*docker.Executor)
+	if !ok || a.savedID == "" {
+		return
+	}
+	known := map[string]bool{}
+	a.mu.Lock()
+	for _, t := range a.tasks {
+		if t.rec.Executor == docker.Name && t.rec.ContainerID != "" {
+			known[t.rec.ContainerID] = true
+		}
+	}
+	a.mu.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	removed, err := de.CleanupOrphans(cctx, known)
+	if err != nil {
+		a.log.Warn("remove orphan containers", "err", err)
+	}
+	if len(removed) > 0 {
+		a.log.Info("removed orphan containers", "count", len(removed))
+	}
 }
 
 // closeExecutors releases what the executors keep for launches to come; tasks keep running.

@@ -9,10 +9,8 @@ import (
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
-// recover reloads the checkpoint: the agent id, frameworks, tasks and their unacknowledged
-// updates. Tasks still running are re-attached to; tasks whose supervisor died meanwhile are
-// reported (runTask does both).
-func (a *Agent) recover() error {
+// loadAgentID reads the checkpointed agent id, if the agent ever registered.
+func (a *Agent) loadAgentID() error {
 	var id string
 	switch err := readJSON(a.dir.agentID(), &id); {
 	case err == nil:
@@ -20,6 +18,13 @@ func (a *Agent) recover() error {
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
+	return nil
+}
+
+// recover reloads the rest of the checkpoint: frameworks, tasks and their unacknowledged
+// updates. Tasks still running are re-attached to; tasks whose supervisor died meanwhile are
+// reported (runTask does both).
+func (a *Agent) recover() error {
 	fws, err := os.ReadDir(a.dir.frameworks())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

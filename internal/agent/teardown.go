@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/marina-dcos/marina/internal/agent/docker"
 	"github.com/marina-dcos/marina/internal/agent/process"
 )
 
@@ -29,7 +30,11 @@ func KillTasks(ctx context.Context, workDir string) error {
 			continue
 		}
 		for _, t := range tasks {
-			if err := process.Destroy(ctx, filepath.Join(l.task(fw.Name(), t.Name()), executorDir)); err != nil {
+			dir := filepath.Join(l.task(fw.Name(), t.Name()), executorDir)
+			if err := process.Destroy(ctx, dir); err != nil {
+				errs = append(errs, err)
+			}
+			if err := docker.Destroy(ctx, nil, dir); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/marina-dcos/marina/internal/agent"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -33,6 +34,13 @@ func (l *Local) Destroy(ctx context.Context, c *Cluster) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
+	for _, n := range c.Agents() {
+		// Kills process tasks and removes docker tasks' containers alike.
+		if err := agent.KillTasks(ctx, n.WorkDir); err != nil {
+			errs = append(errs, fmt.Errorf("%s: kill tasks: %w", n.Name, err))
+		}
+	}
 	t := findTasks(filepath.Join(c.Dir, "nodes"))
 	for _, pgid := range t.pgids {
 		_ = signal(-pgid, syscall.SIGKILL)
@@ -51,7 +59,6 @@ func (l *Local) Destroy(ctx context.Context, c *Cluster) error {
 	if err := sweep(ctx, c.Dir, sessions, groups); err != nil {
 		return err
 	}
-	var errs []error
 	for _, g := range t.cgroups {
 		if err := g.Destroy(ctx); err != nil {
 			errs = append(errs, err)
