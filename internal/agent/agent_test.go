@@ -47,6 +47,8 @@ func newTestAgent(t *testing.T, fm *fakeMaster, dir string, opts ...agentOption)
 		Logger:            testutil.Logger(t, "agent"),
 		HeartbeatInterval: 100 * time.Millisecond,
 		Timeout:           time.Second,
+		// The docker executor has its own suite; these tests cover the agent without it.
+		Containerizers: []string{"process"},
 	}
 	a, err := New(cfg)
 	if err != nil {

@@ -205,7 +205,7 @@ func maybeRunChildAgent() {
 	a, err := New(Config{
 		Masters: []string{c.Master}, Listen: "127.0.0.1:0", Hostname: "agent-host", WorkDir: c.Dir,
 		Resources: res, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		HeartbeatInterval: 100 * time.Millisecond, Timeout: time.Second,
+		HeartbeatInterval: 100 * time.Millisecond, Timeout: time.Second, Containerizers: []string{"process"},
 	})
 	if err != nil {
 		panic(err)

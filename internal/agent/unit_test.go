@@ -264,3 +264,28 @@ func TestDialFromListenAddress(t *testing.T) {
 		t.Fatalf("master saw the agent at %s", got)
 	}
 }
+
+func TestContainerizers(t *testing.T) {
+	tests := []struct {
+		names         []string
+		process, dock bool
+		explicit      bool
+		wantErr       bool
+	}{
+		{nil, true, true, false, false},
+		{[]string{"process"}, true, false, false, false},
+		{[]string{"mesos", "docker"}, true, true, true, false},
+		{[]string{"docker"}, false, true, true, false},
+		{[]string{"rkt"}, false, false, false, true},
+	}
+	for _, tt := range tests {
+		want, explicit, err := containerizers(tt.names)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("containerizers(%v) error = %v, want error %v", tt.names, err, tt.wantErr)
+			continue
+		}
+		if want["process"] != tt.process || want["docker"] != tt.dock || explicit != tt.explicit {
+			t.Errorf("containerizers(%v) = %v, explicit %v", tt.names, want, explicit)
+		}
+	}
+}
