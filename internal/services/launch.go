@@ -45,8 +45,15 @@ func demandOf(s *marathon.App) demand {
 	for _, c := range s.Constraints {
 		d.Constraints = append(d.Constraints, []string(c))
 	}
+	if dockerImage(s) {
+		// Agents whose Docker Engine answers advertise it; others would fail the task.
+		d.Constraints = append(d.Constraints, dockerConstraint)
+	}
 	return d
 }
+
+// dockerConstraint keeps docker tasks on agents that run a docker executor.
+var dockerConstraint = []string{"docker", "IS", "true"}
 
 // portSpec is one host port an instance needs.
 type portSpec struct {

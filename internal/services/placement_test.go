@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/api/marathon"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
@@ -169,5 +170,24 @@ func TestBackoff(t *testing.T) {
 	}
 	if b := (backoff{}).failed(backoffPolicy{Seconds: 1, Factor: 2, MaxSeconds: 0}, t0, 0, 0); b.Delay != 0 {
 		t.Errorf("max 0: %v", b.Delay)
+	}
+}
+
+func TestDockerAppsNeedADockerAgent(t *testing.T) {
+	app := &marathon.App{ID: "/d", CPUs: 0.1, Mem: 16, Container: &marathon.Container{
+		Type: "DOCKER", Docker: &marathon.DockerContainer{Image: "busybox"},
+	}}
+	d := demandOf(app)
+	for _, tt := range []struct {
+		attrs map[string]string
+		fits  bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"docker": "true"}, true},
+	} {
+		s := &offerSpace{CPUs: 1, Mem: 64, Attributes: tt.attrs}
+		if _, ok := fit(s, d, nil); ok != tt.fits {
+			t.Errorf("docker app on an agent with attributes %v: fits %v, want %v", tt.attrs, ok, tt.fits)
+		}
 	}
 }
