@@ -4,61 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
+
+	"github.com/marina-dcos/marina/internal/testutil"
 )
 
-// The Marathon compatibility fixtures live beside the repository, in ../shared/compat/marathon
-// relative to the module root; tests read them there and skip when they are absent.
-func compatDir(t testing.TB) string {
-	t.Helper()
-	root := moduleRoot(t)
-	dir := filepath.Join(root, "..", "shared", "compat", "marathon")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("Marathon compatibility fixtures not found at %s (they live in ../shared/compat beside the repository): %v", dir, err)
-	}
-	return dir
-}
-
-var (
-	rootOnce sync.Once
-	rootDir  string
-)
-
-// moduleRoot finds the module root once: from `go env GOMOD`, else by walking up to go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	rootOnce.Do(func() { rootDir = findModuleRoot() })
-	if rootDir == "" {
-		t.Fatal("go.mod not found above the package directory")
-	}
-	return rootDir
-}
-
-func findModuleRoot() string {
-	if out, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
-		if gomod := strings.TrimSpace(string(out)); gomod != "" && gomod != os.DevNull {
-			return filepath.Dir(gomod)
-		}
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
+// compatDir is ../shared/compat/marathon; the test skips when it is absent.
+func compatDir(t testing.TB) string { return testutil.Compat(t, "marathon") }
 
 func readCompat(t testing.TB, rel string) []byte {
 	t.Helper()
