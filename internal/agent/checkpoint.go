@@ -58,6 +58,8 @@ type taskRecord struct {
 	// agent, and the task's end is reported as TASK_KILLED.
 	KillRequested bool          `json:"kill_requested,omitempty"`
 	KillGrace     time.Duration `json:"kill_grace,omitempty"`
+	// HealthKilled marks a kill asked by the task's failing health check.
+	HealthKilled bool `json:"health_killed,omitempty"`
 	// Phantom marks a record kept only to deliver an update about a task the agent never ran
 	// (TASK_LOST for a kill of an unknown task).
 	Phantom bool `json:"phantom,omitempty"`

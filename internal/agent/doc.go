@@ -42,6 +42,10 @@
 // sandboxes), /state (the Mesos agent state JSON) and /health (files.go, state.go, http.go).
 // With an AuthToken, every endpoint but /health requires it as a bearer token.
 //
+// A task with a health check has it run by the agent once it is reported running (package
+// health, healthcheck.go): changes of health go out as TASK_RUNNING updates with healthy set,
+// and a task that fails its check consecutive_failures times is killed (docs/health.md).
+//
 // # Resource limits
 //
 // Tasks run in per-task cgroups (package cgroups) with memory and cpu limits from their

@@ -44,6 +44,7 @@ type task struct {
 
 	container executor.Container // nil until launched or recovered
 	killing   bool               // a kill goroutine was started
+	healthy   *bool              // health last reported, nil before the first result
 }
 
 func (t *task) latest() *mesos.TaskStatus {
@@ -229,7 +230,9 @@ func (a *Agent) runTask(t *task, ex executor.Executor, spec executor.Spec, fresh
 		}
 	}
 
+	stopHealth := a.startHealthCheck(ctx, t, spec)
 	exit, err := c.Wait(ctx)
+	stopHealth()
 	if err != nil {
 		return // the agent is closing; the next one recovers the task
 	}
@@ -241,6 +244,10 @@ func (a *Agent) runTask(t *task, ex executor.Executor, spec executor.Spec, fresh
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := terminalStatus(exit, t.rec.KillRequested)
+	if t.rec.KillRequested && t.rec.HealthKilled {
+		// As Mesos: a task killed for failing its health check ends TASK_KILLED, unhealthy.
+		st.Message, st.Healthy = "health check failed", new(false)
+	}
 	st.ContainerStatus = a.containerStatus(c)
 	log.Info("task ended", "state", st.State, "message", st.Message)
 	a.enqueueLocked(t, st)
