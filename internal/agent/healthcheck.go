@@ -57,8 +57,8 @@ func (a *Agent) healthChanged(ctx context.Context, t *task, r health.Result) {
 		return
 	}
 	log := a.log.With("framework", t.key.fw, "task", t.key.task)
-	log.Info("task health changed", "healthy", r.Healthy, "failures", r.ConsecutiveFailures, "message", r.Message)
 	if t.healthy == nil || *t.healthy != r.Healthy {
+		log.Info("task health changed", "healthy", r.Healthy, "failures", r.ConsecutiveFailures, "message", r.Message)
 		t.healthy = new(r.Healthy)
 		st := mesos.TaskStatus{State: mesos.TaskRunning, Source: mesos.SourceExecutor,
 			Reason: mesos.ReasonHealthCheckFailed, Message: r.Message, Healthy: new(r.Healthy)}

@@ -3,7 +3,9 @@ package agent
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -104,4 +106,53 @@ func TestHealthChecks(t *testing.T) {
 			t.Fatalf("KILLED message = %q", k.Status.Message)
 		}
 	})
+}
+
+// TestHealthCheckResumesAfterRecovery restarts the agent under a healthy task: the new agent
+// checks it again without re-reporting its health, and kills it when it turns unhealthy.
+func TestHealthCheckResumesAfterRecovery(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("needs python3 for its HTTP server")
+	}
+	fm := newFakeMaster(t)
+	dir := t.TempDir()
+	killTasks(t, dir)
+	a1 := newTestAgent(t, fm, dir)
+	waitRegistered(t, a1)
+	ti := httpServerTask(t, "svc", "/ok", 1, 0.1, 10)
+	cmd := "touch ok; exec python3 -u -m http.server $PORT0 --bind 127.0.0.1"
+	ti.Command.Value = &cmd
+	fm.launch("fw", ti)
+	testutil.WaitFor(t, wait, func() error {
+		if got := healthOf(fm, "svc"); !slices.Contains(got, "TASK_RUNNING healthy") {
+			return fmt.Errorf("updates = %v", got)
+		}
+		return nil
+	})
+	a1.Close()
+
+	// The server logs each request to its stderr: a new one after the restart is the new
+	// agent's check.
+	sandbox := filepath.Join(dir, "sandboxes", "fw", "svc")
+	logged := func() int {
+		b, _ := os.ReadFile(filepath.Join(sandbox, "stderr"))
+		return strings.Count(string(b), `"GET /ok HTTP/1.1" 200`)
+	}
+	before := logged()
+	a2 := newTestAgent(t, fm, dir)
+	waitRegistered(t, a2)
+	testutil.WaitFor(t, wait, func() error {
+		if n := logged(); n <= before {
+			return fmt.Errorf("%d checks logged, %d before the restart", n, before)
+		}
+		return nil
+	})
+	if err := os.Remove(filepath.Join(sandbox, "ok")); err != nil {
+		t.Fatal(err)
+	}
+	fm.waitUpdate("svc", mesos.TaskKilled, wait)
+	want := []string{"TASK_RUNNING -", "TASK_RUNNING healthy", "TASK_RUNNING unhealthy", "TASK_KILLING -", "TASK_KILLED unhealthy"}
+	if got := healthOf(fm, "svc"); !slices.Equal(got, want) {
+		t.Fatalf("updates = %v, want %v", got, want)
+	}
 }
