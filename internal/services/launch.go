@@ -149,8 +149,14 @@ func healthCheck(s *marathon.App, in *instance) *mesos.HealthCheck {
 	if failures == 0 {
 		failures = math.MaxUint32 // Marathon's 0: never kill
 	}
+	delay := h.Delay().Seconds()
+	if !h.IsMesos() && h.DelaySeconds == nil {
+		// Marathon runs its own HTTP, HTTPS and TCP checks from the start (only the grace period
+		// forgives early failures); delaySeconds belongs to the Mesos checks.
+		delay = 0
+	}
 	hc := &mesos.HealthCheck{
-		DelaySeconds:        new(h.Delay().Seconds()),
+		DelaySeconds:        new(delay),
 		IntervalSeconds:     new(h.Interval().Seconds()),
 		TimeoutSeconds:      new(h.Timeout().Seconds()),
 		ConsecutiveFailures: new(failures),

@@ -191,3 +191,24 @@ func TestDockerAppsNeedADockerAgent(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthCheckDelay(t *testing.T) {
+	ten := 10
+	tests := []struct {
+		name  string
+		check marathon.HealthCheck
+		want  float64
+	}{
+		{"marathon http starts at once", marathon.HealthCheck{Protocol: marathon.ProtocolHTTP}, 0},
+		{"marathon tcp starts at once", marathon.HealthCheck{Protocol: marathon.ProtocolTCP}, 0},
+		{"explicit delay kept", marathon.HealthCheck{Protocol: marathon.ProtocolHTTP, DelaySeconds: &ten}, 10},
+		{"mesos http waits the default", marathon.HealthCheck{Protocol: marathon.ProtocolMesosHTTP}, marathon.DefaultHealthDelaySeconds},
+	}
+	for _, tt := range tests {
+		app := &marathon.App{ID: "/a", HealthChecks: []marathon.HealthCheck{tt.check}}
+		hc := healthCheck(app, &instance{Ports: []int{31000}})
+		if hc == nil || hc.DelaySeconds == nil || *hc.DelaySeconds != tt.want {
+			t.Errorf("%s: delay %v, want %v", tt.name, hc, tt.want)
+		}
+	}
+}
