@@ -42,39 +42,17 @@ type frameworkState struct {
 }
 
 type executorState struct {
-	ID             string         `json:"id"`
-	Name           string         `json:"name"`
-	Source         string         `json:"source"`
-	Container      string         `json:"container"`
-	Directory      string         `json:"directory"`
-	Type           string         `json:"type"`
-	FrameworkID    string         `json:"framework_id"`
-	Resources      map[string]any `json:"resources"`
-	Tasks          []taskState    `json:"tasks"`
-	QueuedTasks    []taskState    `json:"queued_tasks"`
-	CompletedTasks []taskState    `json:"completed_tasks"`
-}
-
-type taskState struct {
-	ID          string               `json:"id"`
-	Name        string               `json:"name"`
-	FrameworkID string               `json:"framework_id"`
-	ExecutorID  string               `json:"executor_id"`
-	SlaveID     string               `json:"slave_id"`
-	State       mesos.TaskState      `json:"state"`
-	Resources   map[string]any       `json:"resources"`
-	Statuses    []statusState        `json:"statuses"`
-	Labels      []mesos.Label        `json:"labels,omitempty"`
-	Discovery   *mesos.DiscoveryInfo `json:"discovery,omitempty"`
-	Container   *mesos.ContainerInfo `json:"container,omitempty"`
-}
-
-type statusState struct {
-	State           mesos.TaskState        `json:"state"`
-	Timestamp       float64                `json:"timestamp"`
-	Healthy         *bool                  `json:"healthy,omitempty"`
-	Labels          []mesos.Label          `json:"labels,omitempty"`
-	ContainerStatus *mesos.ContainerStatus `json:"container_status,omitempty"`
+	ID             string           `json:"id"`
+	Name           string           `json:"name"`
+	Source         string           `json:"source"`
+	Container      string           `json:"container"`
+	Directory      string           `json:"directory"`
+	Type           string           `json:"type"`
+	FrameworkID    string           `json:"framework_id"`
+	Resources      map[string]any   `json:"resources"`
+	Tasks          []mesos.TaskView `json:"tasks"`
+	QueuedTasks    []mesos.TaskView `json:"queued_tasks"`
+	CompletedTasks []mesos.TaskView `json:"completed_tasks"`
 }
 
 func (a *Agent) serveState(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -120,7 +98,7 @@ func (a *Agent) serveState(w http.ResponseWriter, r *http.Request) (any, error) 
 		ex := a.executorState(t, id)
 		if t.state.Terminal() {
 			ex.CompletedTasks = append(ex.CompletedTasks, ex.Tasks...)
-			ex.Tasks = []taskState{}
+			ex.Tasks = []mesos.TaskView{}
 			f.CompletedExecutors = append(f.CompletedExecutors, ex)
 		} else {
 			f.Executors = append(f.Executors, ex)
@@ -131,7 +109,7 @@ func (a *Agent) serveState(w http.ResponseWriter, r *http.Request) (any, error) 
 			continue
 		}
 		ex := a.executorState(t, id)
-		ex.CompletedTasks, ex.Tasks = ex.Tasks, []taskState{}
+		ex.CompletedTasks, ex.Tasks = ex.Tasks, []mesos.TaskView{}
 		f := fwState(t.key.fw)
 		f.CompletedExecutors = append(f.CompletedExecutors, ex)
 	}
@@ -144,7 +122,7 @@ func (a *Agent) serveState(w http.ResponseWriter, r *http.Request) (any, error) 
 		for _, t := range a.completed {
 			if t.key.fw == f.ID {
 				ex := a.executorState(t, id)
-				ex.CompletedTasks, ex.Tasks = ex.Tasks, []taskState{}
+				ex.CompletedTasks, ex.Tasks = ex.Tasks, []mesos.TaskView{}
 				f.CompletedExecutors = append(f.CompletedExecutors, ex)
 			}
 		}
@@ -169,27 +147,7 @@ func fillFramework(f *frameworkState, info mesos.FrameworkInfo) {
 
 func (a *Agent) executorState(t *task, agentID string) executorState {
 	ti := t.rec.Task
-	ts := taskState{
-		ID:          ti.TaskID.Value,
-		Name:        ti.Name,
-		FrameworkID: t.key.fw,
-		SlaveID:     agentID,
-		State:       t.state,
-		Resources:   ti.Resources.Flatten(),
-		Statuses:    make([]statusState, 0, len(t.statuses)),
-		Discovery:   ti.Discovery,
-		Container:   ti.Container,
-	}
-	if ti.Labels != nil {
-		ts.Labels = ti.Labels.Labels
-	}
-	for _, s := range t.statuses {
-		ss := statusState{State: s.State, Timestamp: s.Timestamp, Healthy: s.Healthy, ContainerStatus: s.ContainerStatus}
-		if s.Labels != nil {
-			ss.Labels = s.Labels.Labels
-		}
-		ts.Statuses = append(ts.Statuses, ss)
-	}
+	ts := mesos.NewTaskView(&ti, t.key.fw, "", agentID, "", t.state, t.statuses)
 	return executorState{
 		ID:             ti.TaskID.Value,
 		Name:           commandExecutorName(ti),
@@ -199,9 +157,9 @@ func (a *Agent) executorState(t *task, agentID string) executorState {
 		Type:           "COMMAND",
 		FrameworkID:    t.key.fw,
 		Resources:      ti.Resources.Flatten(),
-		Tasks:          []taskState{ts},
-		QueuedTasks:    []taskState{},
-		CompletedTasks: []taskState{},
+		Tasks:          []mesos.TaskView{ts},
+		QueuedTasks:    []mesos.TaskView{},
+		CompletedTasks: []mesos.TaskView{},
 	}
 }
 

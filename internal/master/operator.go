@@ -63,7 +63,7 @@ func (m *Master) handleState(_ http.ResponseWriter, r *http.Request) (any, error
 		RecoveredSlaves:        []agentJSON{},
 		Frameworks:             []frameworkJSON{},
 		CompletedFrameworks:    []frameworkJSON{},
-		OrphanTasks:            []taskJSON{},
+		OrphanTasks:            []mesos.TaskView{},
 		UnregisteredFrameworks: []string{},
 	}
 	m.mu.Lock()
@@ -296,8 +296,8 @@ func (m *Master) handleTasks(_ http.ResponseWriter, r *http.Request) (any, error
 	}
 	wantFW, wantTask := q.Get("framework_id"), q.Get("task_id")
 	out := struct {
-		Tasks []taskJSON `json:"tasks"`
-	}{Tasks: []taskJSON{}}
+		Tasks []mesos.TaskView `json:"tasks"`
+	}{Tasks: []mesos.TaskView{}}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.st

@@ -31,7 +31,7 @@ type stateJSON struct {
 	RecoveredSlaves        []agentJSON       `json:"recovered_slaves"`
 	Frameworks             []frameworkJSON   `json:"frameworks"`
 	CompletedFrameworks    []frameworkJSON   `json:"completed_frameworks"`
-	OrphanTasks            []taskJSON        `json:"orphan_tasks"`
+	OrphanTasks            []mesos.TaskView  `json:"orphan_tasks"`
 	UnregisteredFrameworks []string          `json:"unregistered_frameworks"`
 }
 
@@ -55,57 +55,33 @@ type agentJSON struct {
 }
 
 type frameworkJSON struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name"`
-	PID              string         `json:"pid"`
-	Hostname         string         `json:"hostname"`
-	User             string         `json:"user"`
-	Principal        string         `json:"principal,omitempty"`
-	WebuiURL         string         `json:"webui_url"`
-	Role             string         `json:"role"`
-	Roles            []string       `json:"roles"`
-	Active           bool           `json:"active"`
-	Connected        bool           `json:"connected"`
-	Recovered        bool           `json:"recovered"`
-	FailoverTimeout  float64        `json:"failover_timeout"`
-	Checkpoint       bool           `json:"checkpoint"`
-	Capabilities     []string       `json:"capabilities"`
-	RegisteredTime   float64        `json:"registered_time,omitempty"`
-	ReregisteredTime float64        `json:"reregistered_time,omitempty"`
-	UnregisteredTime float64        `json:"unregistered_time,omitempty"`
-	Resources        map[string]any `json:"resources"`
-	UsedResources    map[string]any `json:"used_resources"`
-	OfferedResources map[string]any `json:"offered_resources"`
-	Labels           []mesos.Label  `json:"labels,omitempty"`
-	Tasks            []taskJSON     `json:"tasks"`
-	UnreachableTasks []taskJSON     `json:"unreachable_tasks"`
-	CompletedTasks   []taskJSON     `json:"completed_tasks"`
-	Offers           []offerJSON    `json:"offers"`
-	Executors        []executorJSON `json:"executors"`
-}
-
-type taskJSON struct {
-	ID          string               `json:"id"`
-	Name        string               `json:"name"`
-	FrameworkID string               `json:"framework_id"`
-	ExecutorID  string               `json:"executor_id"`
-	SlaveID     string               `json:"slave_id"`
-	State       mesos.TaskState      `json:"state"`
-	Resources   map[string]any       `json:"resources"`
-	Role        string               `json:"role"`
-	Statuses    []statusJSON         `json:"statuses"`
-	Labels      []mesos.Label        `json:"labels,omitempty"`
-	Discovery   *mesos.DiscoveryInfo `json:"discovery,omitempty"`
-	Container   *mesos.ContainerInfo `json:"container,omitempty"`
-	HealthCheck *mesos.HealthCheck   `json:"health_check,omitempty"`
-}
-
-type statusJSON struct {
-	State           mesos.TaskState        `json:"state"`
-	Timestamp       float64                `json:"timestamp"`
-	Labels          []mesos.Label          `json:"labels,omitempty"`
-	ContainerStatus *mesos.ContainerStatus `json:"container_status,omitempty"`
-	Healthy         *bool                  `json:"healthy,omitempty"`
+	ID               string           `json:"id"`
+	Name             string           `json:"name"`
+	PID              string           `json:"pid"`
+	Hostname         string           `json:"hostname"`
+	User             string           `json:"user"`
+	Principal        string           `json:"principal,omitempty"`
+	WebuiURL         string           `json:"webui_url"`
+	Role             string           `json:"role"`
+	Roles            []string         `json:"roles"`
+	Active           bool             `json:"active"`
+	Connected        bool             `json:"connected"`
+	Recovered        bool             `json:"recovered"`
+	FailoverTimeout  float64          `json:"failover_timeout"`
+	Checkpoint       bool             `json:"checkpoint"`
+	Capabilities     []string         `json:"capabilities"`
+	RegisteredTime   float64          `json:"registered_time,omitempty"`
+	ReregisteredTime float64          `json:"reregistered_time,omitempty"`
+	UnregisteredTime float64          `json:"unregistered_time,omitempty"`
+	Resources        map[string]any   `json:"resources"`
+	UsedResources    map[string]any   `json:"used_resources"`
+	OfferedResources map[string]any   `json:"offered_resources"`
+	Labels           []mesos.Label    `json:"labels,omitempty"`
+	Tasks            []mesos.TaskView `json:"tasks"`
+	UnreachableTasks []mesos.TaskView `json:"unreachable_tasks"`
+	CompletedTasks   []mesos.TaskView `json:"completed_tasks"`
+	Offers           []offerJSON      `json:"offers"`
+	Executors        []executorJSON   `json:"executors"`
 }
 
 type offerJSON struct {
@@ -215,9 +191,9 @@ func frameworkView(f *framework, withTasks bool) frameworkJSON {
 		Resources:        used.Add(offered).Flatten(),
 		UsedResources:    used.Flatten(),
 		OfferedResources: offered.Flatten(),
-		Tasks:            []taskJSON{},
-		UnreachableTasks: []taskJSON{},
-		CompletedTasks:   []taskJSON{},
+		Tasks:            []mesos.TaskView{},
+		UnreachableTasks: []mesos.TaskView{},
+		CompletedTasks:   []mesos.TaskView{},
 		Offers:           []offerJSON{},
 		Executors:        []executorJSON{},
 	}
@@ -272,36 +248,12 @@ func sortedTasks(ts map[string]*task) []*task {
 	return out
 }
 
-func taskView(t *task) taskJSON {
+func taskView(t *task) mesos.TaskView {
 	exec := ""
 	if t.info.Executor != nil {
 		exec = t.info.Executor.ExecutorID.Value
 	} else if t.executor != nil {
 		exec = t.executor.ExecutorID.Value
 	}
-	out := taskJSON{
-		ID:          t.info.TaskID.Value,
-		Name:        t.info.Name,
-		FrameworkID: t.frameworkID,
-		ExecutorID:  exec,
-		SlaveID:     t.agentID,
-		State:       t.state,
-		Resources:   t.info.Resources.Flatten(),
-		Role:        t.role,
-		Statuses:    make([]statusJSON, 0, len(t.statuses)),
-		Discovery:   t.info.Discovery,
-		Container:   t.info.Container,
-		HealthCheck: t.info.HealthCheck,
-	}
-	if t.info.Labels != nil {
-		out.Labels = t.info.Labels.Labels
-	}
-	for _, s := range t.statuses {
-		sj := statusJSON{State: s.State, Timestamp: s.Timestamp, ContainerStatus: s.ContainerStatus, Healthy: s.Healthy}
-		if s.Labels != nil {
-			sj.Labels = s.Labels.Labels
-		}
-		out.Statuses = append(out.Statuses, sj)
-	}
-	return out
+	return mesos.NewTaskView(&t.info, t.frameworkID, exec, t.agentID, t.role, t.state, t.statuses)
 }
