@@ -197,13 +197,24 @@ func TestKill(t *testing.T) {
 		grace time.Duration
 	}{
 		{"cooperative", "sleep 600", 0},
-		{"ignores SIGTERM", "trap '' TERM; while :; do sleep 0.05; done", 200 * time.Millisecond},
+		{"ignores SIGTERM", "trap '' TERM; echo trapped; while :; do sleep 0.05; done", 200 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := strings.ReplaceAll(tt.name, " ", "-")
 			fm.launch("fw", shellTask(id, tt.cmd))
 			fm.waitUpdate(id, mesos.TaskRunning, wait)
+			if tt.grace > 0 {
+				// RUNNING means the shell started, not that it has set its trap yet.
+				stdout := filepath.Join(dir, "sandboxes", "fw", id, "stdout")
+				testutil.WaitFor(t, wait, func() error {
+					out, err := os.ReadFile(stdout)
+					if err == nil && !strings.Contains(string(out), "trapped") {
+						err = errors.New("trap not set yet")
+					}
+					return err
+				})
+			}
 			start := time.Now()
 			fm.kill("fw", id, tt.grace)
 			fm.waitUpdate(id, mesos.TaskKilled, wait)
