@@ -39,9 +39,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Environment", func(t *testing.T) { testEnv(t, h) })
 	// A task that handles SIGTERM, as services do: a container's first process gets no signal
 	// it has no handler for.
-	t.Run("Kill", func(t *testing.T) { testKill(t, h, "trap 'exit 143' TERM; sleep 600 & wait", syscall.SIGTERM) })
+	t.Run("Kill", func(t *testing.T) { testKill(t, h, "trap 'exit 143' TERM; echo ready; sleep 600 & wait", syscall.SIGTERM) })
 	t.Run("KillEscalates", func(t *testing.T) {
-		testKill(t, h, "trap '' TERM; while :; do sleep 0.05; done", syscall.SIGKILL)
+		testKill(t, h, "trap '' TERM; echo ready; while :; do sleep 0.05; done", syscall.SIGKILL)
 	})
 	t.Run("Output", func(t *testing.T) { testOutput(t, h) })
 	t.Run("Sandbox", func(t *testing.T) { testSandbox(t, h) })
@@ -186,12 +186,21 @@ func testKill(t *testing.T, h Harness, cmd string, want syscall.Signal) {
 	if err := c.Started(e.ctx()); err != nil {
 		t.Fatalf("started: %v", err)
 	}
-	// The task must still be running after it started.
-	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	_, err := c.Wait(short)
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("task ended on its own: %v", err)
+	// Started means the shell runs, not that it has set its trap: cmd says "ready" once it has.
+	stdout := filepath.Join(e.spec.Sandbox, "stdout")
+	for ctx := e.ctx(); ; {
+		if out, _ := os.ReadFile(stdout); strings.Contains(string(out), "ready") {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("task never said ready")
+		}
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err := c.Wait(short)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("task ended before it was ready: %v", err)
+		}
 	}
 	if err := c.Kill(e.ctx(), 300*time.Millisecond); err != nil {
 		t.Fatalf("kill: %v", err)
