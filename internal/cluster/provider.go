@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -46,19 +47,33 @@ type Provider interface {
 // implement yet, or does not know.
 var ErrUnsupportedProvider = errors.New("provider not supported")
 
-// plannedProviders are the providers on the roadmap (see DESIGN.md).
-var plannedProviders = []string{"docker", "ssh", "azure"}
+// providers maps each implemented provider's name to its constructor; each provider's file adds
+// itself in an init func. plannedProviders are the names on the roadmap (see DESIGN.md); those
+// not in providers yet are refused as not supported yet.
+var (
+	providers        = map[string]func(settings map[string]string) (Provider, error){}
+	plannedProviders = []string{"docker", "ssh", "azure"}
+)
+
+func init() {
+	providers["local"] = func(s map[string]string) (Provider, error) { return NewLocal(s) }
+}
 
 // NewProvider returns the provider called name, configured with settings.
 func NewProvider(name string, settings map[string]string) (Provider, error) {
-	switch name {
-	case "local":
-		return NewLocal(settings)
+	if newProvider, ok := providers[name]; ok {
+		return newProvider(settings)
 	}
+	known := slices.Sorted(maps.Keys(providers))
 	if slices.Contains(plannedProviders, name) {
-		return nil, fmt.Errorf("provider %q: %w yet (available: local)", name, ErrUnsupportedProvider)
+		return nil, fmt.Errorf("provider %q: %w yet (available: %s)", name, ErrUnsupportedProvider, strings.Join(known, ", "))
 	}
-	return nil, fmt.Errorf("provider %q: %w (known: local, %s)", name, ErrUnsupportedProvider, strings.Join(plannedProviders, ", "))
+	for _, p := range plannedProviders {
+		if !slices.Contains(known, p) {
+			known = append(known, p)
+		}
+	}
+	return nil, fmt.Errorf("provider %q: %w (known: %s)", name, ErrUnsupportedProvider, strings.Join(known, ", "))
 }
 
 // NodeError is a failure that belongs to one node; up prints the tail of that node's log.
