@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 command -v sleep >/dev/null || need+=(coreutils)
 command -v sh >/dev/null || need+=(dash)
+command -v chromium >/dev/null || need+=(chromium) # the consoles' browser tests
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
