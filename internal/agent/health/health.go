@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os/exec"
@@ -29,8 +30,23 @@ const (
 // Target is what a check runs against.
 type Target struct {
 	Host string   // HTTP and TCP checks connect to Host:port; default 127.0.0.1, as Mesos
-	Dir  string   // working directory of COMMAND checks (the task's sandbox)
-	Env  []string // environment of COMMAND checks (the task's)
+	Dir  string   // working directory of COMMAND checks run on the host (the task's sandbox)
+	Env  []string // environment of COMMAND checks run on the host (the task's)
+	// Exec, when set, runs COMMAND checks instead of the host: inside the task's container.
+	// Dir and Env are then unused (the container has its own); the check's own environment
+	// is passed on.
+	Exec Execer
+	// Log receives the outcome and output of every COMMAND check: failures at Info, passes at
+	// Debug. Nil logs nothing.
+	Log *slog.Logger
+}
+
+// Execer runs a command inside a task's container (the docker executor's containers do).
+type Execer interface {
+	// Exec runs argv with env added to the container's environment and returns its exit code
+	// and the tail of its stdout and stderr. When ctx ends first, the command is killed and
+	// ctx's error returned.
+	Exec(ctx context.Context, argv, env []string) (code int, output []byte, err error)
 }
 
 // Result is a change of health.
@@ -236,7 +252,70 @@ func (c *checker) tcp(ctx context.Context) error {
 	return conn.Close()
 }
 
+// maxOutput bounds the output of a COMMAND check kept for messages and logs: its tail.
+const maxOutput = 200
+
 func (c *checker) command(ctx context.Context) error {
+	ci := c.check.Command
+	var env []string
+	if ci.Environment != nil {
+		for _, v := range ci.Environment.Variables {
+			if v.Name != "" && (v.Type == "" || v.Type == "VALUE") {
+				env = append(env, v.Name+"="+v.Value)
+			}
+		}
+	}
+	var (
+		code int
+		out  []byte
+		err  error
+	)
+	if c.target.Exec != nil {
+		code, out, err = c.target.Exec.Exec(ctx, execArgv(ci), env)
+	} else {
+		code, out, err = c.local(ctx, env)
+	}
+	msg := strings.TrimSpace(string(out))
+	if len(msg) > maxOutput {
+		msg = msg[len(msg)-maxOutput:]
+	}
+	switch {
+	case ctx.Err() != nil:
+		err = errors.New("COMMAND health check timed out")
+	case err != nil:
+		err = fmt.Errorf("COMMAND health check: %w", err)
+	case code != 0 && msg != "":
+		err = fmt.Errorf("COMMAND health check: exit status %d: %s", code, msg)
+	case code != 0:
+		err = fmt.Errorf("COMMAND health check: exit status %d", code)
+	}
+	if log := c.target.Log; log != nil {
+		if err != nil {
+			log.Info("COMMAND health check failed", "exit_code", code, "output", msg, "err", err)
+		} else {
+			log.Debug("COMMAND health check passed", "output", msg)
+		}
+	}
+	return err
+}
+
+// execArgv is the argv of a COMMAND check run through an Execer: /bin/sh -c value for a shell
+// command, else value followed by the arguments after arguments[0] (which Mesos takes as
+// argv[0] and an Execer cannot set apart from the program).
+func execArgv(ci *mesos.CommandInfo) []string {
+	if ci.IsShell() {
+		return []string{"/bin/sh", "-c", *ci.Value}
+	}
+	argv := []string{*ci.Value}
+	if len(ci.Arguments) > 1 {
+		argv = append(argv, ci.Arguments[1:]...)
+	}
+	return argv
+}
+
+// local runs the check on the agent's host, in the target's directory with the target's
+// environment plus env, and returns its exit code (-1 when a signal ended it) and output.
+func (c *checker) local(ctx context.Context, env []string) (int, []byte, error) {
 	ci := c.check.Command
 	var cmd *exec.Cmd
 	if ci.IsShell() {
@@ -248,31 +327,18 @@ func (c *checker) command(ctx context.Context) error {
 		}
 	}
 	cmd.Dir = c.target.Dir
-	cmd.Env = append([]string(nil), c.target.Env...)
-	if ci.Environment != nil {
-		for _, v := range ci.Environment.Variables {
-			if v.Name != "" && (v.Type == "" || v.Type == "VALUE") {
-				cmd.Env = append(cmd.Env, v.Name+"="+v.Value)
-			}
-		}
-	}
+	cmd.Env = append(append([]string(nil), c.target.Env...), env...)
 	// Its own process group, killed whole on timeout, so no child outlives the check.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("COMMAND health check timed out")
-		}
-		msg := strings.TrimSpace(string(out))
-		if len(msg) > 200 {
-			msg = msg[len(msg)-200:]
-		}
-		if msg != "" {
-			return fmt.Errorf("COMMAND health check: %w: %s", err, msg)
-		}
-		return fmt.Errorf("COMMAND health check: %w", err)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), out, nil
 	}
-	return nil
+	if err != nil {
+		return -1, out, err
+	}
+	return 0, out, nil
 }

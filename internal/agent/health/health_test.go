@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,5 +210,69 @@ func TestDefaults(t *testing.T) {
 		grace: 10 * time.Second, maxFailures: 3}
 	if p != want {
 		t.Errorf("got %+v, want %+v", p, want)
+	}
+}
+
+// recordingExecer stands in for a container: it records what it is asked to run.
+type recordingExecer struct {
+	mu        sync.Mutex
+	argv, env []string
+	code      int
+	out       string
+}
+
+func (r *recordingExecer) Exec(_ context.Context, argv, env []string) (int, []byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.argv, r.env = argv, env
+	return r.code, []byte(r.out), nil
+}
+
+// TestExecer checks that COMMAND checks of a target with an Execer run through it (argv as
+// Mesos builds it, the check's own environment only) and that its exit code decides health.
+func TestExecer(t *testing.T) {
+	sh := "test -f /ready"
+	tests := []struct {
+		name     string
+		command  mesos.CommandInfo
+		code     int
+		want     Result
+		wantArgv []string
+	}{
+		{"shell", mesos.CommandInfo{Value: &sh, Environment: &mesos.Environment{Variables: []mesos.EnvVar{{Name: "A", Value: "1"}}}},
+			0, Result{Healthy: true}, []string{"/bin/sh", "-c", sh}},
+		{"argv drops arguments[0]", mesos.CommandInfo{Shell: new(false), Value: new("/bin/check"), Arguments: []string{"check", "--fast"}},
+			0, Result{Healthy: true}, []string{"/bin/check", "--fast"}},
+		{"non-zero exit fails", mesos.CommandInfo{Value: &sh}, 2, Result{ConsecutiveFailures: 1, Kill: true}, []string{"/bin/sh", "-c", sh}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := &recordingExecer{code: tt.code, out: "some output"}
+			target := Target{Exec: ex, Dir: "/host/dir", Env: []string{"HOST_ONLY=1"}}
+			got := collect(t, fast(mesos.HealthCheck{Type: "COMMAND", Command: &tt.command}, 1), target, 1)
+			if len(got) != 1 {
+				t.Fatalf("got %+v", got)
+			}
+			msg := got[0].Message
+			got[0].Message = ""
+			if got[0] != tt.want {
+				t.Errorf("got %+v, want %+v", got[0], tt.want)
+			}
+			if tt.code != 0 && !strings.Contains(msg, "exit status 2: some output") {
+				t.Errorf("message %q lacks the exit status and output", msg)
+			}
+			ex.mu.Lock()
+			defer ex.mu.Unlock()
+			if !slices.Equal(ex.argv, tt.wantArgv) {
+				t.Errorf("argv %q, want %q", ex.argv, tt.wantArgv)
+			}
+			var wantEnv []string
+			if tt.command.Environment != nil {
+				wantEnv = []string{"A=1"}
+			}
+			if !slices.Equal(ex.env, wantEnv) {
+				t.Errorf("env %q, want %q (the check's own only)", ex.env, wantEnv)
+			}
+		})
 	}
 }
