@@ -21,19 +21,18 @@ func (a *Agent) startHealthCheck(ctx context.Context, t *task, spec executor.Spe
 		// Recovered: the health last reported before the agent restarted.
 		t.healthy = new(*l.Healthy)
 	}
+	ctr := t.container
 	a.mu.Unlock()
 	if hc == nil || !running {
 		return func() {}
 	}
 	log := a.log.With("framework", t.key.fw, "task", t.key.task)
-	if hc.Type == "COMMAND" && t.rec.Executor == dockerExecutor {
-		// It would have to run inside the container; not supported yet.
-		log.Warn("COMMAND health checks of docker tasks are not supported; not checking")
-		return func() {}
-	}
 	hctx, cancel := context.WithCancel(ctx)
-	target := health.Target{Dir: spec.Sandbox}
-	if hc.Type == "COMMAND" {
+	target := health.Target{Dir: spec.Sandbox, Log: log}
+	if ex, ok := ctr.(health.Execer); ok {
+		// COMMAND checks run inside the task's container (docker tasks).
+		target.Exec = ex
+	} else if hc.Type == "COMMAND" {
 		target.Env = process.Env(os.Environ(), spec)
 	}
 	log.Info("starting health check", "type", hc.Type)
