@@ -87,6 +87,8 @@ type Cluster struct {
 	Created   time.Time `json:"created"`
 	// Ready is set once up saw every node healthy.
 	Ready bool `json:"ready"`
+	// Credentials, set by GenerateCredentials, locate the cluster's token and CA.
+	Credentials *Credentials `json:"credentials,omitempty"`
 }
 
 // Masters returns the master nodes.
@@ -170,6 +172,8 @@ type ClusterContext struct {
 	Master    string   `json:"master"`
 	Services  string   `json:"services"`
 	StateFile string   `json:"state_file"`
+	TokenFile string   `json:"token_file,omitempty"` // the API token; else <state>/<name>/token
+	CAFile    string   `json:"ca_file,omitempty"`    // the CA that signed the cluster's certificates
 }
 
 // updateClientConfig changes <stateDir>/config.json under an exclusive lock.
@@ -213,13 +217,17 @@ func ReadClientConfig(stateDir string) (*ClientConfig, error) {
 // addToClientConfig records c in the client config and makes it the current cluster.
 func addToClientConfig(stateDir string, c *Cluster) error {
 	return updateClientConfig(stateDir, func(cfg *ClientConfig) {
-		cfg.Clusters[c.Name] = ClusterContext{
+		cc := ClusterContext{
 			Provider:  c.Provider,
 			Masters:   c.Endpoints.Masters,
 			Master:    c.Endpoints.Master,
 			Services:  c.Endpoints.Services,
 			StateFile: filepath.Join(c.Dir, clusterFile),
 		}
+		if c.Credentials != nil {
+			c.Credentials.applyTo(&cc)
+		}
+		cfg.Clusters[c.Name] = cc
 		cfg.Current = c.Name
 	})
 }
