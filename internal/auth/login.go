@@ -18,9 +18,9 @@ const maxFormBytes = 4 << 10
 
 // loginData is what the login page renders.
 type loginData struct {
-	Title   string
-	Next    string
-	Error   string
+	Title string
+	Next  string
+	Error string
 }
 
 // serveLogin shows the login form (GET) or checks the token a form posted (POST).
