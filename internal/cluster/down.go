@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -17,6 +19,16 @@ type DownOptions struct {
 	StateDir string
 	Out      io.Writer
 	Logger   *slog.Logger
+	// Yes skips the confirmation a DestroyConfirmer provider asks for; In is where the answer
+	// is read (default os.Stdin).
+	Yes bool
+	In  io.Reader
+}
+
+// DestroyConfirmer is a provider whose Destroy deletes what cannot be got back (cloud
+// resources): ConfirmDestroy says what, and Down asks before it goes on, unless Yes.
+type DestroyConfirmer interface {
+	ConfirmDestroy(c *Cluster) string
 }
 
 // Down stops every node of the cluster and every task its agents left running, then removes
@@ -63,6 +75,11 @@ func Down(ctx context.Context, opts DownOptions) error {
 	if err != nil {
 		return err
 	}
+	if dc, ok := prov.(DestroyConfirmer); ok && !opts.Yes {
+		if err := confirm(opts, dc.ConfirmDestroy(c)); err != nil {
+			return err
+		}
+	}
 	if err := prov.Destroy(ctx, c); err != nil {
 		return fmt.Errorf("cluster %q: %w (state kept in %s; run down again)", c.Name, err, dir)
 	}
@@ -76,4 +93,21 @@ func Down(ctx context.Context, opts DownOptions) error {
 	fmt.Fprintf(opts.Out, "Cluster %q is down: %d nodes stopped, state removed (%s).\n",
 		c.Name, len(c.Nodes), fmtSeconds(time.Since(start)))
 	return nil
+}
+
+// confirm asks the question on opts.Out and reads the answer from opts.In: only "y" or "yes"
+// goes on.
+func confirm(opts DownOptions, question string) error {
+	in := opts.In
+	if in == nil {
+		in = os.Stdin
+	}
+	fmt.Fprintf(opts.Out, "%s\nType yes to go on: ", question)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	fmt.Fprintln(opts.Out)
+	return errors.New("not confirmed: nothing was deleted (--yes skips the question)")
 }

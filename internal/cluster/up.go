@@ -29,6 +29,20 @@ type UpOptions struct {
 	Logger  *slog.Logger
 	// Provider overrides the one the spec names (tests).
 	Provider Provider
+	// DryRun prints the provider's full plan (a PlanPrinter) and returns without making
+	// anything, the state dir included.
+	DryRun bool
+}
+
+// PlanPrinter is a provider that shows its plan in full, for `up --dry-run`.
+type PlanPrinter interface {
+	PrintPlan(w io.Writer, c *Cluster) error
+}
+
+// ProgressReporter is a provider that reports progress of its own within up's steps (one line
+// per cloud resource); Up hands it the progress its steps print to.
+type ProgressReporter interface {
+	SetProgress(Progress)
 }
 
 // LogTailLines is how much of a failing node's log up prints.
@@ -66,6 +80,17 @@ func Up(ctx context.Context, opts UpOptions) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	if opts.DryRun {
+		pp, ok := prov.(PlanPrinter)
+		if !ok {
+			return nil, fmt.Errorf("provider %q: --dry-run is not supported", prov.Name())
+		}
+		c := &Cluster{Name: spec.Name, Provider: prov.Name(), Spec: spec, Dir: ClusterDir(opts.StateDir, spec.Name)}
+		if err := prov.Plan(c); err != nil {
+			return nil, err
+		}
+		return c, pp.PrintPlan(opts.Out, c)
+	}
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
@@ -94,6 +119,9 @@ func Up(ctx context.Context, opts UpOptions) (*Cluster, error) {
 	defer cancel()
 	progress := NewLineProgress(opts.Out)
 	defer progress.Close()
+	if pr, ok := prov.(ProgressReporter); ok {
+		pr.SetProgress(progress)
+	}
 	fmt.Fprintf(opts.Out, "Bringing up cluster %q: %d masters, %d agents, %s provider\n",
 		c.Name, len(c.Masters()), len(c.Agents()), c.Provider)
 	runner := &Runner{
