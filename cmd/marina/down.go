@@ -17,12 +17,13 @@ func newDownCmd(lf *logFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts.Logger, opts.Out = log, cmd.OutOrStdout()
+			opts.Logger, opts.Out, opts.In = log, cmd.OutOrStdout(), cmd.InOrStdin()
 			return cluster.Down(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Name, "name", cluster.DefaultName, "cluster name")
+	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before deleting cloud resources (azure: the cluster's resource group)")
 	f.StringVar(&opts.StateDir, "state-dir", cluster.DefaultStateDir(), "directory for cluster state and the client config (env "+cluster.EnvStateDir+")")
 	return cmd
 }

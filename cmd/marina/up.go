@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +18,7 @@ func newUpCmd(lf *logFlags) *cobra.Command {
 		masters  int
 		agents   int
 		provider string
+		settings []string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -48,6 +51,16 @@ See docs/cluster.md.`,
 			if file == "" || f.Changed("provider") {
 				spec.Provider = cluster.ProviderSpec{Name: provider}
 			}
+			for _, kv := range settings {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--setting %q: want name=value", kv)
+				}
+				if spec.Provider.Settings == nil {
+					spec.Provider.Settings = map[string]string{}
+				}
+				spec.Provider.Settings[k] = v
+			}
 			opts.Spec, opts.Logger, opts.Out = spec, log, cmd.OutOrStdout()
 			_, err = cluster.Up(cmd.Context(), opts)
 			return err
@@ -59,6 +72,8 @@ See docs/cluster.md.`,
 	f.IntVar(&masters, "masters", cluster.DefaultMasters, "number of masters: 1, 3 or 5")
 	f.IntVar(&agents, "agents", cluster.DefaultAgents, "number of agents")
 	f.StringVar(&provider, "provider", cluster.DefaultProvider, "where nodes run: local (docker, ssh, azure: not supported yet)")
+	f.StringArrayVar(&settings, "setting", nil, "a provider setting, name=value (repeatable; added to the spec file's), e.g. --setting location=westeurope")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print the provider's full plan (resources, addresses, sizes) and make nothing")
 	f.StringVar(&opts.StateDir, "state-dir", cluster.DefaultStateDir(), "directory for cluster state and the client config (env "+cluster.EnvStateDir+")")
 	f.BoolVar(&opts.Retain, "retain", false, "keep what was made when a step fails, for a post mortem")
 	f.BoolVar(&opts.Wait, "wait", true, "wait for a leader and for every agent to register; false returns once the processes run")
