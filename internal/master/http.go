@@ -1,7 +1,6 @@
 package master
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+
+	"github.com/marina-dcos/marina/internal/auth"
 )
 
 // httpError is an error with the HTTP status it maps to. Location is set for redirects.
@@ -61,41 +62,23 @@ func (m *Master) routes() http.Handler {
 	mux.Handle("/", m.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
 		return nil, errorf(http.StatusNotFound, "no such endpoint")
 	}))
-	return m.authMiddleware(mux)
+	return m.authenticator().Wrap(mux)
 }
 
-// unauthenticated lists the endpoints open without a token.
-func unauthenticated(path string) bool {
-	switch path {
-	case "/health", "/master/health", "/version", "/redirect":
-		return true
+// authenticator guards every endpoint but health, version, the leader redirect and the
+// console's assets. When the master verifies client certificates against a cluster CA, the
+// agents' stream takes only connections that present one (mutual TLS between nodes).
+func (m *Master) authenticator() *auth.Authenticator {
+	var nodeOnly []string
+	if m.cfg.TLSConfig != nil && m.cfg.TLSConfig.ClientCAs != nil {
+		nodeOnly = []string{"/api/v1/agent"}
 	}
-	return path == "/master/redirect" || strings.HasPrefix(path, "/master/redirect/")
-}
-
-func (m *Master) authMiddleware(next http.Handler) http.Handler {
-	if m.cfg.AuthToken == "" {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if unauthenticated(r.URL.Path) || m.authorized(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="marina"`)
-		if r.ProtoMajor == 1 {
-			w.Header().Set("Connection", "close") // do not wait for the rest of a (streamed) body
-		}
-		http.Error(w, "missing or invalid bearer token", http.StatusUnauthorized)
+	return auth.New(auth.Config{
+		Token:    m.cfg.AuthToken,
+		Public:   []string{"/health", "/master/health", "/version", "/redirect", "/master/redirect", "/master/redirect/", "/console/assets/"},
+		NodeOnly: nodeOnly,
+		Title:    "Marina master",
 	})
-}
-
-func (m *Master) authorized(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(m.cfg.AuthToken)) == 1
 }
 
 // wrap turns a handlerFunc into an http.Handler: the one place where answers are encoded and
