@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -25,12 +27,32 @@ var httpClient = &http.Client{
 	Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
 }
 
+// TokenFile names a cluster's API token file in its state directory (<state>/<name>/token), for
+// clusters that have one: the nodes read it (--auth-token-file), the probes and the CLI send it.
+const TokenFile = "token"
+
+type tokenKey struct{}
+
+// withToken returns ctx carrying cluster c's API token for the probes, when c has one. The
+// probes take it from the context because the wait and status code paths that call them are
+// shared by every provider, with and without tokens.
+func withToken(ctx context.Context, c *Cluster) context.Context {
+	b, err := os.ReadFile(filepath.Join(c.Dir, TokenFile))
+	if tok := strings.TrimSpace(string(b)); err == nil && tok != "" {
+		return context.WithValue(ctx, tokenKey{}, tok)
+	}
+	return ctx
+}
+
 func httpGet(ctx context.Context, url string) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		cancel()
 		return nil, err
+	}
+	if tok, ok := ctx.Value(tokenKey{}).(string); ok {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {

@@ -64,6 +64,7 @@ type AgentReport struct {
 // Inspect looks at every node of c: process, health, leadership and the leader's view of the
 // agents.
 func Inspect(ctx context.Context, prov Provider, c *Cluster) *Report {
+	ctx = withToken(ctx, c)
 	r := &Report{Name: c.Name, Provider: c.Provider, StateDir: c.Dir}
 	masters, agents := c.Masters(), c.Agents()
 	node := func(n *Node) NodeReport {

@@ -219,6 +219,7 @@ func then(err error, next func(context.Context) error, ctx context.Context) erro
 
 // waitLeader waits until exactly one master leads and every master knows it.
 func waitLeader(ctx context.Context, prov Provider, c *Cluster) error {
+	ctx = withToken(ctx, c)
 	masters := c.Masters()
 	for {
 		if err := exited(prov, c, masters); err != nil {
@@ -265,6 +266,7 @@ func laggingMaster(masters []*Node, views []masterView) string {
 
 // waitAgents waits until every agent is registered and active on the leader.
 func waitAgents(ctx context.Context, prov Provider, c *Cluster) error {
+	ctx = withToken(ctx, c)
 	agents := c.Agents()
 	var missing *Node
 	var lastErr error
