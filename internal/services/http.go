@@ -2,7 +2,6 @@ package services
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/auth"
 )
 
 // errNotLeader is returned by changes attempted after the leadership was lost.
@@ -192,21 +192,23 @@ func (s *Server) routes() http.Handler {
 	return s.common(mux)
 }
 
-// common authenticates every call but /ping and names the leader on every answer.
+// common names the leader on every answer, then authenticates every call but /ping and the
+// console's assets.
 func (s *Server) common(next http.Handler) http.Handler {
+	authed := auth.New(auth.Config{
+		Token:  s.cfg.AuthToken,
+		Public: []string{"/ping", "/ui/assets/"},
+		Title:  "Marina services",
+		Home:   "/ui/",
+		Unauthorized: func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusUnauthorized, msg("Unauthorized: a valid bearer token is required"))
+		},
+	}).Wrap(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if leader := s.Leader(); leader != "" {
 			w.Header().Set(headerLeader, leader)
 		}
-		if s.cfg.AuthToken != "" && r.URL.Path != "/ping" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AuthToken)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="marina"`)
-				writeJSON(w, http.StatusUnauthorized, msg("Unauthorized: a valid bearer token is required"))
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
+		authed.ServeHTTP(w, r)
 	})
 }
 
