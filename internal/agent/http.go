@@ -1,11 +1,12 @@
 package agent
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"net/http"
+
+	"github.com/marina-dcos/marina/internal/auth"
 )
 
 // maxBodyBytes bounds request bodies; the agent's API reads none of consequence.
@@ -27,6 +28,7 @@ type apiFunc func(w http.ResponseWriter, r *http.Request) (any, error)
 
 func (a *Agent) handler() http.Handler {
 	mux := http.NewServeMux()
+	authed := auth.New(auth.Config{Token: a.cfg.AuthToken, Public: []string{"/health"}, Title: "Marina agent"})
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	for _, p := range []string{"/state", "/state.json", "/slave(1)/state"} {
 		mux.Handle("GET "+p, a.api(a.serveState))
@@ -39,18 +41,13 @@ func (a *Agent) handler() http.Handler {
 		mux.Handle("GET "+p, a.api(f))
 		mux.Handle("GET "+p+".json", a.api(f))
 	}
-	return mux
+	return authed.Wrap(mux)
 }
 
-// api wraps an endpoint with authentication, a body limit, JSON encoding and the one mapping
-// of errors to HTTP statuses.
+// api wraps an endpoint with a body limit, JSON encoding and the one mapping of errors to HTTP
+// statuses. Authentication wraps the whole handler.
 func (a *Agent) api(f apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="marina"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		v, err := f(w, r)
 		if err != nil {
@@ -76,13 +73,4 @@ func (a *Agent) api(f apiFunc) http.Handler {
 			a.log.Debug("write response", "path", r.URL.Path, "err", err)
 		}
 	})
-}
-
-// authorized checks the bearer token, in constant time, when the agent has one.
-func (a *Agent) authorized(r *http.Request) bool {
-	if a.cfg.AuthToken == "" {
-		return true
-	}
-	want := []byte("Bearer " + a.cfg.AuthToken)
-	return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
 }
