@@ -59,6 +59,9 @@ func (m *Master) routes() http.Handler {
 	handle(m.handleVersion, "/version")
 	handle(m.handleMetricsSnapshot, "/metrics/snapshot")
 	mux.Handle("/metrics", m.metrics.handler())
+	handle(m.handleMasters, "/master/masters")
+	handle(m.agentProxy(), "/agent/{id}/{call...}")
+	m.mountConsole(mux)
 	mux.Handle("/", m.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
 		return nil, errorf(http.StatusNotFound, "no such endpoint")
 	}))
