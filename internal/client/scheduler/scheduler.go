@@ -3,6 +3,7 @@ package scheduler
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,9 +18,12 @@ import (
 
 // Config configures a scheduler client.
 type Config struct {
-	Masters    []string // base URLs of any masters, e.g. http://127.0.0.1:5050
-	Framework  mesos.FrameworkInfo
-	AuthToken  string
+	Masters   []string // base URLs of any masters, e.g. http://127.0.0.1:5050
+	Framework mesos.FrameworkInfo
+	AuthToken string
+	// TLSConfig verifies https masters (and presents a node's certificate) when HTTPClient is
+	// nil; nil trusts the system's roots.
+	TLSConfig  *tls.Config
 	HTTPClient *http.Client // default: a client without timeout (streams are long-lived)
 }
 
@@ -37,6 +41,11 @@ func New(cfg Config) *Client {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if cfg.TLSConfig != nil {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.TLSClientConfig = cfg.TLSConfig
+			hc.Transport = tr
+		}
 	}
 	return &Client{cfg: cfg, http: hc}
 }
