@@ -3,6 +3,7 @@ package marathon
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type Config struct {
 	URLs []string
 	// Token, when set, is sent as "Authorization: Bearer <token>".
 	Token string
+	// TLSConfig verifies https instances when HTTPClient is nil: set RootCAs to the cluster CA
+	// (pki.ClientConfig). Nil trusts the system's roots.
+	TLSConfig *tls.Config
 	// HTTPClient is used for every request. It should have no overall Timeout, which would
 	// cut the event stream; contexts bound the other requests. Default: a client with a 10s
 	// dial timeout and a 30s wait for response headers.
@@ -74,7 +78,7 @@ func New(cfg Config) (*Client, error) {
 		st.urls = append(st.urls, u)
 	}
 	if st.http == nil {
-		st.http = defaultHTTPClient()
+		st.http = defaultHTTPClient(cfg.TLSConfig)
 	}
 	if st.maxBody <= 0 {
 		st.maxBody = DefaultMaxResponseBytes
@@ -85,8 +89,9 @@ func New(cfg Config) (*Client, error) {
 	return &Client{st: st}, nil
 }
 
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(tlsConfig *tls.Config) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsConfig
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{Transport: tr}
