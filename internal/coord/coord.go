@@ -2,6 +2,7 @@ package coord
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,9 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/marina-dcos/marina/internal/pki"
 )
 
 // Config says how to reach etcd: run an embedded member, or use ExternalEndpoints.
@@ -28,7 +32,12 @@ type Config struct {
 	ElectionMs        uint     // raft election timeout; default 1000
 	EtcdLogLevel      string   // etcd's own log level; default "error"
 	ExternalEndpoints []string // use these etcd endpoints instead of an embedded member
-	Logger            *slog.Logger
+	// TLS, when set, secures etcd with the cluster CA: the embedded member serves clients and
+	// peers over TLS and requires their certificates, and the client presents the node's
+	// certificate and verifies the member's (or the external endpoints'). ClientURL, PeerURL
+	// and InitialCluster must then be https.
+	TLS    *pki.Files
+	Logger *slog.Logger
 }
 
 // Coord is a running etcd member (or a connection to an external etcd) and its client.
@@ -57,9 +66,19 @@ func Start(ctx context.Context, cfg Config) (*Coord, error) {
 		c.etcd = e
 		endpoints = []string{cfg.ClientURL}
 	}
+	var tlsConfig *tls.Config
+	if cfg.TLS != nil {
+		n, err := cfg.TLS.Load()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("coord: %w", err)
+		}
+		tlsConfig = n.ClientConfig()
+	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: 3 * time.Second,
+		TLS:         tlsConfig,
 		Logger:      zap.NewNop(),
 		Context:     context.Background(),
 	})
@@ -121,6 +140,15 @@ func startEmbedded(ctx context.Context, cfg Config) (*embed.Etcd, error) {
 		ec.LogLevel = cfg.EtcdLogLevel
 	}
 	ec.LogOutputs = []string{"stderr"}
+	if cfg.TLS != nil {
+		info := transport.TLSInfo{
+			CertFile:       cfg.TLS.Cert,
+			KeyFile:        cfg.TLS.Key,
+			TrustedCAFile:  cfg.TLS.CA,
+			ClientCertAuth: true,
+		}
+		ec.ClientTLSInfo, ec.PeerTLSInfo = info, info
+	}
 	ec.AutoCompactionMode = "periodic"
 	ec.AutoCompactionRetention = "1h"
 	if err := os.MkdirAll(filepath.Dir(cfg.DataDir), 0o700); err != nil {
