@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,10 @@ type Config struct {
 	AuthToken string           // required from clients when set, and sent to the masters
 	LeaderTTL time.Duration    // election session TTL; default 2s
 	Hostname  string           // reported to the master and in /v2/info; default the listen host
+	// TLSConfig, when set, makes the instance serve https. ClientTLS verifies the masters and
+	// the leading instance (and presents the node's certificate) when they serve https.
+	TLSConfig *tls.Config
+	ClientTLS *tls.Config
 
 	FrameworkName     string        // default "marathon"
 	FailoverTimeout   time.Duration // default one week, as Marathon
@@ -128,10 +133,14 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("services: listen %s: %w", s.cfg.Listen, err)
 	}
+	scheme := "http"
+	if s.cfg.TLSConfig != nil {
+		ln, scheme = tls.NewListener(ln, s.cfg.TLSConfig), "https"
+	}
 	s.ln = ln
 	s.url = s.cfg.Advertise
 	if s.url == "" {
-		s.url = "http://" + ln.Addr().String()
+		s.url = scheme + "://" + ln.Addr().String()
 	}
 	s.srv = &http.Server{
 		Handler:           s.handler,
