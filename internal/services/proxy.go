@@ -35,6 +35,12 @@ func newProxy(s *Server) *proxy {
 			for _, v := range append(via, s.url) {
 				pr.Out.Header.Add(headerVia, v)
 			}
+			if s.cfg.AuthToken != "" {
+				// This instance authenticated the call (a browser's session is checked for its
+				// origin here, whose host the leader does not see): vouch for it with the token.
+				pr.Out.Header.Set("Authorization", "Bearer "+s.cfg.AuthToken)
+				pr.Out.Header.Del("Cookie")
+			}
 		},
 		Transport: &http.Transport{
 			Proxy:                 nil,
@@ -42,6 +48,7 @@ func newProxy(s *Server) *proxy {
 			MaxIdleConnsPerHost:   32,
 			IdleConnTimeout:       90 * time.Second,
 			ResponseHeaderTimeout: 60 * time.Second,
+			TLSClientConfig:       s.cfg.ClientTLS,
 		},
 		FlushInterval: -1, // event streams flow through at once
 		ModifyResponse: func(resp *http.Response) error {
