@@ -77,7 +77,7 @@ func newLeader(s *Server, term coord.Term, snap *snapshot) *leader {
 		}
 	}
 	info := s.frameworkInfo()
-	l.client = scheduler.New(scheduler.Config{Masters: s.cfg.Masters, Framework: info, AuthToken: s.cfg.AuthToken})
+	l.client = scheduler.New(scheduler.Config{Masters: s.cfg.Masters, Framework: info, AuthToken: s.cfg.AuthToken, TLSConfig: s.cfg.ClientTLS})
 	if l.frameworkID != "" {
 		l.client.SetFrameworkID(l.frameworkID)
 	}
