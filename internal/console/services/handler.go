@@ -1,0 +1,60 @@
+package services
+
+import (
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/console"
+)
+
+//go:embed static
+var files embed.FS
+
+// Config is what the console needs from the services instance serving it.
+type Config struct {
+	Masters    []string     // base URLs of the masters, to find a task's agent
+	AuthToken  string       // sent to masters and agents when set
+	HTTPClient *http.Client // for masters and agents; default: one with 10s timeouts
+	Logger     *slog.Logger // default: slog.Default()
+}
+
+// Handler serves the console under /ui/: the page, its assets and the sandbox reader.
+func Handler(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	own, err := fs.Sub(files, "static")
+	if err != nil {
+		panic(err) // the embedded directory exists: a build without it does not compile
+	}
+	assets, err := console.NewAssets(console.Shared, own)
+	if err != nil {
+		panic(err)
+	}
+	page := console.Page{
+		Title:   "Services · Marina",
+		Product: "Marina services",
+		Nav:     []console.Link{{Href: "#/apps", Label: "Applications"}, {Href: "#/deployments", Label: "Deployments"}},
+		Styles:  []string{assets.URL("assets/", "base.css"), assets.URL("assets/", "services.css")},
+		Scripts: []string{assets.URL("assets/", "console.js"), assets.URL("assets/", "services.js")},
+	}
+	sb := &sandboxes{masters: cfg.Masters, token: cfg.AuthToken, http: cfg.HTTPClient, log: cfg.Logger}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
+		if err := console.WritePage(w, page); err != nil {
+			cfg.Logger.Warn("console page", "err", err)
+		}
+	})
+	mux.Handle("GET /ui/assets/", assets)
+	mux.HandleFunc("GET /ui/api/tasks/{task}/files/{file}", sb.serveRead)
+	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "not found: the console lives at /ui/", http.StatusNotFound)
+	})
+	return mux
+}

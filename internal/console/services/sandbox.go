@@ -1,0 +1,273 @@
+package services
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// readLength is how much of a file one read returns: a page of a log.
+	readLength = 64 << 10
+	// maxAnswer bounds what is read from a master or an agent.
+	maxAnswer = 64 << 20
+	// locateTTL is how long a task's found sandbox is reused: a followed log reads every second.
+	locateTTL = 30 * time.Second
+)
+
+// errNotFound marks a task or file that does not exist (404 to the browser).
+var errNotFound = errors.New("not found")
+
+// sandboxes finds tasks' sandboxes through the leading master and reads their files through
+// the agents' /files API.
+type sandboxes struct {
+	masters []string
+	token   string
+	http    *http.Client
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	found map[string]located // by task id
+}
+
+// located is where a task's files are: the agent's base URL and the sandbox directory, as the
+// agent's /files paths name it (relative to its sandboxes directory).
+type located struct {
+	agent, dir string
+	at         time.Time
+}
+
+// The parts of the master's /master/state used here (Mesos' field names).
+type masterState struct {
+	Slaves []struct {
+		ID  string `json:"id"`
+		PID string `json:"pid"`
+	} `json:"slaves"`
+	Frameworks          []masterFramework `json:"frameworks"`
+	CompletedFrameworks []masterFramework `json:"completed_frameworks"`
+}
+
+type masterFramework struct {
+	ID               string       `json:"id"`
+	Tasks            []masterTask `json:"tasks"`
+	UnreachableTasks []masterTask `json:"unreachable_tasks"`
+	CompletedTasks   []masterTask `json:"completed_tasks"`
+}
+
+type masterTask struct {
+	ID         string `json:"id"`
+	ExecutorID string `json:"executor_id"`
+	SlaveID    string `json:"slave_id"`
+}
+
+// readAnswer is the agent's /files/read answer, passed on as is.
+type readAnswer struct {
+	Data   string `json:"data"`
+	Offset int64  `json:"offset"`
+}
+
+// serveRead answers GET /ui/api/tasks/{task}/files/{file}?offset=N with up to readLength bytes
+// of the task's stdout or stderr from offset N.
+func (s *sandboxes) serveRead(w http.ResponseWriter, r *http.Request) {
+	task, file := r.PathValue("task"), r.PathValue("file")
+	if file != "stdout" && file != "stderr" {
+		writeError(w, http.StatusNotFound, "only a task's stdout and stderr can be read here, not %q", file)
+		return
+	}
+	offset, err := strconv.ParseInt(r.URL.Query().Get("offset"), 10, 64)
+	if err != nil || offset < 0 {
+		writeError(w, http.StatusBadRequest, "offset must be a number of bytes, 0 or more")
+		return
+	}
+	ans, err := s.read(r.Context(), task, file, offset)
+	switch {
+	case errors.Is(err, errNotFound):
+		writeError(w, http.StatusNotFound, "%v", err)
+		return
+	case err != nil:
+		s.log.Debug("console: read sandbox", "task", task, "file", file, "err", err)
+		writeError(w, http.StatusBadGateway, "%v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(ans)
+}
+
+func writeError(w http.ResponseWriter, code int, format string, args ...any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": fmt.Sprintf(format, args...)})
+}
+
+// read reads a task's file from offset, locating the task again when its cached place fails.
+func (s *sandboxes) read(ctx context.Context, task, file string, offset int64) (*readAnswer, error) {
+	loc, cached, err := s.locate(ctx, task)
+	if err != nil {
+		return nil, err
+	}
+	ans, err := s.readAt(ctx, loc, file, offset)
+	if err != nil && cached {
+		s.forget(task)
+		if loc, _, err = s.locate(ctx, task); err != nil {
+			return nil, err
+		}
+		ans, err = s.readAt(ctx, loc, file, offset)
+	}
+	return ans, err
+}
+
+func (s *sandboxes) readAt(ctx context.Context, loc located, file string, offset int64) (*readAnswer, error) {
+	q := url.Values{"path": {loc.dir + "/" + file}, "offset": {strconv.FormatInt(offset, 10)}, "length": {strconv.Itoa(readLength)}}
+	var ans readAnswer
+	if err := s.getJSON(ctx, loc.agent+"/files/read?"+q.Encode(), &ans); err != nil {
+		return nil, fmt.Errorf("read %s from the agent at %s: %w", file, loc.agent, err)
+	}
+	return &ans, nil
+}
+
+// locate finds the agent and sandbox directory of a task, from the cache when it is fresh;
+// cached reports which.
+func (s *sandboxes) locate(ctx context.Context, task string) (loc located, cached bool, err error) {
+	now := time.Now()
+	s.mu.Lock()
+	loc, ok := s.found[task]
+	s.mu.Unlock()
+	if ok && now.Sub(loc.at) < locateTTL {
+		return loc, true, nil
+	}
+	st, base, err := s.masterState(ctx)
+	if err != nil {
+		return located{}, false, err
+	}
+	fw, t := st.task(task)
+	if t == nil {
+		return located{}, false, fmt.Errorf("task %s: %w on the leading master", task, errNotFound)
+	}
+	agent := ""
+	for _, a := range st.Slaves {
+		if a.ID == t.SlaveID {
+			if _, hostport, ok := strings.Cut(a.PID, "@"); ok && hostport != "" {
+				agent = base.Scheme + "://" + hostport
+			}
+		}
+	}
+	if agent == "" {
+		return located{}, false, fmt.Errorf("task %s: its agent %s is %w among the registered agents", task, t.SlaveID, errNotFound)
+	}
+	executor := t.ExecutorID
+	if executor == "" {
+		executor = t.ID
+	}
+	loc = located{agent: agent, dir: fw + "/" + executor, at: now}
+	s.mu.Lock()
+	if s.found == nil {
+		s.found = map[string]located{}
+	}
+	for k, v := range s.found {
+		if now.Sub(v.at) >= locateTTL {
+			delete(s.found, k)
+		}
+	}
+	s.found[task] = loc
+	s.mu.Unlock()
+	return loc, false, nil
+}
+
+func (s *sandboxes) forget(task string) {
+	s.mu.Lock()
+	delete(s.found, task)
+	s.mu.Unlock()
+}
+
+// masterState reads /master/state from the first master that answers; a standby redirects to
+// the leader. It returns the URL that answered.
+func (s *sandboxes) masterState(ctx context.Context) (*masterState, *url.URL, error) {
+	if len(s.masters) == 0 {
+		return nil, nil, errors.New("this services instance knows no master to find tasks' agents")
+	}
+	var errs []error
+	for _, m := range s.masters {
+		base, err := url.Parse(m)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var st masterState
+		if err := s.getJSON(ctx, strings.TrimSuffix(m, "/")+"/master/state", &st); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return &st, base, nil
+	}
+	return nil, nil, fmt.Errorf("no master answered: %w", errors.Join(errs...))
+}
+
+// task finds a task and its framework's id in the master's state.
+func (st *masterState) task(id string) (string, *masterTask) {
+	for _, fws := range [][]masterFramework{st.Frameworks, st.CompletedFrameworks} {
+		for _, f := range fws {
+			for _, ts := range [][]masterTask{f.Tasks, f.UnreachableTasks, f.CompletedTasks} {
+				for i := range ts {
+					if ts[i].ID == id {
+						return f.ID, &ts[i]
+					}
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// getJSON GETs u with the token, following redirects with it, and decodes the JSON answer.
+func (s *sandboxes) getJSON(ctx context.Context, u string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	hc := *s.http
+	hc.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return fmt.Errorf("stopped after %d redirects", len(via))
+		}
+		if s.token != "" && !(via[0].URL.Scheme == "https" && next.URL.Scheme != "https") {
+			next.Header.Set("Authorization", "Bearer "+s.token)
+		}
+		return nil
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", u, err)
+	}
+	if len(body) > maxAnswer {
+		return fmt.Errorf("GET %s: answer larger than %d bytes", u, maxAnswer)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("GET %s: %w", u, errNotFound)
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("GET %s: %s: %.200s", u, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("GET %s: %w", u, err)
+	}
+	return nil
+}
