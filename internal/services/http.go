@@ -15,6 +15,7 @@ import (
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
 	"github.com/marina-dcos/marina/internal/auth"
+	servicesconsole "github.com/marina-dcos/marina/internal/console/services"
 )
 
 // errNotLeader is returned by changes attempted after the leadership was lost.
@@ -186,6 +187,8 @@ func (s *Server) routes() http.Handler {
 		}
 		s.serveEvents(w, r)
 	})
+	mux.Handle("/ui/", servicesconsole.Handler(servicesconsole.Config{Masters: s.cfg.Masters, AuthToken: s.cfg.AuthToken, Logger: s.log}))
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, msg("Not found: %s %s", r.Method, r.URL.Path))
 	})
