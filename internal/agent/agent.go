@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,10 @@ type Config struct {
 	// AuthToken is sent to masters as a bearer token, and required on the agent's own API.
 	AuthToken  string
 	HTTPClient *http.Client // optional; the stream needs no client timeout
+	// TLSConfig, when set, makes the agent's API serve https. ClientTLS verifies https masters
+	// (and presents the node's certificate) when HTTPClient is nil.
+	TLSConfig *tls.Config
+	ClientTLS *tls.Config
 	// HeartbeatInterval between HEARTBEAT calls; default 5s (the master's interval when shorter).
 	HeartbeatInterval time.Duration
 	// Timeout after which a stream silent from the master is dead; default 15s.
@@ -197,6 +202,9 @@ func (a *Agent) start(ctx context.Context) error {
 	if err != nil {
 		a.closeExecutors()
 		return fmt.Errorf("agent: listen: %w", err)
+	}
+	if a.cfg.TLSConfig != nil {
+		ln = tls.NewListener(ln, a.cfg.TLSConfig)
 	}
 	a.ln = ln
 	a.advertise = advertiseAddr(a.cfg.Advertise, ln.Addr().String(), a.cfg.Hostname)
@@ -361,6 +369,7 @@ func (a *Agent) setupClient(listen net.Addr) {
 	} else {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DialContext = dialFrom(listen)
+		tr.TLSClientConfig = a.cfg.ClientTLS
 		a.ownTr = tr
 		c.Transport = tr
 	}
