@@ -1,0 +1,612 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func init() {
+	providers["ssh"] = func(s map[string]string) (Provider, error) { return NewSSH(s) }
+}
+
+// SSH is the ssh provider: the nodes are existing Linux machines reached with SSH. It uploads
+// the marina binary, the cluster's credentials and each node's configuration, then runs every
+// node as a systemd unit where systemd runs, or as a process in a session of its own with a pid
+// file where it does not. Everything it installs on a host lives under one directory (setting
+// "dir", default /var/lib/marina/<cluster>), plus a unit file per node under
+// /etc/systemd/system; Destroy removes both, and the tasks the agents started.
+//
+// Settings (all strings, as provider settings are):
+//
+//	masters                   the masters' hosts, "[user@]address[:port]", comma or space separated
+//	agents                    the agents' hosts, likewise (a host may run a master and an agent)
+//	user                      login user (default: the current user); not root means sudo -n
+//	port                      SSH port (default 22)
+//	identity_file             private keys, comma separated (default: ssh-agent, ~/.ssh/id_*)
+//	known_hosts               known_hosts files, comma separated (default ~/.ssh/known_hosts)
+//	insecure_ignore_host_key  "true" accepts any host key (never on an untrusted network)
+//	binary                    the marina binary to upload (default: the running one)
+//	dir                       where on the hosts (default /var/lib/marina/<cluster name>)
+//
+// A node's address is its host's address from the spec: it must be (or resolve to) an address
+// of that host, since the node listens on it.
+type SSH struct {
+	masters, agents []sshHost
+	binary          string
+	dir             string
+	pool            *sshPool
+
+	mu      sync.Mutex
+	running map[string]runningProbe // Running's answers, by node name
+	binSum  string                  // the binary's sha256, computed once
+}
+
+var _ Provider = (*SSH)(nil)
+
+// runningProbe is Running's last answer for a node.
+type runningProbe struct {
+	at      time.Time
+	running bool
+}
+
+// runningCacheFor is how long Running trusts its last answer: up polls Running for every node
+// every few milliseconds while it waits, and each answer costs a round trip to the host.
+const runningCacheFor = time.Second
+
+// sshSettings are the names NewSSH knows.
+var sshSettings = []string{"masters", "agents", "user", "port", "identity_file", "known_hosts",
+	"insecure_ignore_host_key", "binary", "dir"}
+
+// NewSSH returns an ssh provider with settings. It loads the SSH identities and known_hosts
+// files; it connects to no host yet.
+func NewSSH(settings map[string]string) (*SSH, error) {
+	var errs []error
+	bad := func(k, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("provider.settings.%s: "+format, append([]any{k}, args...)...))
+	}
+	for k := range settings {
+		if !slices.Contains(sshSettings, k) {
+			bad(k, "unknown setting of the ssh provider (known: %s)", strings.Join(sshSettings, ", "))
+		}
+	}
+	login := settings["user"]
+	if login == "" {
+		if u, err := user.Current(); err == nil {
+			login = u.Username
+		} else {
+			login = "root"
+		}
+	}
+	port := 22
+	if v := settings["port"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			bad("port", "%q is not a port", v)
+		}
+		port = n
+	}
+	insecure := false
+	if v := settings["insecure_ignore_host_key"]; v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("insecure_ignore_host_key", "%q is not true or false", v)
+		}
+		insecure = b
+	}
+	s := &SSH{binary: settings["binary"], dir: settings["dir"]}
+	if s.dir != "" && (!path.IsAbs(s.dir) || path.Clean(s.dir) == "/") {
+		bad("dir", "%q is not an absolute directory below /", s.dir)
+	}
+	hosts := func(k string) []sshHost {
+		var out []sshHost
+		for _, f := range splitList(settings[k]) {
+			h, err := parseSSHHost(f, login, port)
+			if err != nil {
+				bad(k, "%v", err)
+				continue
+			}
+			out = append(out, h)
+		}
+		return out
+	}
+	s.masters, s.agents = hosts("masters"), hosts("agents")
+	if len(s.masters) == 0 {
+		bad("masters", "the ssh provider needs the masters' hosts, like \"10.0.0.1, 10.0.0.2, 10.0.0.3\"")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	auth, err := newSSHAuth(splitList(settings["identity_file"]), splitList(settings["known_hosts"]), insecure)
+	if err != nil {
+		return nil, fmt.Errorf("ssh provider: %w", err)
+	}
+	s.pool = &sshPool{auth: auth}
+	return s, nil
+}
+
+// splitList splits a comma or space separated setting.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+}
+
+// Name returns "ssh".
+func (s *SSH) Name() string { return "ssh" }
+
+// Close closes the provider's SSH connections. Up, status and down end their process instead.
+func (s *SSH) Close() error { return s.pool.Close() }
+
+// remote is where a cluster's files live on its hosts.
+type remote struct{ root string }
+
+func (s *SSH) remote(c *Cluster) remote {
+	if s.dir != "" {
+		return remote{root: path.Clean(s.dir)}
+	}
+	return remote{root: path.Join("/var/lib/marina", c.Name)}
+}
+
+func (r remote) binary() string                 { return path.Join(r.root, "bin", "marina") }
+func (r remote) workDir(node string) string     { return path.Join(r.root, "nodes", node) }
+func (r remote) logFile(node string) string     { return path.Join(r.root, "logs", node+".log") }
+func (r remote) pidFile(node string) string     { return path.Join(r.root, "run", node+".pid") }
+func (r remote) credentials(node string) string { return path.Join(r.root, "credentials", node) }
+
+// unitName is the systemd unit of node n of cluster c.
+func unitName(c *Cluster, n *Node) string { return "marina-" + c.Name + "-" + n.Name + ".service" }
+
+// Plan lays out a master on each host of the masters setting and an agent on each host of the
+// agents setting, each at its host's address with the standard ports, its files under the
+// remote directory.
+func (s *SSH) Plan(c *Cluster) error {
+	agents := c.Spec.Agents.Expand()
+	var errs []error
+	if len(s.masters) != c.Spec.Masters {
+		errs = append(errs, fmt.Errorf("ssh provider: the spec has %d masters but provider.settings.masters lists %d hosts", c.Spec.Masters, len(s.masters)))
+	}
+	if len(s.agents) != len(agents) {
+		errs = append(errs, fmt.Errorf("ssh provider: the spec has %d agents but provider.settings.agents lists %d hosts", len(agents), len(s.agents)))
+	}
+	seen := map[string]bool{}
+	for _, h := range s.masters {
+		if seen[h.Addr] {
+			errs = append(errs, fmt.Errorf("ssh provider: host %s is listed twice among the masters", h.Addr))
+		}
+		seen[h.Addr] = true
+	}
+	clear(seen)
+	for _, h := range s.agents {
+		if seen[h.Addr] {
+			errs = append(errs, fmt.Errorf("ssh provider: host %s is listed twice among the agents", h.Addr))
+		}
+		seen[h.Addr] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if c.Binary == "" {
+		c.Binary = s.binary
+	}
+	if c.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("ssh provider: find the marina binary: %w", err)
+		}
+		c.Binary = exe
+	}
+	r := s.remote(c)
+	c.Nodes = nil
+	node := func(role Role, i int, h sshHost, port int, ports ...int) (*Node, error) {
+		ip, err := hostIP(h.Addr)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("%s-%d", role, i)
+		return &Node{
+			Name: name, Role: role, Index: i, IP: ip,
+			URL:     "http://" + net.JoinHostPort(ip, strconv.Itoa(port)),
+			Ports:   append([]int{port}, ports...),
+			WorkDir: r.workDir(name),
+			LogFile: r.logFile(name),
+		}, nil
+	}
+	for i, h := range s.masters {
+		n, err := node(RoleMaster, i+1, h, masterPort, etcdClient, etcdPeer, servicesPort)
+		if err != nil {
+			return err
+		}
+		c.Nodes = append(c.Nodes, n)
+	}
+	for i, h := range s.agents {
+		n, err := node(RoleAgent, i+1, h, agentPort)
+		if err != nil {
+			return err
+		}
+		n.Resources, n.Attributes = agents[i].Resources, agents[i].Attributes
+		c.Nodes = append(c.Nodes, n)
+	}
+	c.Endpoints = Endpoints{Masters: c.MasterURLs()}
+	if ms := c.Masters(); len(ms) > 0 {
+		c.Endpoints.Master = ms[0].URL
+		c.Endpoints.Services = servicesURL(ms[0].IP)
+	}
+	return nil
+}
+
+// hostIP returns addr when it is an IP address, else the first address it resolves to.
+func hostIP(addr string) (string, error) {
+	if ip := net.ParseIP(addr); ip != nil {
+		return ip.String(), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupIP(ctx, "ip", addr)
+	if err != nil || len(ips) == 0 {
+		return "", fmt.Errorf("ssh provider: host %s: %w", addr, errors.Join(err, errors.New("no address")))
+	}
+	for _, ip := range ips {
+		if ip.To4() != nil {
+			return ip.String(), nil
+		}
+	}
+	return ips[0].String(), nil
+}
+
+// hostOf returns the SSH host node n runs on.
+func (s *SSH) hostOf(n *Node) sshHost {
+	hosts := s.masters
+	if n.Role == RoleAgent {
+		hosts = s.agents
+	}
+	if n.Index >= 1 && n.Index <= len(hosts) {
+		return hosts[n.Index-1]
+	}
+	return sshHost{}
+}
+
+// hostNodes groups c's nodes by the host they run on, in the order hosts first appear.
+type hostNodes struct {
+	host  sshHost
+	nodes []*Node
+}
+
+func (s *SSH) byHost(nodes []*Node) []hostNodes {
+	var out []hostNodes
+	idx := map[string]int{}
+	for _, n := range nodes {
+		h := s.hostOf(n)
+		i, ok := idx[h.key()]
+		if !ok {
+			i = len(out)
+			idx[h.key()] = i
+			out = append(out, hostNodes{host: h})
+		}
+		out[i].nodes = append(out[i].nodes, n)
+	}
+	return out
+}
+
+// eachHost runs f for every host of nodes at once and joins the errors.
+func (s *SSH) eachHost(ctx context.Context, nodes []*Node, f func(ctx context.Context, conn *sshConn, nodes []*Node) error) error {
+	groups := s.byHost(nodes)
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Go(func() {
+			conn, err := s.pool.get(ctx, g.host)
+			if err == nil {
+				err = f(ctx, conn, g.nodes)
+			}
+			if err != nil && len(g.nodes) > 0 {
+				err = &NodeError{Node: g.nodes[0].Name, Err: err}
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Preflight connects to every host and checks that it runs Linux on the binary's architecture,
+// that commands can run as root, that each node's address is one of its host's, and that no
+// node port is taken.
+func (s *SSH) Preflight(ctx context.Context, c *Cluster) error {
+	arch, err := binaryArch(c.Binary)
+	if err != nil {
+		return err
+	}
+	return s.eachHost(ctx, c.Nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
+		out, err := conn.run(ctx, factsScript)
+		if err != nil {
+			return fmt.Errorf("preflight: %w", err)
+		}
+		f := parseHostFacts(out)
+		var errs []error
+		if f.os != "Linux" {
+			errs = append(errs, fmt.Errorf("%s runs %q, not Linux", conn.host, f.os))
+		} else if f.arch != arch {
+			errs = append(errs, fmt.Errorf("%s is %s but the marina binary %s is built for %s: set provider.settings.binary to a %s build", conn.host, f.arch, c.Binary, arch, f.arch))
+		}
+		if f.uid != "0" {
+			errs = append(errs, fmt.Errorf("%s: cannot run commands as root (user %s, sudo -n): %s", conn.host, conn.host.User, f.uid))
+		}
+		if len(f.missing) > 0 {
+			errs = append(errs, fmt.Errorf("%s lacks commands the provider runs: %s", conn.host, strings.Join(f.missing, ", ")))
+		}
+		for _, n := range nodes {
+			if !f.localAddr(n.IP) {
+				errs = append(errs, &NodeError{Node: n.Name, Err: fmt.Errorf("address %s is not one of host %s's addresses (%s): nodes listen on it", n.IP, conn.host.Addr, strings.Join(f.addrs, ", "))})
+			}
+			for _, p := range n.Ports {
+				if f.listening[p] {
+					errs = append(errs, &NodeError{Node: n.Name, Err: fmt.Errorf("%s: port %d is in use", conn.host.Addr, p)})
+				}
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// binaryArch returns the GOARCH-style name (uname -m, as hosts say it) of an ELF executable.
+func binaryArch(file string) (string, error) {
+	f, err := elf.Open(file)
+	if err != nil {
+		return "", fmt.Errorf("marina binary %s: %w (the ssh provider uploads a Linux build)", file, err)
+	}
+	defer f.Close()
+	switch f.Machine {
+	case elf.EM_X86_64:
+		return "x86_64", nil
+	case elf.EM_AARCH64:
+		return "aarch64", nil
+	case elf.EM_RISCV:
+		return "riscv64", nil
+	case elf.EM_PPC64:
+		return "ppc64le", nil
+	case elf.EM_S390:
+		return "s390x", nil
+	}
+	return "", fmt.Errorf("marina binary %s: unsupported machine %v", file, f.Machine)
+}
+
+// Provision uploads the marina binary to every host (unless it holds the same one) and makes
+// the nodes' directories.
+func (s *SSH) Provision(ctx context.Context, c *Cluster) error {
+	sum, err := s.binarySum(c.Binary)
+	if err != nil {
+		return err
+	}
+	r := s.remote(c)
+	return s.eachHost(ctx, c.Nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
+		if _, err := conn.upload(ctx, r.binary(), 0o755, sum, func() (io.ReadCloser, error) { return os.Open(c.Binary) }); err != nil {
+			return err
+		}
+		dirs := []string{path.Join(r.root, "logs"), path.Join(r.root, "run")}
+		for _, n := range nodes {
+			dirs = append(dirs, n.WorkDir)
+		}
+		_, err := conn.run(ctx, "set -e\numask 077\nmkdir -p "+quoteAll(dirs)+"\n")
+		return err
+	})
+}
+
+// binarySum returns the sha256 of the binary, hashed once.
+func (s *SSH) binarySum(file string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.binSum != "" {
+		return s.binSum, nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return "", fmt.Errorf("marina binary: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("marina binary: %w", err)
+	}
+	s.binSum = hex.EncodeToString(h.Sum(nil))
+	return s.binSum, nil
+}
+
+// Configure generates the cluster's credentials (every ssh node listens beyond loopback),
+// uploads each node's share of them, and sets each node's command line.
+func (s *SSH) Configure(ctx context.Context, c *Cluster) error {
+	r := s.remote(c)
+	creds, err := sshCredentials(c)
+	if err != nil {
+		return err
+	}
+	var ips []string
+	for _, m := range c.Masters() {
+		ips = append(ips, m.IP)
+	}
+	for _, n := range c.Nodes {
+		switch n.Role {
+		case RoleMaster:
+			n.Args = []string{"master",
+				"--ip", n.IP, "--port", strconv.Itoa(masterPort),
+				"--masters", strings.Join(ips, ","),
+				"--work-dir", n.WorkDir,
+				"--etcd-client-port", strconv.Itoa(etcdClient), "--etcd-peer-port", strconv.Itoa(etcdPeer),
+				"--services-port", strconv.Itoa(servicesPort),
+			}
+		case RoleAgent:
+			n.Args = []string{"agent",
+				"--listen", net.JoinHostPort(n.IP, strconv.Itoa(agentPort)),
+				"--hostname", n.IP,
+				"--master", strings.Join(c.MasterURLs(), ","),
+				"--work-dir", n.WorkDir,
+			}
+			if n.Resources != "" {
+				n.Args = append(n.Args, "--resources", n.Resources)
+			}
+			if n.Attributes != "" {
+				n.Args = append(n.Args, "--attributes", n.Attributes)
+			}
+		}
+		n.Args = append(n.Args, creds.args(r.credentials(n.Name))...)
+	}
+	return s.eachHost(ctx, c.Nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
+		for _, n := range nodes {
+			files, err := creds.files(n)
+			if err != nil {
+				return err
+			}
+			for name, data := range files {
+				if _, err := conn.uploadBytes(ctx, path.Join(r.credentials(n.Name), name), 0o600, data); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// quoteAll shell-quotes every word and joins them with spaces.
+func quoteAll(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = shellQuote(w)
+	}
+	return strings.Join(q, " ")
+}
+
+// Start starts each node: as a systemd unit (enabled, so it comes back after a reboot) where
+// systemd runs, else in a session of its own with its pid in a file. A node already running is
+// left alone. It records each node's pid.
+func (s *SSH) Start(ctx context.Context, c *Cluster, nodes []*Node) error {
+	r := s.remote(c)
+	return s.eachHost(ctx, nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
+		for _, n := range nodes {
+			unit := unitFile(c, n, r)
+			out, err := conn.run(ctx, startScript(r, unitName(c, n), unit, n))
+			if err != nil {
+				return &NodeError{Node: n.Name, Err: fmt.Errorf("start: %w", err)}
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+			if err != nil || pid <= 0 {
+				return &NodeError{Node: n.Name, Err: fmt.Errorf("start: no pid (%q)", strings.TrimSpace(string(out)))}
+			}
+			n.PID, n.StartTime = pid, 0
+			s.remember(n, true)
+		}
+		return nil
+	})
+}
+
+// Running reports whether n's process runs on its host; an unreachable host counts as not.
+func (s *SSH) Running(c *Cluster, n *Node) bool {
+	s.mu.Lock()
+	p, ok := s.running[n.Name]
+	s.mu.Unlock()
+	if ok && time.Since(p.at) < runningCacheFor {
+		return p.running
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sshDialTimeout)
+	defer cancel()
+	running := false
+	if conn, err := s.pool.get(ctx, s.hostOf(n)); err == nil {
+		out, err := conn.run(ctx, statusScript(s.remote(c), unitName(c, n), n))
+		running = err == nil && strings.TrimSpace(string(out)) != ""
+	}
+	s.remember(n, running)
+	return running
+}
+
+func (s *SSH) remember(n *Node, running bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		s.running = map[string]runningProbe{}
+	}
+	s.running[n.Name] = runningProbe{at: time.Now(), running: running}
+}
+
+// Logs returns the last lines of n's log file on its host.
+func (s *SSH) Logs(c *Cluster, n *Node, lines int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), sshDialTimeout)
+	defer cancel()
+	conn, err := s.pool.get(ctx, s.hostOf(n))
+	if err != nil {
+		return nil, err
+	}
+	out, err := conn.run(ctx, fmt.Sprintf("tail -n %d %s 2>/dev/null || true\n", max(lines, 1), shellQuote(n.LogFile)))
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimRight(string(out), "\n")
+	if text == "" {
+		return nil, nil
+	}
+	return strings.Split(text, "\n"), nil
+}
+
+// Destroy stops every node on every host, kills the tasks the agents started and removes
+// their containers and cgroups, and removes the units and the remote directory.
+func (s *SSH) Destroy(ctx context.Context, c *Cluster) error {
+	r := s.remote(c)
+	nodes := c.Nodes
+	if len(nodes) == 0 {
+		// A cluster whose plan was never recorded: its hosts are still known from the settings.
+		tmp := &Cluster{Name: c.Name, Spec: c.Spec, Dir: c.Dir}
+		if s.Plan(tmp) == nil {
+			nodes = tmp.Nodes
+		}
+	}
+	err := s.eachHost(ctx, nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
+		units := make([]string, len(nodes))
+		for i, n := range nodes {
+			units[i] = unitName(c, n)
+		}
+		_, err := conn.run(ctx, destroyScript(r, units, s.dir == ""))
+		return err
+	})
+	for _, n := range nodes {
+		s.remember(n, false)
+	}
+	return err
+}
+
+// sshCreds is what Configure gives the nodes to authenticate with: for now the cluster's API
+// token (<state>/<name>/token, where the probes and the CLI find it too). Once nodes serve TLS,
+// GenerateCredentials replaces it: a CA and node certificates besides the token.
+type sshCreds struct{ cr *Credentials }
+
+// sshCredentials makes sure the cluster has an API token.
+func sshCredentials(c *Cluster) (sshCreds, error) {
+	cr := &Credentials{TokenFile: filepath.Join(c.Dir, TokenFile)}
+	if _, err := cr.ensureToken(); err != nil {
+		return sshCreds{}, err
+	}
+	return sshCreds{cr: cr}, nil
+}
+
+// args are a node's flags for its credentials uploaded to dir.
+func (s sshCreds) args(dir string) []string {
+	return []string{"--auth-token-file", path.Join(dir, NodeTokenFile)}
+}
+
+// files returns node n's credential files by name, to upload.
+func (s sshCreds) files(*Node) (map[string][]byte, error) {
+	b, err := os.ReadFile(s.cr.TokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	return map[string][]byte{NodeTokenFile: b}, nil
+}

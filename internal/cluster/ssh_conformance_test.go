@@ -1,0 +1,65 @@
+package cluster_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/cluster"
+	"github.com/marina-dcos/marina/internal/cluster/clustertest"
+	"github.com/marina-dcos/marina/internal/cluster/sshtest"
+)
+
+// sshSettings are the ssh provider's settings for hosts: masters on the first ones, agents on
+// the rest, host keys checked against the hosts' known_hosts file.
+func sshSettings(h *sshtest.Hosts, masters int, bin string) map[string]string {
+	return map[string]string{
+		"masters":       strings.Join(h.IPs[:masters], ","),
+		"agents":        strings.Join(h.IPs[masters:], ","),
+		"user":          "root",
+		"identity_file": h.IdentityFile,
+		"known_hosts":   h.KnownHostsFile,
+		"binary":        bin,
+	}
+}
+
+// TestSSHConformance runs the provider conformance suite against the ssh provider, with a 1+1
+// cluster on two sshd containers, then checks that Destroy left the hosts clean.
+func TestSSHConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds the binary and runs a cluster on sshd containers")
+	}
+	hosts := sshtest.Start(t, 2)
+	bin := buildMarina(t)
+	p, err := cluster.NewSSH(sshSettings(hosts, 1, bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	clustertest.Run(t, p, cluster.Spec{Name: "conformance", Masters: 1, Agents: cluster.UniformAgents(1)}, t.TempDir())
+	assertHostsClean(t, hosts)
+}
+
+// assertHostsClean checks that no host runs a marina process or keeps a file of one.
+func assertHostsClean(t *testing.T, hosts *sshtest.Hosts) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range hosts.IPs {
+		ps, err := hosts.Processes(ctx, i)
+		if err != nil {
+			t.Fatalf("host %d: %v", i+1, err)
+		}
+		if strings.Contains(ps, "marina") {
+			t.Errorf("host %d still runs marina processes:\n%s", i+1, ps)
+		}
+		ls, err := hosts.Exec(ctx, i, "ls", "-A", "/var/lib")
+		if err != nil {
+			t.Fatalf("host %d: %v", i+1, err)
+		}
+		if strings.TrimSpace(ls) != "" {
+			t.Errorf("host %d keeps files under /var/lib: %s", i+1, ls)
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package sshtest
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// Image is the host image scripts/build-sshd-image.sh builds.
+const Image = "marina-sshd:latest"
+
+// Hosts are n running SSH hosts.
+type Hosts struct {
+	// IPs are the hosts' addresses on their network, in order.
+	IPs []string
+	// IdentityFile is a private key root accepts on every host; KnownHostsFile lists every
+	// host's key.
+	IdentityFile, KnownHostsFile string
+
+	cli        *client.Client
+	containers []string
+}
+
+// Start starts n hosts on a network of their own, or skips t when Docker or the image is
+// missing. Everything is removed when t ends.
+func Start(t testing.TB, n int) *Hosts {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Skipf("no Docker client: %v", err)
+	}
+	if _, err := cli.Ping(ctx); err != nil {
+		cli.Close()
+		t.Skipf("no Docker Engine answers: %v", err)
+	}
+	if _, err := cli.ImageInspect(ctx, Image); err != nil {
+		cli.Close()
+		t.Skipf("image %s is missing: build it with scripts/build-sshd-image.sh (%v)", Image, err)
+	}
+	h := &Hosts{cli: cli}
+	t.Cleanup(func() { cli.Close() })
+
+	dir := t.TempDir()
+	clientKey, clientPEM := newKey(t)
+	h.IdentityFile = filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(h.IdentityFile, clientPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authorized := ssh.MarshalAuthorizedKey(clientKey)
+
+	name := fmt.Sprintf("marina-sshtest-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	subnet := createNetwork(t, ctx, cli, name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, id := range h.containers {
+			if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+				t.Errorf("remove host container: %v", err)
+			}
+		}
+		if err := cli.NetworkRemove(ctx, name); err != nil {
+			t.Errorf("remove network %s: %v", name, err)
+		}
+	})
+
+	var known bytes.Buffer
+	for i := range n {
+		ip := fmt.Sprintf("%s.%d", subnet, 10+i)
+		hostKey, hostPEM := newKey(t)
+		known.WriteString(knownhosts.Line([]string{ip}, hostKey) + "\n")
+		resp, err := cli.ContainerCreate(ctx,
+			&container.Config{Image: Image, Hostname: fmt.Sprintf("host-%d", i+1)},
+			&container.HostConfig{},
+			&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+				name: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}},
+			}},
+			nil, fmt.Sprintf("%s-%d", name, i+1))
+		if err != nil {
+			t.Fatalf("create host %d: %v", i+1, err)
+		}
+		h.containers = append(h.containers, resp.ID)
+		files := tarFiles(t, map[string]tarFile{
+			"etc/ssh/ssh_host_ed25519_key": {mode: 0o600, data: hostPEM},
+			"root/.ssh/authorized_keys":    {mode: 0o600, data: authorized},
+		})
+		if err := cli.CopyToContainer(ctx, resp.ID, "/", files, container.CopyToContainerOptions{}); err != nil {
+			t.Fatalf("host %d: copy keys: %v", i+1, err)
+		}
+		if err := cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+			t.Fatalf("start host %d: %v", i+1, err)
+		}
+		h.IPs = append(h.IPs, ip)
+	}
+	h.KnownHostsFile = filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(h.KnownHostsFile, known.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range h.IPs {
+		if err := h.WaitSSH(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+// createNetwork creates a bridge network called name on a free /24 of 10.213.0.0/16 and
+// returns the subnet's first three octets.
+func createNetwork(t testing.TB, ctx context.Context, cli *client.Client, name string) string {
+	t.Helper()
+	var lastErr error
+	for range 20 {
+		third, err := rand.Int(rand.Reader, big.NewInt(250))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := fmt.Sprintf("10.213.%d", third.Int64()+1)
+		_, err = cli.NetworkCreate(ctx, name, network.CreateOptions{
+			Driver: "bridge",
+			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: prefix + ".0/24", Gateway: prefix + ".1"}}},
+			Labels: map[string]string{"marina.test": "sshtest"},
+		})
+		if err == nil {
+			return prefix
+		}
+		lastErr = err
+	}
+	t.Fatalf("create network %s: %v", name, lastErr)
+	return ""
+}
+
+// WaitSSH waits until host i's sshd accepts connections.
+func (h *Hosts) WaitSSH(ctx context.Context, i int) error {
+	addr := net.JoinHostPort(h.IPs[i], "22")
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sshd of host %d (%s) does not answer: %w", i+1, addr, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Kill kills host i's container at once, as a power cut would.
+func (h *Hosts) Kill(ctx context.Context, i int) error {
+	return h.cli.ContainerKill(ctx, h.containers[i], "KILL")
+}
+
+// Restart starts host i's container again (its files kept, none of its processes) and waits
+// for its sshd.
+func (h *Hosts) Restart(ctx context.Context, i int) error {
+	if err := h.cli.ContainerStart(ctx, h.containers[i], container.StartOptions{}); err != nil {
+		return err
+	}
+	return h.WaitSSH(ctx, i)
+}
+
+// Exec runs cmd in host i (not through SSH) and returns its output; a non-zero exit is an
+// error.
+func (h *Hosts) Exec(ctx context.Context, i int, cmd ...string) (string, error) {
+	ex, err := h.cli.ContainerExecCreate(ctx, h.containers[i], container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return "", err
+	}
+	att, err := h.cli.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return "", err
+	}
+	defer att.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, att.Reader); err != nil {
+		return out.String(), err
+	}
+	st, err := h.cli.ContainerExecInspect(ctx, ex.ID)
+	if err != nil {
+		return out.String(), err
+	}
+	if st.ExitCode != 0 {
+		return out.String(), fmt.Errorf("%s in host %d: exit %d: %s", strings.Join(cmd, " "), i+1, st.ExitCode, out.String())
+	}
+	return out.String(), nil
+}
+
+// Processes lists host i's processes' command lines, one a line.
+func (h *Hosts) Processes(ctx context.Context, i int) (string, error) {
+	return h.Exec(ctx, i, "sh", "-c", `for p in /proc/[0-9]*; do c=$(tr '\0' ' ' < $p/cmdline 2>/dev/null) && [ -n "$c" ] && echo "${p#/proc/}: $c"; done; true`)
+}
+
+func newKey(t testing.TB) (ssh.PublicKey, []byte) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sshPub, pem.EncodeToMemory(block)
+}
+
+type tarFile struct {
+	mode int64
+	data []byte
+}
+
+// tarFiles makes a tar stream of files owned by root, in directories the image has.
+func tarFiles(t testing.TB, files map[string]tarFile) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
