@@ -48,7 +48,8 @@ See docs/cluster.md.`,
 			if file == "" || f.Changed("agents") {
 				spec.Agents = cluster.UniformAgents(agents)
 			}
-			if file == "" || f.Changed("provider") {
+			// --provider naming the spec file's provider keeps the file's settings.
+			if (file == "" || f.Changed("provider")) && spec.Provider.Name != provider {
 				spec.Provider = cluster.ProviderSpec{Name: provider}
 			}
 			for _, kv := range settings {
