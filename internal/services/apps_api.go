@@ -2,6 +2,8 @@ package services
 
 import (
 	"cmp"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -224,31 +226,11 @@ func (s *Server) putApp(r *http.Request, l *leader, id string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var p *marathon.AppPatch
-	var full *marathon.App
-	if patch || partial {
-		if p, err = marathon.DecodeAppPatch(body); err != nil {
-			return nil, err
-		}
-	} else if full, err = marathon.DecodeApp(body); err != nil {
+	build, err := appBuilder(id, body, patch, partial)
+	if err != nil {
 		return nil, err
 	}
-	d, created, err := l.updateApp(id, func(old *marathon.App) (*marathon.App, error) {
-		var spec *marathon.App
-		switch {
-		case old == nil && patch:
-			return nil, errAppNotFound(id)
-		case p != nil && old != nil:
-			base := old.ReadOnlyStripped()
-			spec = p.ApplyTo(base)
-		case p != nil:
-			spec = p.App()
-		default:
-			spec = full.Clone()
-		}
-		spec.Version, spec.VersionInfo = "", nil
-		return completeApp(spec, id)
-	}, force, "", s.apiPosted(r))
+	d, created, err := l.updateApp(id, build, force, s.apiPosted(r))
 	if err != nil {
 		return nil, err
 	}
@@ -257,6 +239,104 @@ func (s *Server) putApp(r *http.Request, l *leader, id string) (any, error) {
 		status = http.StatusCreated
 	}
 	return deploymentReply(status, d), nil
+}
+
+// appBuilder decodes the body of a change of app id and returns how it makes the new
+// definition from the current one (nil when there is none): with patch or partial, the fields
+// given replace the current ones (PATCH needs an app to change); otherwise the body replaces
+// the definition.
+func appBuilder(id string, body []byte, patch, partial bool) (func(old *marathon.App) (*marathon.App, error), error) {
+	var p *marathon.AppPatch
+	var full *marathon.App
+	var err error
+	if patch || partial {
+		if p, err = marathon.DecodeAppPatch(body); err != nil {
+			return nil, err
+		}
+	} else if full, err = marathon.DecodeApp(body); err != nil {
+		return nil, err
+	}
+	return func(old *marathon.App) (*marathon.App, error) {
+		var spec *marathon.App
+		switch {
+		case old == nil && patch:
+			return nil, errAppNotFound(id)
+		case p != nil && old != nil:
+			spec = p.ApplyTo(old.ReadOnlyStripped())
+		case p != nil:
+			spec = p.App()
+		default:
+			spec = full.Clone()
+		}
+		spec.Version, spec.VersionInfo = "", nil
+		return completeApp(spec, id)
+	}, nil
+}
+
+// PUT and PATCH /v2/apps: change (PUT also creates) a list of apps in one deployment, each
+// as PUT or PATCH /v2/apps/{id} would. Problems are reported with the app's index: "/(1)/cmd".
+func (s *Server) putApps(r *http.Request, l *leader) (any, error) {
+	force, err := boolParam(r, "force", false)
+	if err != nil {
+		return nil, err
+	}
+	partial, err := boolParam(r, "partialUpdate", true)
+	if err != nil {
+		return nil, err
+	}
+	patch := r.Method == http.MethodPatch
+	body, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, &marathon.DecodeError{ValidationError: marathon.ValidationError{Message: marathon.MsgInvalidJSON, Details: []marathon.ErrorDetail{{Path: "/", Errors: []string{"expected a JSON array of apps: " + err.Error()}}}}}
+	}
+	builds := map[string]func(*marathon.App) (*marathon.App, error){}
+	for i, raw := range list {
+		var head struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(raw, &head)
+		id, ok := marathon.CanonicalPath(head.ID, "/")
+		if head.ID == "" || !ok || id == "/" {
+			return nil, &marathon.ValidationError{Message: marathon.MsgInvalidObject, Details: []marathon.ErrorDetail{{Path: fmt.Sprintf("/(%d)/id", i), Errors: []string{"must be a valid app id"}}}}
+		}
+		if builds[id] != nil {
+			return nil, &marathon.ValidationError{Message: marathon.MsgInvalidObject, Details: []marathon.ErrorDetail{{Path: fmt.Sprintf("/(%d)/id", i), Errors: []string{"app " + id + " is listed twice"}}}}
+		}
+		build, err := appBuilder(id, raw, patch, partial)
+		if err != nil {
+			return nil, indexed(err, i)
+		}
+		builds[id] = func(old *marathon.App) (*marathon.App, error) {
+			spec, err := build(old)
+			return spec, indexed(err, i)
+		}
+	}
+	d, _, err := l.updateApps(builds, force, s.apiPosted(r))
+	if err != nil {
+		return nil, err
+	}
+	return deploymentReply(http.StatusOK, d), nil
+}
+
+// indexed prefixes the paths of a validation or decoding error with an index in a list.
+func indexed(err error, i int) error {
+	var ve *marathon.ValidationError
+	var de *marathon.DecodeError
+	switch {
+	case errors.As(err, &de):
+		ve = &de.ValidationError
+	case errors.As(err, &ve):
+	default:
+		return err
+	}
+	for j := range ve.Details {
+		ve.Details[j].Path = fmt.Sprintf("/(%d)%s", i, strings.TrimSuffix(ve.Details[j].Path, "/"))
+	}
+	return err
 }
 
 // GET /v2/apps/{id}/versions

@@ -1,8 +1,10 @@
 package services
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -39,6 +41,158 @@ func (l *leader) lockedBy(id string, force bool) error {
 	}}
 }
 
+// appChange is a change of one or more apps deployed together.
+type appChange struct {
+	apps    map[string]*marathon.App // app id -> new definition (validated, defaults applied); nil deletes the app
+	groups  map[string]*group        // every group made through /v2/groups after the change; nil: unchanged
+	groupID string                   // the group a /v2/groups change names, "" for others
+	post    func(*marathon.App) event
+}
+
+// prepared is a change ready to apply: new definitions versioned, steps planned.
+type prepared struct {
+	version  string
+	from, to map[string]*marathon.App // the apps that change: before (absent: new), after (nil: deleted)
+	plan     [][]action
+}
+
+// prepare checks that no deployment locks the change's apps (unless force), gives the new
+// definitions their version and service ports, leaves out those that change nothing, and plans
+// the steps by dependencies (a cycle is an error). A definition that carries a versionInfo is a
+// restored one: it keeps its configuration version, so instances still running it stay. It
+// changes no state but the definitions given. l.mu must be held.
+func (l *leader) prepare(c appChange, force bool, now time.Time) (*prepared, error) {
+	ids := slices.Sorted(maps.Keys(c.apps))
+	latest := ""
+	for _, id := range ids {
+		if err := l.lockedBy(id, force); err != nil {
+			return nil, err
+		}
+		if a := l.apps[id]; a != nil {
+			latest = max(latest, a.spec.Version)
+		}
+	}
+	p := &prepared{version: l.newVersion(now, latest), from: map[string]*marathon.App{}, to: map[string]*marathon.App{}}
+	v := p.version
+	var batch []*marathon.App
+	for _, id := range ids {
+		spec := c.apps[id]
+		var old *marathon.App
+		if a := l.apps[id]; a != nil {
+			old = a.spec
+		}
+		if spec == nil {
+			if old != nil {
+				p.from[id], p.to[id] = old, nil
+			}
+			continue
+		}
+		restore := ""
+		if spec.VersionInfo != nil {
+			restore = spec.VersionInfo.LastConfigChangeAt
+		}
+		l.assignServicePorts(spec, old, batch)
+		batch = append(batch, spec)
+		spec.Version = v
+		spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: cmp.Or(restore, v)}
+		if old != nil {
+			if sameConfig(old, spec) {
+				if instancesOf(old) == instancesOf(spec) {
+					continue
+				}
+				spec.VersionInfo.LastConfigChangeAt = configVersion(old)
+			}
+			p.from[id] = old
+		}
+		p.to[id] = spec
+	}
+	before, after := l.dependencyGraphs(p.to, c.groups)
+	plan, err := planSteps(p.from, p.to, before, after)
+	if err != nil {
+		return nil, err
+	}
+	p.plan = plan
+	return p, nil
+}
+
+// dependencyGraphs returns the dependency graphs of the apps now and once the apps in to
+// (nil: deleted) and the groups (nil: unchanged) are. l.mu must be held.
+func (l *leader) dependencyGraphs(to map[string]*marathon.App, groups map[string]*group) (before, after appDeps) {
+	groupDeps := func(gs map[string]*group) map[string][]string {
+		out := map[string][]string{}
+		for id, g := range gs {
+			if len(g.Dependencies) > 0 {
+				out[id] = g.Dependencies
+			}
+		}
+		return out
+	}
+	cur := make(map[string]*marathon.App, len(l.apps))
+	for id, a := range l.apps {
+		cur[id] = a.spec
+	}
+	next := maps.Clone(cur)
+	for id, spec := range to {
+		if spec == nil {
+			delete(next, id)
+		} else {
+			next[id] = spec
+		}
+	}
+	if groups == nil {
+		groups = l.groups
+	}
+	return dependencyGraph(cur, groupDeps(l.groups)), dependencyGraph(next, groupDeps(groups))
+}
+
+// apply makes a prepared change: the new definitions become current, deleted apps go, and one
+// deployment carries the plan. l.mu must be held.
+func (l *leader) apply(c appChange, p *prepared, now time.Time, o *ops) *deployment {
+	ids := slices.Sorted(maps.Keys(p.to))
+	for _, id := range ids {
+		spec, a := p.to[id], l.apps[id]
+		switch {
+		case spec == nil:
+			delete(l.apps, id)
+			o.delApp(id)
+		case a == nil:
+			o.putAppVersion(spec)
+			l.apps[id] = &app{spec: spec, versions: []string{spec.Version}}
+		default:
+			if !sameConfig(a.spec, spec) {
+				a.backoff = backoff{}
+			}
+			l.setSpec(a, spec, o)
+		}
+		if spec != nil && c.post != nil {
+			o.emit(c.post(spec))
+		}
+	}
+	if c.groups != nil {
+		l.groups = c.groups
+	}
+	d := l.startDeployment(p.plan, p.from, p.to, c.groupID, p.version, now, o)
+	for _, id := range ids {
+		l.converge(id, now, o)
+	}
+	return d
+}
+
+// deploy prepares, applies and persists a change. l.mu must be held.
+func (l *leader) deploy(c appChange, force bool) (*deployment, error) {
+	now := l.s.now()
+	p, err := l.prepare(c, force, now)
+	if err != nil {
+		return nil, err
+	}
+	o := &ops{}
+	d := l.apply(c, p, now, o)
+	if err := l.commitOrResync(o); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // createApp creates an app (spec validated, defaults applied) and starts its deployment.
 // post, when set, returns the api_post_event announcing the change, emitted before the
 // deployment's events.
@@ -48,27 +202,9 @@ func (l *leader) createApp(spec *marathon.App, force bool, post func(*marathon.A
 	if l.apps[spec.ID] != nil {
 		return nil, nil, &apiError{Status: http.StatusConflict, Body: msg("An app with id [%s] already exists.", spec.ID)}
 	}
-	if err := l.lockedBy(spec.ID, force); err != nil {
-		return nil, nil, err
-	}
-	now := l.s.now()
-	v := l.newVersion(now, "")
-	spec.Version = v
-	spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: v}
-	l.assignServicePorts(spec, nil)
-	o := &ops{}
-	if post != nil {
-		o.emit(post(spec))
-	}
-	o.putAppVersion(spec)
-	l.apps[spec.ID] = &app{spec: spec, versions: []string{v}}
-	steps := []string{actionStart}
-	if *spec.Instances > 0 {
-		steps = append(steps, actionScale)
-	}
-	d := l.startDeployment(spec.ID, steps, nil, spec, v, now, o)
-	l.converge(spec.ID, now, o)
-	if err := l.commitOrResync(o); err != nil {
+	spec.Version, spec.VersionInfo = "", nil
+	d, err := l.deploy(appChange{apps: map[string]*marathon.App{spec.ID: spec}, post: post}, force)
+	if err != nil {
 		return nil, nil, err
 	}
 	return spec, d, nil
@@ -77,76 +213,32 @@ func (l *leader) createApp(spec *marathon.App, force bool, post func(*marathon.A
 // updateApp replaces an app's definition, creating the app if it does not exist: build returns
 // the new definition (validated, defaults applied) from the current one (nil when there is
 // none). A change of instances alone scales; any other change restarts every instance.
-// restoreConfig, when set, is the configuration version the definition had before (a
-// rollback), so that instances still running it are kept.
-func (l *leader) updateApp(id string, build func(old *marathon.App) (*marathon.App, error), force bool, restoreConfig string, post func(*marathon.App) event) (*deployment, bool, error) {
+func (l *leader) updateApp(id string, build func(old *marathon.App) (*marathon.App, error), force bool, post func(*marathon.App) event) (*deployment, bool, error) {
+	d, created, err := l.updateApps(map[string]func(*marathon.App) (*marathon.App, error){id: build}, force, post)
+	return d, created[id], err
+}
+
+// updateApps changes several apps in one deployment: builds maps each app id to what
+// updateApp's build is for it. created tells the apps that did not exist.
+func (l *leader) updateApps(builds map[string]func(old *marathon.App) (*marathon.App, error), force bool, post func(*marathon.App) event) (_ *deployment, created map[string]bool, _ error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a := l.apps[id]
-	if err := l.lockedBy(id, force); err != nil {
-		return nil, false, err
-	}
-	var current *marathon.App
-	if a != nil {
-		current = a.spec
-	}
-	spec, err := build(current)
-	if err != nil {
-		return nil, false, err
-	}
-	now := l.s.now()
-	o := &ops{}
-	if a == nil {
-		v := l.newVersion(now, "")
-		spec.Version = v
-		spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: v}
-		if restoreConfig != "" {
-			spec.VersionInfo.LastConfigChangeAt = restoreConfig
+	c := appChange{apps: map[string]*marathon.App{}, post: post}
+	created = map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(builds)) {
+		var current *marathon.App
+		if a := l.apps[id]; a != nil {
+			current = a.spec
 		}
-		l.assignServicePorts(spec, nil)
-		o.putAppVersion(spec)
-		l.apps[spec.ID] = &app{spec: spec, versions: []string{v}}
-		steps := []string{actionStart}
-		if *spec.Instances > 0 {
-			steps = append(steps, actionScale)
+		spec, err := builds[id](current)
+		if err != nil {
+			return nil, nil, err
 		}
-		if post != nil {
-			o.emit(post(spec))
-		}
-		d := l.startDeployment(spec.ID, steps, nil, spec, v, now, o)
-		l.converge(spec.ID, now, o)
-		if err := l.commitOrResync(o); err != nil {
-			return nil, false, err
-		}
-		return d, true, nil
+		c.apps[id] = spec
+		created[id] = current == nil
 	}
-	old := a.spec
-	v := l.newVersion(now, old.Version)
-	l.assignServicePorts(spec, old)
-	scaleOnly := sameConfig(old, spec)
-	spec.Version = v
-	spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: v}
-	action := actionRestart
-	switch {
-	case scaleOnly:
-		spec.VersionInfo.LastConfigChangeAt = configVersion(old)
-		action = actionScale
-	case restoreConfig != "":
-		spec.VersionInfo.LastConfigChangeAt = restoreConfig
-	}
-	l.setSpec(a, spec, o)
-	if post != nil {
-		o.emit(post(spec))
-	}
-	d := l.startDeployment(spec.ID, []string{action}, old, spec, v, now, o)
-	if !scaleOnly {
-		a.backoff = backoff{}
-	}
-	l.converge(spec.ID, now, o)
-	if err := l.commitOrResync(o); err != nil {
-		return nil, false, err
-	}
-	return d, false, nil
+	d, err := l.deploy(c, force)
+	return d, created, err
 }
 
 // setSpec makes spec the app's current version, forgetting versions beyond maxVersions.
@@ -193,7 +285,7 @@ func (l *leader) restartApp(id string, force bool) (*deployment, error) {
 	spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: v}
 	l.setSpec(a, spec, o)
 	a.backoff = backoff{}
-	d := l.startDeployment(id, []string{actionRestart}, old, spec, v, now, o)
+	d := l.startDeployment(appSteps(id, actionRestart), map[string]*marathon.App{id: old}, map[string]*marathon.App{id: spec}, "", v, now, o)
 	l.converge(id, now, o)
 	if err := l.commitOrResync(o); err != nil {
 		return nil, err
@@ -205,23 +297,10 @@ func (l *leader) restartApp(id string, force bool) (*deployment, error) {
 func (l *leader) deleteApp(id string, force bool) (*deployment, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a := l.apps[id]
-	if a == nil {
+	if l.apps[id] == nil {
 		return nil, errAppNotFound(id)
 	}
-	if err := l.lockedBy(id, force); err != nil {
-		return nil, err
-	}
-	now := l.s.now()
-	o := &ops{}
-	delete(l.apps, id)
-	o.delApp(id)
-	d := l.startDeployment(id, []string{actionStop}, a.spec, nil, l.newVersion(now, ""), now, o)
-	l.converge(id, now, o)
-	if err := l.commitOrResync(o); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return l.deploy(appChange{apps: map[string]*marathon.App{id: nil}}, force)
 }
 
 // killTasks kills instances. With scale, their apps shrink by as many (one scale deployment per
@@ -274,7 +353,7 @@ func (l *leader) killTasks(ids []string, scale, force bool) ([]*instance, []*dep
 			spec.Version = v
 			spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: configVersion(old)}
 			l.setSpec(a, spec, o)
-			deps = append(deps, l.startDeployment(id, []string{actionScale}, old, spec, v, now, o))
+			deps = append(deps, l.startDeployment(appSteps(id, actionScale), map[string]*marathon.App{id: old}, map[string]*marathon.App{id: spec}, "", v, now, o))
 		}
 		l.converge(id, now, o)
 	}
@@ -285,42 +364,41 @@ func (l *leader) killTasks(ids []string, scale, force bool) ([]*instance, []*dep
 	return killed, deps, nil
 }
 
-// cancelDeployment stops a deployment. With force it only forgets it; otherwise it deploys the
-// app as it was before.
+// cancelDeployment stops a deployment. With force it only forgets it; otherwise it deploys
+// every app it changes as it was before.
 func (l *leader) cancelDeployment(id string, force bool) (*deployment, error) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	d := l.deployments[id]
 	if d == nil {
-		l.mu.Unlock()
 		return nil, &apiError{Status: http.StatusNotFound, Body: msg("DeploymentPlan %s does not exist", id)}
 	}
-	now := l.s.now()
 	if force {
 		o := &ops{}
-		l.endDeployment(d, evDeploymentFail, now, o)
-		err := l.commitOrResync(o)
-		l.mu.Unlock()
-		return nil, err
+		l.endDeployment(d, evDeploymentFail, l.s.now(), o)
+		return nil, l.commitOrResync(o)
 	}
-	original := d.Original
-	appID := d.AppID
-	l.mu.Unlock()
-	if original == nil {
-		return l.deleteApp(appID, true)
+	// The definitions before keep their versionInfo: instances still running them stay.
+	c := appChange{apps: map[string]*marathon.App{}}
+	for _, id := range d.apps() {
+		c.apps[id] = nil
+		if orig := d.Original[id]; orig != nil {
+			c.apps[id] = orig.Clone()
+		}
 	}
-	restore := configVersion(original)
-	dep, _, err := l.updateApp(appID, func(*marathon.App) (*marathon.App, error) {
-		spec := original.Clone()
-		spec.Version, spec.VersionInfo = "", nil
-		return spec, nil
-	}, true, restore, nil)
-	return dep, err
+	return l.deploy(c, true)
 }
 
 // assignServicePorts gives every port definition without a service port one from
-// [10000, 20000) that no other app uses, keeping those of the previous definition. l.mu must be held.
-func (l *leader) assignServicePorts(spec, previous *marathon.App) {
+// [10000, 20000) that no other app uses (nor the others of batch, deployed with it), keeping
+// those of the previous definition. l.mu must be held.
+func (l *leader) assignServicePorts(spec, previous *marathon.App, batch []*marathon.App) {
 	used := map[int]bool{}
+	for _, other := range batch {
+		for _, pd := range other.PortDefinitions {
+			used[pd.Port] = true
+		}
+	}
 	for id, a := range l.apps {
 		if id == spec.ID {
 			continue

@@ -33,6 +33,7 @@ type leader struct {
 	byApp       map[string]map[string]*instance // app id -> task id -> instance
 	deployments map[string]*deployment
 	deployOf    map[string]*deployment // app id -> its running deployment
+	groups      map[string]*group      // group id -> the group, for groups made through /v2/groups
 	lastVersion time.Time              // the latest version handed out
 
 	// What the actuator acts on. Guarded by mu.
@@ -61,16 +62,14 @@ func newLeader(s *Server, term coord.Term, snap *snapshot) *leader {
 		instances:   snap.instances,
 		byApp:       map[string]map[string]*instance{},
 		deployments: snap.deployments,
-		deployOf:    map[string]*deployment{},
+		groups:      snap.groups,
 		strays:      map[string]string{},
 		kick:        make(chan struct{}, 1),
 	}
 	for _, in := range l.instances {
 		l.index(in)
 	}
-	for _, d := range l.deployments {
-		l.deployOf[d.AppID] = d
-	}
+	l.indexDeployments()
 	for _, a := range l.apps {
 		if t, err := time.Parse(time.RFC3339Nano, a.spec.Version); err == nil && t.After(l.lastVersion) {
 			l.lastVersion = t
@@ -82,6 +81,22 @@ func newLeader(s *Server, term coord.Term, snap *snapshot) *leader {
 		l.client.SetFrameworkID(l.frameworkID)
 	}
 	return l
+}
+
+// indexDeployments rebuilds deployOf from the deployments, forgetting those without a plan
+// (written by an older version). l.mu must be held, or l not yet shared.
+func (l *leader) indexDeployments() {
+	l.deployOf = map[string]*deployment{}
+	for id, d := range l.deployments {
+		if len(d.Plan) == 0 {
+			l.log.Warn("forgetting a deployment without a plan", "deployment_id", id)
+			delete(l.deployments, id)
+			continue
+		}
+		for _, app := range d.apps() {
+			l.deployOf[app] = d
+		}
+	}
 }
 
 // run serves the term until it ends.
@@ -205,24 +220,37 @@ func (l *leader) commitOrResync(o *ops) error {
 		return err
 	}
 	l.frameworkID = snap.frameworkID
-	l.apps, l.instances, l.deployments = snap.apps, snap.instances, snap.deployments
-	l.byApp, l.deployOf = map[string]map[string]*instance{}, map[string]*deployment{}
+	l.apps, l.instances, l.deployments, l.groups = snap.apps, snap.instances, snap.deployments, snap.groups
+	l.byApp = map[string]map[string]*instance{}
 	for _, in := range l.instances {
 		l.index(in)
 	}
-	for _, d := range l.deployments {
-		l.deployOf[d.AppID] = d
-	}
+	l.indexDeployments()
 	return err
 }
 
-// converge plans an app anew: it sets how many instances wait for offers, marks the instances
-// to kill (writing them to o when given) and advances the app's deployment. An app that no
-// longer exists has all its instances killed. l.mu must be held.
+// converge plans an app anew (replan) and advances the deployment that changes it. l.mu must
+// be held.
 func (l *leader) converge(id string, now time.Time, o *ops) {
+	l.replan(id, now, o)
+	if d := l.deployOf[id]; d != nil {
+		l.advanceDeployment(d, now, o)
+	}
+}
+
+// replan sets how many instances of an app wait for offers and marks the instances to kill
+// (writing them to o when given). An app that no longer exists has all its instances killed;
+// an app its deployment holds back is left as it is. l.mu must be held.
+func (l *leader) replan(id string, now time.Time, o *ops) {
 	a := l.apps[id]
 	if a != nil {
 		a.invalidate()
+	}
+	if d := l.deployOf[id]; d != nil && d.held(id) {
+		if a != nil {
+			a.queued = 0
+		}
+		return
 	}
 	insts := l.appInstances(id)
 	var kill []*instance
@@ -249,7 +277,6 @@ func (l *leader) converge(id string, now time.Time, o *ops) {
 	if len(kill) > 0 {
 		l.poke()
 	}
-	l.advanceDeployment(id, now, o)
 }
 
 // queuedTotal returns how many instances wait for offers, across apps. l.mu must be held.

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -105,25 +106,71 @@ const (
 	actionRestart = "RestartApplication"
 )
 
-// deployment is one change of one app in progress, persisted at
-// /marina/services/deployments/<id> until it ends.
-type deployment struct {
-	ID          string        `json:"id"`
-	Version     string        `json:"version"`
-	AppID       string        `json:"appId"`
-	Steps       []string      `json:"steps"`       // one action per step
-	CurrentStep int           `json:"currentStep"` // 1-based; steps before it are done
-	Original    *marathon.App `json:"original,omitempty"`
-	Target      *marathon.App `json:"target,omitempty"` // nil when the app is stopped
-	Started     time.Time     `json:"started"`
+// action is one action of a deployment step on one app.
+type action struct {
+	Action string `json:"action"`
+	App    string `json:"app"`
 }
 
-// action returns the action of the current step.
-func (d *deployment) action() string {
-	if d.CurrentStep < 1 || d.CurrentStep > len(d.Steps) {
-		return ""
+// deployment is one change of one or more apps in progress, persisted at
+// /marina/services/deployments/<id> until it ends. Its steps run one after the other, the
+// actions of a step together.
+type deployment struct {
+	ID          string                   `json:"id"`
+	Version     string                   `json:"version"`
+	GroupID     string                   `json:"groupId,omitempty"` // the group a /v2/groups change named
+	Plan        [][]action               `json:"plan"`
+	CurrentStep int                      `json:"currentStep"`        // 1-based; steps before it are done
+	Original    map[string]*marathon.App `json:"original,omitempty"` // app id -> definition before; absent: no app
+	Target      map[string]*marathon.App `json:"target,omitempty"`   // app id -> definition after; absent: stopped
+	Started     time.Time                `json:"started"`
+}
+
+// actions returns the actions of the current step.
+func (d *deployment) actions() []action {
+	if d.CurrentStep < 1 || d.CurrentStep > len(d.Plan) {
+		return nil
 	}
-	return d.Steps[d.CurrentStep-1]
+	return d.Plan[d.CurrentStep-1]
+}
+
+// apps returns the ids of the apps the deployment changes, sorted.
+func (d *deployment) apps() []string {
+	var out []string
+	for _, step := range d.Plan {
+		for _, a := range step {
+			if !slices.Contains(out, a.App) {
+				out = append(out, a.App)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// held reports whether the deployment holds an app back: the app's first action that moves
+// instances (scale, restart, stop) lies in a step after the current one. A held app keeps its
+// instances as they are until its step comes.
+func (d *deployment) held(appID string) bool {
+	for i, step := range d.Plan {
+		for _, a := range step {
+			if a.App == appID && a.Action != actionStart {
+				return i+1 > d.CurrentStep
+			}
+		}
+	}
+	return false
+}
+
+// group is a group created or changed through /v2/groups, persisted at
+// /marina/services/groups/<id>/current. Groups that only contain apps exist implicitly.
+type group struct {
+	ID           string   `json:"id"`
+	Dependencies []string `json:"dependencies,omitempty"`
+	Version      string   `json:"version"`
+	EnforceRole  *bool    `json:"enforceRole,omitempty"`
+
+	versions []string // every stored version of the group's tree, oldest first
 }
 
 func (in *instance) ipAddrs() []marathon.IPAddr {

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,8 @@ const (
 	appsPrefix        = prefix + "apps/"
 	instancesPrefix   = prefix + "instances/"
 	deploymentsPrefix = prefix + "deployments/"
+	groupsPrefix      = prefix + "groups/"
+	groupVersionsPfx  = prefix + "group-versions/"
 
 	// maxTxnOps stays under etcd's default limit of 128 operations per transaction.
 	maxTxnOps = 100
@@ -38,6 +41,14 @@ func appVersionKey(id, version string) string { return appKey(id) + "/versions/"
 func instanceKey(taskID string) string        { return instancesPrefix + taskID }
 func deploymentKey(id string) string          { return deploymentsPrefix + id }
 
+// groupName returns a group's name in keys: "root" followed by its id ("root" for "/",
+// "root/prod" for "/prod"). A group is at groups/<name>, its versions at
+// group-versions/<name>/<version>.
+func groupName(id string) string                { return "root" + strings.TrimSuffix(id, "/") }
+func groupCurrentKey(id string) string          { return groupsPrefix + groupName(id) }
+func groupVersionsKey(id string) string         { return groupVersionsPfx + groupName(id) + "/" }
+func groupVersionKey(id, version string) string { return groupVersionsKey(id) + version }
+
 // currentPointer is the value at an app's current key.
 type currentPointer struct {
 	Version string `json:"version"`
@@ -49,11 +60,12 @@ type snapshot struct {
 	apps        map[string]*app
 	instances   map[string]*instance
 	deployments map[string]*deployment
+	groups      map[string]*group
 }
 
 // load reads the whole persisted state.
 func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
-	s := &snapshot{apps: map[string]*app{}, instances: map[string]*instance{}, deployments: map[string]*deployment{}}
+	s := &snapshot{apps: map[string]*app{}, instances: map[string]*instance{}, deployments: map[string]*deployment{}, groups: map[string]*group{}}
 	var fid string
 	if _, err := coord.GetJSON(ctx, kv, frameworkIDKey, &fid); err != nil {
 		return nil, fmt.Errorf("services: load framework id: %w", err)
@@ -133,7 +145,41 @@ func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
 		}
 		s.deployments[d.ID] = &d
 	}
+	if err := s.loadGroups(ctx, kv); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// loadGroups reads the groups and the versions each has.
+func (s *snapshot) loadGroups(ctx context.Context, kv clientv3.KV) error {
+	raw, err := coord.List(ctx, kv, groupsPrefix)
+	if err != nil {
+		return fmt.Errorf("services: load groups: %w", err)
+	}
+	for key, val := range raw {
+		var g group
+		if err := json.Unmarshal(val, &g); err != nil {
+			return fmt.Errorf("services: group %s: %w", key, err)
+		}
+		s.groups[g.ID] = &g
+	}
+	resp, err := kv.Get(ctx, groupVersionsPfx, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return fmt.Errorf("services: load group versions: %w", err)
+	}
+	for _, kv := range resp.Kvs {
+		key := strings.TrimPrefix(string(kv.Key), groupVersionsPfx)
+		i := strings.LastIndex(key, "/")
+		name, version := key[:max(i, 0)], key[i+1:]
+		if g := s.groups[cmp.Or(strings.TrimPrefix(name, "root"), "/")]; g != nil {
+			g.versions = append(g.versions, version)
+		}
+	}
+	for _, g := range s.groups {
+		slices.Sort(g.versions)
+	}
+	return nil
 }
 
 // ops collects the writes of one state change, to commit in as few transactions as possible.
@@ -193,6 +239,20 @@ func (o *ops) delApp(id string) {
 	o.del(appCurrentKey(id))
 	o.del(appFailureKey(id))
 	o.add(appKey(id)+"/versions/*", clientv3.OpDelete(appKey(id)+"/versions/", clientv3.WithPrefix()))
+}
+
+// putGroup stores a group; with tree, also the version of its tree the change made.
+func (o *ops) putGroup(g *group, tree *marathon.Group) {
+	o.put(groupCurrentKey(g.ID), g)
+	if tree != nil {
+		o.put(groupVersionKey(g.ID, g.Version), tree)
+	}
+}
+
+// delGroup deletes a group with every version.
+func (o *ops) delGroup(id string) {
+	o.del(groupCurrentKey(id))
+	o.add(groupVersionsKey(id)+"*", clientv3.OpDelete(groupVersionsKey(id), clientv3.WithPrefix()))
 }
 
 func (o *ops) empty() bool { return len(o.list) == 0 && o.err == nil && len(o.events) == 0 }

@@ -1,0 +1,267 @@
+package services
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+
+	"github.com/marina-dcos/marina/internal/api/marathon"
+)
+
+// Groups are a tree over the apps' ids: a group exists when it was made through /v2/groups
+// (l.groups, persisted with its dependencies) or when an app lies under it. A change of a group
+// is a change of the apps in its subtree, deployed at once (appChange), plus its new groups;
+// every change of a group stores the group's tree at that version, to roll back to.
+
+func errGroupNotFound(id string) error {
+	return &apiError{Status: http.StatusNotFound, Body: msg("Group '%s' does not exist", id)}
+}
+
+// groupIndex is the group tree as the state implies it.
+type groupIndex struct {
+	known    map[string]bool     // every group
+	children map[string][]string // group id -> its groups
+	appsIn   map[string][]string // group id -> its apps
+}
+
+// index returns the group tree: the groups made through /v2/groups and every group an app
+// lies in, with their parents. l.mu must be held.
+func (l *leader) groupIndex() groupIndex {
+	x := groupIndex{known: map[string]bool{"/": true}, children: map[string][]string{}, appsIn: map[string][]string{}}
+	var ensure func(g string)
+	ensure = func(g string) {
+		if x.known[g] {
+			return
+		}
+		x.known[g] = true
+		p := marathon.ParentPath(g)
+		x.children[p] = append(x.children[p], g)
+		ensure(p)
+	}
+	for gid := range l.groups {
+		ensure(gid)
+	}
+	for aid := range l.apps {
+		p := marathon.ParentPath(aid)
+		ensure(p)
+		x.appsIn[p] = append(x.appsIn[p], aid)
+	}
+	return x
+}
+
+// tree returns the group id as the state holds it, its apps the current definitions (shared:
+// never change them), or nil when there is no such group. l.mu must be held.
+func (l *leader) tree(id string) *marathon.Group {
+	x := l.groupIndex()
+	if !x.known[id] {
+		return nil
+	}
+	appsIn, children := x.appsIn, x.children
+	var build func(id string) *marathon.Group
+	build = func(id string) *marathon.Group {
+		g := &marathon.Group{ID: id, Apps: []*marathon.App{}, Groups: []*marathon.Group{}, Dependencies: []string{}}
+		if meta := l.groups[id]; meta != nil {
+			g.Dependencies = slices.Clone(meta.Dependencies)
+			g.Version = meta.Version
+			g.EnforceRole = meta.EnforceRole
+		}
+		for _, aid := range slices.Sorted(slices.Values(appsIn[id])) {
+			spec := l.apps[aid].spec
+			g.Apps = append(g.Apps, spec)
+			g.Version = max(g.Version, spec.Version)
+		}
+		for _, cid := range slices.Sorted(slices.Values(children[id])) {
+			c := build(cid)
+			g.Groups = append(g.Groups, c)
+			g.Version = max(g.Version, c.Version)
+		}
+		return g
+	}
+	return build(id)
+}
+
+// storedTree returns a copy of a group tree as a version of it is stored: apps without the
+// fields GET adds, their versions kept.
+func storedTree(g *marathon.Group) *marathon.Group {
+	out := &marathon.Group{ID: g.ID, Dependencies: g.Dependencies, Version: g.Version, EnforceRole: g.EnforceRole, Apps: []*marathon.App{}, Groups: []*marathon.Group{}}
+	for _, a := range g.Apps {
+		out.Apps = append(out.Apps, stripped(a))
+	}
+	for _, c := range g.Groups {
+		out.Groups = append(out.Groups, storedTree(c))
+	}
+	return out
+}
+
+// merged returns the group cur changed by upd as PUT /v2/groups does: when upd lists apps or
+// groups, they replace cur's (those left out go; a listed group that exists is merged in
+// turn); when it lists dependencies, they replace cur's. cur may be nil (a new group).
+func merged(cur, upd *marathon.Group) *marathon.Group {
+	if cur == nil {
+		return upd
+	}
+	out := *cur
+	if upd.Apps != nil {
+		out.Apps = upd.Apps
+	}
+	if upd.Dependencies != nil {
+		out.Dependencies = upd.Dependencies
+	}
+	if upd.EnforceRole != nil {
+		out.EnforceRole = upd.EnforceRole
+	}
+	if upd.Groups != nil {
+		out.Groups = nil
+		for _, ug := range upd.Groups {
+			i := slices.IndexFunc(cur.Groups, func(c *marathon.Group) bool { return c.ID == ug.ID })
+			if i < 0 {
+				out.Groups = append(out.Groups, ug)
+			} else {
+				out.Groups = append(out.Groups, merged(cur.Groups[i], ug))
+			}
+		}
+	}
+	return &out
+}
+
+// scaled returns a copy of a group tree with every app's instances multiplied by factor.
+func scaled(g *marathon.Group, factor float64) *marathon.Group {
+	out := *g
+	out.Apps = make([]*marathon.App, len(g.Apps))
+	for i, a := range g.Apps {
+		c := a.ReadOnlyStripped()
+		c.Instances = new(scaledBy(instancesOf(a), factor))
+		out.Apps[i] = c
+	}
+	out.Groups = make([]*marathon.Group, len(g.Groups))
+	for i, c := range g.Groups {
+		out.Groups[i] = scaled(c, factor)
+	}
+	return &out
+}
+
+// flatten collects the apps and groups of a tree (nil: none) by id.
+func flatten(g *marathon.Group, apps map[string]*marathon.App, groups map[string]*marathon.Group) {
+	if g == nil {
+		return
+	}
+	groups[g.ID] = g
+	for _, a := range g.Apps {
+		apps[a.ID] = a
+	}
+	for _, c := range g.Groups {
+		flatten(c, apps, groups)
+	}
+}
+
+// groupChange turns the change of group id from cur to target (nil: deleted) into a change of
+// apps and groups. Apps of target that are cur's own definitions do not change. l.mu must be
+// held.
+func (l *leader) groupChange(id string, cur, target *marathon.Group) (appChange, error) {
+	curApps, curGroups := map[string]*marathon.App{}, map[string]*marathon.Group{}
+	flatten(cur, curApps, curGroups)
+	apps, groups := map[string]*marathon.App{}, map[string]*marathon.Group{}
+	flatten(target, apps, groups)
+	c := appChange{apps: map[string]*marathon.App{}, groups: map[string]*group{}, groupID: id}
+	existing := l.groupIndex().known
+	for aid := range curApps {
+		if apps[aid] == nil {
+			c.apps[aid] = nil
+		}
+	}
+	for aid, spec := range apps {
+		if spec == curApps[aid] {
+			continue
+		}
+		if existing[aid] && curGroups[aid] == nil {
+			return c, &apiError{Status: http.StatusConflict, Body: msg("A group with id [%s] already exists.", aid)}
+		}
+		c.apps[aid] = spec
+	}
+	for gid, g := range l.groups {
+		if _, gone := curGroups[gid]; !gone {
+			c.groups[gid] = g
+		}
+	}
+	for gid, g := range groups {
+		if a := l.apps[gid]; a != nil && c.apps[gid] == nil && curApps[gid] == nil {
+			return c, &apiError{Status: http.StatusConflict, Body: msg("An app with id [%s] already exists.", gid)}
+		}
+		deps := make([]string, 0, len(g.Dependencies))
+		for _, d := range g.Dependencies {
+			d, _ = marathon.CanonicalPath(d, gid)
+			deps = append(deps, d)
+		}
+		ng := &group{ID: gid, Dependencies: deps, EnforceRole: g.EnforceRole}
+		if old := l.groups[gid]; old != nil {
+			ng.versions = old.versions
+		}
+		c.groups[gid] = ng
+	}
+	return c, nil
+}
+
+// changeGroup changes group id to what build returns from its current tree (nil when the group
+// does not exist; a nil result deletes the group), in one deployment. With dryRun it only
+// returns the plan. l.mu must not be held.
+func (l *leader) changeGroup(id string, build func(cur *marathon.Group) (*marathon.Group, error), force, dryRun bool) (*deployment, [][]action, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.tree(id)
+	target, err := build(cur)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := l.groupChange(id, cur, target)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := l.s.now()
+	p, err := l.prepare(c, force || dryRun, now)
+	if err != nil || dryRun {
+		return nil, p.planOrNil(), err
+	}
+	changed := map[string]bool{}
+	if target != nil {
+		groups := map[string]*marathon.Group{}
+		flatten(target, map[string]*marathon.App{}, groups)
+		for gid := range groups {
+			c.groups[gid].Version = p.version
+			changed[gid] = true
+		}
+	}
+	o := &ops{}
+	for gid := range l.groups {
+		if c.groups[gid] == nil {
+			o.delGroup(gid)
+		}
+	}
+	d := l.apply(c, p, now, o)
+	for _, gid := range slices.Sorted(maps.Keys(changed)) {
+		g := l.groups[gid]
+		if gid != id {
+			o.putGroup(g, nil)
+			continue
+		}
+		g.versions = append(g.versions, p.version)
+		o.putGroup(g, storedTree(l.tree(id)))
+		for len(g.versions) > maxVersions {
+			o.del(groupVersionKey(id, g.versions[0]))
+			g.versions = g.versions[1:]
+		}
+	}
+	if err := l.commitOrResync(o); err != nil {
+		return nil, nil, err
+	}
+	return d, nil, nil
+}
+
+func (p *prepared) planOrNil() [][]action {
+	if p == nil {
+		return nil
+	}
+	if p.plan == nil {
+		return [][]action{}
+	}
+	return p.plan
+}

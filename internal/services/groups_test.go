@@ -1,0 +1,153 @@
+package services_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/api/marathon"
+)
+
+// TestGroups runs a group through its life: created with an app that depends on another (the
+// dependent starts only once its dependency runs), scaled by a factor, changed in a dry run
+// that changes nothing, rolled back to its first version, refused with a dependency cycle, and
+// deleted; then two apps created in one bulk PUT.
+func TestGroups(t *testing.T) {
+	_, api := newServicesCluster(t, 1, 2)
+	ev := openEvents(t, api.base, "?event_type=group_change_success")
+
+	var first marathon.DeploymentResult
+	t.Run("create with dependencies", func(t *testing.T) {
+		h := api.json("POST", "/v2/groups", map[string]any{
+			"id": "shop",
+			"apps": []any{
+				sleeper("web", 1) /* relative to the group */, sleeper("db", 1),
+			},
+			"groups": []any{map[string]any{"id": "jobs", "apps": []any{sleeper("/shop/jobs/report", 1)}}},
+		}, http.StatusCreated, &first)
+		if first.DeploymentID == "" || h.Get("Location") != "/v2/groups/shop" {
+			t.Fatalf("created %+v, headers %v", first, h)
+		}
+		waitRunning(t, api, "/shop/db", 1, 30*time.Second)
+		waitRunning(t, api, "/shop/web", 1, 30*time.Second)
+		waitNoDeployments(t, api)
+		ev.next(t, 10*time.Second, marathon.EventGroupChangeSuccessType)
+
+		// web depends on db: change both so that both restart, then watch the order.
+		var res marathon.DeploymentResult
+		api.json("PUT", "/v2/groups/shop", map[string]any{"apps": []any{
+			map[string]any{"id": "db", "cmd": "sleep 3601", "cpus": 0.1, "mem": 16},
+			map[string]any{"id": "web", "cmd": "sleep 3601", "cpus": 0.1, "mem": 16, "dependencies": []string{"db"}},
+		}}, http.StatusOK, &res)
+		var deps []marathon.Deployment
+		api.json("GET", "/v2/deployments", nil, http.StatusOK, &deps)
+		if len(deps) != 1 || !slices.Equal(deps[0].AffectedApps, []string{"/shop/db", "/shop/web"}) || deps[0].TotalSteps != 2 ||
+			deps[0].Steps[0].Actions[0] != (marathon.DeploymentAction{Action: "RestartApplication", App: "/shop/db"}) {
+			t.Fatalf("deployments %+v", deps)
+		}
+		db := waitRunning(t, api, "/shop/db", 1, 30*time.Second)
+		web := waitRunning(t, api, "/shop/web", 1, 30*time.Second)
+		if db[0].StartedAt == "" || web[0].StagedAt < db[0].StartedAt {
+			t.Errorf("web staged at %s, before db ran at %s", web[0].StagedAt, db[0].StartedAt)
+		}
+		waitNoDeployments(t, api)
+		if _, data := ev.next(t, 10*time.Second, marathon.EventGroupChangeSuccessType); !strings.Contains(string(data), res.Version) {
+			t.Errorf("group_change_success %s, want version %s", data, res.Version)
+		}
+	})
+
+	t.Run("get", func(t *testing.T) {
+		var g marathon.Group
+		api.json("GET", "/v2/groups/shop?embed=group.apps&embed=group.groups&embed=group.apps.counts", nil, http.StatusOK, &g)
+		if g.ID != "/shop" || len(g.Apps) != 2 || len(g.Groups) != 1 || g.Groups[0].ID != "/shop/jobs" || *g.Apps[0].TasksRunning != 1 {
+			t.Fatalf("group %+v", g)
+		}
+		var root marathon.Group
+		api.json("GET", "/v2/groups", nil, http.StatusOK, &root)
+		if root.ID != "/" || len(root.Groups) != 1 || root.Groups[0].ID != "/shop" {
+			t.Fatalf("root %+v", root)
+		}
+		api.json("GET", "/v2/groups/nowhere", nil, http.StatusNotFound, nil)
+		api.json("POST", "/v2/groups", map[string]any{"id": "/shop"}, http.StatusConflict, nil)
+	})
+
+	t.Run("scaleBy", func(t *testing.T) {
+		api.json("PUT", "/v2/groups/shop", map[string]any{"scaleBy": 2}, http.StatusOK, nil)
+		for _, id := range []string{"/shop/db", "/shop/web", "/shop/jobs/report"} {
+			waitRunning(t, api, id, 2, 30*time.Second)
+		}
+		waitNoDeployments(t, api)
+	})
+
+	t.Run("dryRun", func(t *testing.T) {
+		var steps marathon.DeploymentSteps
+		api.json("PUT", "/v2/groups/shop?dryRun=true", map[string]any{"apps": []any{sleeper("db", 5)}}, http.StatusOK, &steps)
+		want := []marathon.DeploymentStep{
+			{Actions: []marathon.DeploymentAction{{Action: "StopApplication", App: "/shop/web"}}},
+			{Actions: []marathon.DeploymentAction{{Action: "RestartApplication", App: "/shop/db"}}},
+		}
+		if fmt.Sprint(steps.Steps) != fmt.Sprint(want) {
+			t.Errorf("steps %+v, want %+v", steps.Steps, want)
+		}
+		var deps []marathon.Deployment
+		api.json("GET", "/v2/deployments", nil, http.StatusOK, &deps)
+		if len(deps) != 0 || len(api.tasks("/shop/web")) != 2 {
+			t.Errorf("a dry run deployed: %+v", deps)
+		}
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		var versions []string
+		api.json("GET", "/v2/groups/shop/versions", nil, http.StatusOK, &versions)
+		if len(versions) != 3 || versions[2] != first.Version {
+			t.Fatalf("versions %v, want 3 ending with %s", versions, first.Version)
+		}
+		api.json("PUT", "/v2/groups/shop", map[string]any{"version": first.Version}, http.StatusOK, nil)
+		for _, id := range []string{"/shop/db", "/shop/web", "/shop/jobs/report"} {
+			waitRunning(t, api, id, 1, 30*time.Second)
+		}
+		waitNoDeployments(t, api)
+		var app struct{ App marathon.App }
+		api.json("GET", "/v2/apps/shop/web", nil, http.StatusOK, &app)
+		if *app.App.Cmd != "sleep 3600" || len(app.App.Dependencies) != 0 {
+			t.Errorf("rolled back to %+v", app.App)
+		}
+	})
+
+	t.Run("cycle", func(t *testing.T) {
+		code, _, body := api.do("PUT", "/v2/groups/shop", map[string]any{"apps": []any{
+			map[string]any{"id": "db", "cmd": "sleep 3600", "dependencies": []string{"web"}},
+			map[string]any{"id": "web", "cmd": "sleep 3600", "dependencies": []string{"db"}},
+		}})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), "cyclic") {
+			t.Errorf("cycle: %d %s", code, body)
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		api.json("DELETE", "/v2/groups/shop", nil, http.StatusOK, nil)
+		waitNoDeployments(t, api)
+		api.json("GET", "/v2/groups/shop", nil, http.StatusNotFound, nil)
+		api.json("GET", "/v2/apps/shop/db", nil, http.StatusNotFound, nil)
+	})
+
+	t.Run("bulk PUT", func(t *testing.T) {
+		var res marathon.DeploymentResult
+		api.json("PUT", "/v2/apps", []any{sleeper("/bulk/a", 1), sleeper("/bulk/b", 2)}, http.StatusOK, &res)
+		var deps []marathon.Deployment
+		api.json("GET", "/v2/deployments", nil, http.StatusOK, &deps)
+		if len(deps) > 1 || len(deps) == 1 && (deps[0].ID != res.DeploymentID || len(deps[0].AffectedApps) != 2) {
+			t.Fatalf("deployments %+v, want one of both apps", deps)
+		}
+		waitRunning(t, api, "/bulk/a", 1, 30*time.Second)
+		waitRunning(t, api, "/bulk/b", 2, 30*time.Second)
+		waitNoDeployments(t, api)
+		// PATCH changes existing apps only.
+		api.json("PATCH", "/v2/apps", []any{map[string]any{"id": "/bulk/a", "instances": 2}}, http.StatusOK, nil)
+		waitRunning(t, api, "/bulk/a", 2, 30*time.Second)
+		api.json("PATCH", "/v2/apps", []any{map[string]any{"id": "/bulk/none", "instances": 2}}, http.StatusNotFound, nil)
+	})
+}
