@@ -1,0 +1,275 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+
+	api "github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/client/marathon"
+)
+
+// webApp serves a page naming its task from busybox httpd inside the agents' containers.
+const webApp = `{"id": "/web", "instances": 2, "cpus": 0.1, "mem": 32, "portDefinitions": [{"port": 0}],
+ "cmd": "mkdir -p www && echo hello-$MESOS_TASK_ID > www/index.html && exec httpd -f -p $PORT0 -h www"}`
+
+// dockerWebApp is the same as a bridged docker task, a sibling container of the agents.
+const dockerWebApp = `{"id": "/dweb", "instances": 1, "cpus": 0.1, "mem": 32,
+ "cmd": "mkdir -p /www && echo hello-from-docker > /www/index.html && exec httpd -f -p 8080 -h /www",
+ "container": {"type": "DOCKER", "docker": {"image": "marina-busybox:latest"},
+   "portMappings": [{"containerPort": 8080, "hostPort": 0}]},
+ "networks": [{"mode": "container/bridge"}]}`
+
+// TestDockerUpAppFailoverDown brings a 3+3 cluster up in containers with the real binary,
+// serves an app from process tasks (and one from a docker task when the test image exists),
+// scales it, kills the leading master's container, checks that the app keeps serving and a new
+// leader is reported, then takes the cluster down and checks that no container, network or
+// volume of it remains.
+func TestDockerUpAppFailoverDown(t *testing.T) {
+	cli := dockerOrSkip(t)
+	bin := buildMarina(t)
+	state := t.TempDir()
+	name := fmt.Sprintf("de2e-%d", os.Getpid())
+	common := []string{"--state-dir", state, "--name", name}
+	api := []string{"--state-dir", state, "--cluster", name}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	volumesBefore := volumeNames(t, ctx, cli)
+	_, err := cli.ImageInspect(ctx, "marina-busybox:latest")
+	withDockerTask := err == nil
+	if !withDockerTask {
+		t.Log("no marina-busybox:latest image (scripts/build-test-image.sh): no docker task")
+	}
+
+	t.Cleanup(func() {
+		out, errOut, code := marina(t, context.Background(), bin, append([]string{"down"}, common...)...)
+		if code != 0 {
+			t.Errorf("cleanup: marina down: exit %d\n%s%s", code, out, errOut)
+		}
+	})
+	start := time.Now()
+	out, errOut, code := marina(t, ctx, bin, append([]string{"up", "--provider", "docker", "--masters", "3", "--agents", "3"}, common...)...)
+	upTime := time.Since(start)
+	if code != 0 {
+		t.Fatalf("marina up: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("marina up --provider docker (3 masters, 3 agents) took %v:\n%s", upTime.Round(time.Millisecond), out)
+
+	st, code := status(t, ctx, bin, common...)
+	if code != 0 || !st.Healthy || len(st.Masters) != 3 || len(st.Agents) != 3 || st.Provider != "docker" {
+		t.Fatalf("status (exit %d): %+v", code, st)
+	}
+	if out, errOut, code := marina(t, ctx, bin, append([]string{"up", "--provider", "docker"}, common...)...); code != 0 || !strings.Contains(out, "already running") {
+		t.Errorf("second up: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// Apps through the CLI, which finds the cluster and its token in the client config.
+	dir := t.TempDir()
+	apps := map[string]string{"web.json": webApp}
+	if withDockerTask {
+		apps["dweb.json"] = dockerWebApp
+	}
+	for file, def := range apps {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(def), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "create", "-f", filepath.Join(dir, file), "--wait"}, api...)...); code != 0 {
+			t.Fatalf("app create %s: exit %d\n%s%s", file, code, out, errOut)
+		}
+	}
+	token, err := os.ReadFile(filepath.Join(state, name, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := marathon.New(marathon.Config{URLs: []string{st.Endpoints.Services}, Token: strings.TrimSpace(string(token))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving(t, ctx, mc, "/web", 2, "")
+	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "3", "--wait"}, api...)...); code != 0 {
+		t.Fatalf("app scale: exit %d\n%s%s", code, out, errOut)
+	}
+	web := serving(t, ctx, mc, "/web", 3, "")
+	if withDockerTask {
+		// A bridged docker task's host port is published by the engine on this machine: it is
+		// reached through the cluster network's gateway.
+		nw, err := cli.NetworkInspect(ctx, "marina-"+name, network.InspectOptions{})
+		if err != nil || len(nw.IPAM.Config) == 0 {
+			t.Fatalf("network: %+v, %v", nw, err)
+		}
+		serving(t, ctx, mc, "/dweb", 1, nw.IPAM.Config[0].Gateway)
+	}
+
+	// Kill the leading master's container.
+	leader := ""
+	for _, m := range st.Masters {
+		if m.Leader {
+			leader = m.Name
+		}
+	}
+	if err := cli.ContainerKill(ctx, "marina-"+name+"-"+leader, "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := time.Now()
+	var failover time.Duration
+	for {
+		st, _ = status(t, ctx, bin, common...)
+		if st.Leader != "" && !strings.Contains(st.Leader, leaderAddr(st, leader)) {
+			failover = time.Since(killedAt)
+			break
+		}
+		if time.Since(killedAt) > 20*time.Second {
+			t.Fatalf("no new leader 20s after docker kill of %s: %+v", leader, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Printf("docker provider failover: status reports new leader %s %.2fs after docker kill of %s\n", st.Leader, failover.Seconds(), leader)
+	for _, addr := range web {
+		if err := get(ctx, addr, "hello-"); err != nil {
+			t.Errorf("the app stopped serving after the failover: %v", err)
+		}
+	}
+
+	start = time.Now()
+	out, errOut, code = marina(t, ctx, bin, append([]string{"down"}, common...)...)
+	downTime := time.Since(start)
+	if code != 0 {
+		t.Fatalf("marina down: exit %d\n%s%s", code, out, errOut)
+	}
+	fmt.Printf("marina up --provider docker 3+3: %.2fs; marina down: %.2fs\n", upTime.Seconds(), downTime.Seconds())
+	left, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "marina.cluster="+name))})
+	if err != nil || len(left) > 0 {
+		t.Errorf("containers of the cluster remain: %v (%v)", left, err)
+	}
+	tasks, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "marina.task_id"))})
+	for _, ct := range tasks {
+		for _, m := range ct.Mounts {
+			if strings.HasPrefix(m.Source, filepath.Join(state, name)) {
+				t.Errorf("task container %v remains", ct.Names)
+			}
+		}
+	}
+	if err != nil {
+		t.Error(err)
+	}
+	if _, err := cli.NetworkInspect(ctx, "marina-"+name, network.InspectOptions{}); !client.IsErrNotFound(err) {
+		t.Errorf("the cluster's network remains: %v", err)
+	}
+	for v := range volumeNames(t, ctx, cli) {
+		if !volumesBefore[v] {
+			t.Errorf("volume %s appeared with the cluster and remains", v)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(state, name)); !os.IsNotExist(err) {
+		t.Errorf("state dir remains: %v", err)
+	}
+	// The node image stays for the next up.
+	if imgs, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", "marina-node"))}); err != nil || len(imgs) == 0 {
+		t.Errorf("node image: %v, %v", imgs, err)
+	}
+}
+
+// serving waits until app runs n tasks and each serves its page, and returns their addresses.
+// via, when set, replaces the tasks' host (a docker task's port is published on the engine's
+// machine).
+func serving(t *testing.T, ctx context.Context, mc *marathon.Client, app string, n int, via string) []string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		tasks, err := mc.Tasks(ctx, app)
+		var addrs []string
+		var lastErr error
+		if err == nil {
+			for _, task := range running(tasks) {
+				host := task.Host
+				if via != "" {
+					host = via
+				}
+				addr := net.JoinHostPort(host, strconv.Itoa(task.Ports[0]))
+				if lastErr = get(ctx, addr, "hello-"); lastErr == nil {
+					addrs = append(addrs, addr)
+				}
+			}
+		} else {
+			lastErr = err
+		}
+		if len(addrs) == n {
+			return addrs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d tasks serve after 60s (last error: %v)", app, len(addrs), n, lastErr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func running(tasks []api.Task) []api.Task {
+	var out []api.Task
+	for _, t := range tasks {
+		if t.State == "TASK_RUNNING" && len(t.Ports) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// get fetches http://addr/ and wants a page that contains want.
+func get(ctx context.Context, addr, want string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+		return fmt.Errorf("GET %s: %s: %q", addr, resp.Status, b)
+	}
+	return nil
+}
+
+// leaderAddr returns the address of master name in a status.
+func leaderAddr(st statusJSON, name string) string {
+	for _, m := range st.Masters {
+		if m.Name == name {
+			return m.Address
+		}
+	}
+	return name
+}
+
+func volumeNames(t *testing.T, ctx context.Context, cli *client.Client) map[string]bool {
+	t.Helper()
+	vols, err := cli.VolumeList(ctx, volume.ListOptions{})
+	if err != nil {
+		t.Fatalf("list volumes: %v", err)
+	}
+	out := map[string]bool{}
+	for _, v := range vols.Volumes {
+		out[v.Name] = true
+	}
+	return out
+}
