@@ -15,7 +15,8 @@
   const READ_ONLY = ['version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy',
     'tasksUnhealthy', 'deployments', 'readinessCheckResults', 'tasks', 'lastTaskFailure', 'tasksStats'];
 
-  let current = null; // {view, args, query, data, seq}
+  let current = null; // {view, name, rest, query, data}
+  let master = null; // {url, framework}: the leading master's console, from /v2/info
   let seq = 0;
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -320,7 +321,9 @@
         h('td', {}, health),
         h('td', {title: t.version}, Marina.ago(t.version)),
         h('td', {}, h('a', {href: sandboxHref(app.id, t.id, 'stdout'), id: domID('stdout', t.id)}, 'stdout'), ' · ',
-          h('a', {href: sandboxHref(app.id, t.id, 'stderr')}, 'stderr')),
+          h('a', {href: sandboxHref(app.id, t.id, 'stderr')}, 'stderr'),
+          master && t.slaveId ? [' · ', h('a', {href: master.url + 'console/sandbox?' +
+            new URLSearchParams({agent: t.slaveId, framework: master.framework, task: t.id})}, 'files')] : null),
         h('td', {class: 'row-actions'},
           h('button', {class: 'btn small', type: 'button', id: domID('kill', t.id), onclick: () => kill(false)}, 'Kill'), ' ',
           h('button', {class: 'btn small', type: 'button', id: domID('killscale', t.id), onclick: () => kill(true)}, 'Kill & scale')));
@@ -705,6 +708,7 @@
   api('GET', '/v2/info').then((res) => {
     const url = res.ok && res.data.marathon_config && res.data.marathon_config.mesos_leader_ui_url;
     if (url && /^https?:\/\//.test(url)) {
+      master = {url: url.endsWith('/') ? url : url + '/', framework: res.data.frameworkId || ''};
       document.querySelector('.topbar nav ul').append(h('li', {}, h('a', {href: url, id: 'master-link'}, 'Master')));
     }
   });

@@ -1,0 +1,289 @@
+package services_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/marina-dcos/marina/internal/agent/supervisor"
+	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+	client "github.com/marina-dcos/marina/internal/client/marathon"
+	"github.com/marina-dcos/marina/internal/console/browsertest"
+	"github.com/marina-dcos/marina/internal/testcluster"
+)
+
+func TestMain(m *testing.M) {
+	supervisor.MaybeRun()
+	os.Exit(m.Run())
+}
+
+// stepTimeout bounds one step of a browser test: a click and what it should lead to.
+const stepTimeout = 30 * time.Second
+
+// page drives one browser tab through the console and saves a screenshot when a step fails.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// do runs actions within stepTimeout.
+func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		browsertest.Screenshot(p.t, p.ctx, "failed")
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// wait waits until the JavaScript expression is true in the page.
+func (p *page) wait(what, expr string) {
+	p.t.Helper()
+	p.do(what, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond),
+			chromedp.WithPollingTimeout(stepTimeout))(ctx, t)
+		return err
+	}))
+}
+
+// eval returns the value of a JavaScript expression in the page.
+func eval[T any](p *page, expr string) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+func (p *page) click(sel string) {
+	p.t.Helper()
+	p.do("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+func (p *page) set(sel, value string) {
+	p.t.Helper()
+	p.do("set "+sel, chromedp.SetValue(chromedp.CSS(sel), value, chromedp.NodeVisible))
+}
+
+// runningTasks is a JavaScript expression: the number of RUNNING rows in the tasks table.
+const runningTasks = `[...document.querySelectorAll('#tasks-table tbody tr[data-task]')].filter((r) => r.textContent.includes('RUNNING')).length`
+
+// TestServicesConsole walks the console as a user does: create an app with the form (the
+// server's 422 shown at the field first), see it reach Running in its folder, scale it to three
+// instances, compare versions, read a task's stdout, roll back a deployment that cannot finish,
+// and destroy the app; every page is saved as a screenshot.
+func TestServicesConsole(t *testing.T) {
+	agentResources, err := mesos.ParseResources("cpus:2;mem:2048;disk:1024;ports:[31000-31100]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testcluster.New(t, testcluster.Options{Masters: 1, Agents: 1, Services: true, AgentResources: agentResources})
+	base := c.ServicesURLs()[c.WaitForServicesLeader(20*time.Second)]
+	p := &page{t: t, ctx: browsertest.New(t)}
+
+	// GET / redirects to the console, which lists no apps yet and follows the event stream.
+	p.do("open the console", chromedp.Navigate(base+"/"))
+	p.wait("the apps page", `location.pathname === '/ui/' && !!document.querySelector('#apps-table')`)
+	p.wait("the event stream", `document.querySelector('#live').classList.contains('on')`)
+	browsertest.Screenshot(t, p.ctx, "01-apps-empty")
+
+	// Create an app with the form; an invalid CPU share comes back as a 422 shown at its field.
+	p.click("#create-app")
+	p.set("#f-id", "/console/web")
+	p.set("#f-cmd", "echo hello-from-console; exec sleep 600")
+	p.set("#f-cpus", "-1")
+	p.set("#f-mem", "32")
+	p.set("#f-instances", "1")
+	p.click("#submit")
+	p.wait("the 422 at the CPUs field", `document.querySelector('#err-cpus').textContent !== '' &&
+		document.querySelector('#f-cpus').getAttribute('aria-invalid') === 'true'`)
+	t.Logf("the server's answer at the CPUs field: %q", eval[string](p, `document.querySelector('#err-cpus').textContent`))
+	browsertest.Screenshot(t, p.ctx, "02-create-invalid")
+	p.set("#f-cpus", "0.5")
+	p.click("#submit")
+	p.wait("the new app's page", `location.hash === '#/app/console/web'`)
+
+	// The apps page shows it in its folder, then running.
+	p.click(`.topbar a[href="#/apps"]`)
+	p.click("#folder-_console")
+	p.wait("the app running in its folder", `(() => {
+		const row = document.querySelector('tr[data-app="/console/web"]');
+		return row && row.textContent.includes('Running') && row.textContent.includes('1 / 1');
+	})()`)
+	browsertest.Screenshot(t, p.ctx, "03-apps-folder")
+
+	// Scale to 3 from the app's page.
+	p.click("#app-_console_web")
+	p.wait("one running task", runningTasks+` === 1`)
+	p.click("#scale")
+	p.set("#scale-input", "3")
+	p.click("#scale-ok")
+	p.wait("three running tasks", runningTasks+` === 3`)
+	browsertest.Screenshot(t, p.ctx, "04-app-scaled")
+
+	// The versions: the scale made a second one; compare the first with the current.
+	p.click("#tab-versions")
+	p.wait("two versions", `document.querySelectorAll('#versions-table tbody tr').length === 2`)
+	p.click(`#versions-table button[id^="diff-"]`)
+	p.wait("the diff", `(() => {
+		const d = document.querySelector('#diff');
+		return d && [...d.querySelectorAll('.add')].some((l) => l.textContent.includes('"instances": 3'));
+	})()`)
+	browsertest.Screenshot(t, p.ctx, "05-versions-diff")
+
+	// A task's stdout, read from its sandbox on the agent.
+	p.click("#tab-tasks")
+	p.click(`#tasks-table a[id^="stdout-"]`)
+	p.wait("the task's stdout", `document.querySelector('#sandbox')?.textContent.includes('hello-from-console')`)
+	browsertest.Screenshot(t, p.ctx, "06-sandbox")
+
+	// Scale to 6: the agent fits only a fourth instance (2 CPUs), so the deployment stays; roll
+	// it back from the deployments page and the app returns to 3.
+	p.do("back to the app", chromedp.NavigateBack())
+	p.click("#scale")
+	p.set("#scale-input", "6")
+	p.click("#scale-ok")
+	p.wait("four running tasks", runningTasks+` === 4`)
+	p.click(`.topbar a[href="#/deployments"]`)
+	p.wait("the deployment", `!!document.querySelector('#deployments-table tr[data-deployment]')`)
+	browsertest.Screenshot(t, p.ctx, "07-deployments")
+	p.click(`#deployments-table button[id^="rollback-"]`)
+	p.click("#confirm-ok")
+	p.wait("no deployment left", `!document.querySelector('#deployments-table tr[data-deployment]')`)
+	p.do("the app again", chromedp.Navigate(base+"/ui/#/app/console/web"))
+	p.wait("three running tasks after the rollback", runningTasks+` === 3 && document.querySelector('#tasks-table tbody').children.length === 3`)
+	if got := eval[string](p, `document.querySelector('.page-head .muted').textContent`); got != "3 of 3 running" {
+		t.Errorf("after the rollback the app shows %q, want 3 of 3 running", got)
+	}
+	browsertest.Screenshot(t, p.ctx, "08-rolled-back")
+
+	// Destroy it: the console returns to the folder, now empty.
+	p.click("#destroy")
+	p.click("#confirm-ok")
+	p.wait("the app gone", `location.hash === '#/apps/console' && !!document.querySelector('#apps-table .empty')`)
+}
+
+// TestAppsPageThousandApps measures how long the apps page takes to show 1,000 apps and how
+// long filtering them takes. It prints the figures and asserts only that every app is shown.
+func TestAppsPageThousandApps(t *testing.T) {
+	const n = 1000
+	c := testcluster.New(t, testcluster.Options{Masters: 1, Services: true})
+	base := c.ServicesURLs()[c.WaitForServicesLeader(20*time.Second)]
+	api, err := client.New(client.Config{URLs: []string{base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	ids := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range ids {
+				zero := 0
+				cmd := "sleep 600"
+				app := &marathon.App{ID: fmt.Sprintf("/load/g%02d/app-%04d", i%20, i), Cmd: &cmd, Instances: &zero, CPUs: 0.1, Mem: 32}
+				if _, err := api.CreateApp(ctx, app); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for i := range n {
+		ids <- i
+	}
+	close(ids)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("created %d apps through the API in %v", n, time.Since(start).Round(time.Millisecond))
+
+	p := &page{t: t, ctx: browsertest.New(t)}
+	p.do("open the apps page", chromedp.Navigate(base+"/ui/#/apps"))
+	p.wait("the folders", `document.querySelectorAll('#apps-table tr.folder').length === 1`)
+	// Every app, searched from the top: the widest table the page draws.
+	p.do("filter", chromedp.SendKeys(chromedp.CSS("#filter"), "app-"))
+	p.wait("every app", fmt.Sprintf(`document.querySelectorAll('#apps-table tbody tr[data-app]').length === %d`, n))
+	browsertest.Screenshot(t, p.ctx, "apps-1000")
+
+	rendered := eval[float64](p, `performance.getEntriesByName('apps-rendered')[0].startTime`)
+	fetched := eval[float64](p, `performance.getEntriesByType('resource').find((e) => e.name.endsWith('/v2/apps')).duration`)
+	// Time a filter keystroke's re-render of all 1,000 rows, then of one.
+	filterAll := eval[float64](p, `(() => {
+		const f = document.querySelector('#filter'), t0 = performance.now();
+		f.value = 'app'; f.dispatchEvent(new Event('input'));
+		return performance.now() - t0;
+	})()`)
+	filterOne := eval[float64](p, `(() => {
+		const f = document.querySelector('#filter'), t0 = performance.now();
+		f.value = 'app-0999'; f.dispatchEvent(new Event('input'));
+		return performance.now() - t0;
+	})()`)
+	if got := eval[int](p, `document.querySelectorAll('#apps-table tbody tr[data-app]').length`); got != 1 {
+		t.Errorf("filtering by app-0999 shows %d apps, want 1", got)
+	}
+	t.Logf("apps page with %d apps: usable %.0f ms after navigation (GET /v2/apps %.0f ms); filter re-render of %d rows %.1f ms, of 1 row %.1f ms",
+		n, rendered, fetched, n, filterAll, filterOne)
+}
+
+// TestConsoleServedAndRedirected checks the console's HTTP surface without a browser: / redirects
+// to /ui/, the page and assets carry the security headers and content versions, and the
+// sandbox reader rejects what it cannot serve.
+func TestConsoleServedAndRedirected(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Masters: 1, Services: true})
+	base := c.ServicesURLs()[c.WaitForServicesLeader(20*time.Second)]
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	resp, err := noRedirect.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/ui/" {
+		t.Errorf("GET / = %s to %q, want 302 to /ui/", resp.Status, resp.Header.Get("Location"))
+	}
+
+	for _, tc := range []struct {
+		path, wantType string
+		wantStatus     int
+	}{
+		{"/ui/", "text/html; charset=utf-8", http.StatusOK},
+		{"/ui/assets/services.js", "text/javascript; charset=utf-8", http.StatusOK},
+		{"/ui/assets/base.css", "text/css; charset=utf-8", http.StatusOK},
+		{"/ui/assets/nope.js", "", http.StatusNotFound},
+		{"/ui/api/tasks/x/files/etc-passwd?offset=0", "application/json; charset=utf-8", http.StatusNotFound},
+		{"/ui/api/tasks/x/files/stdout?offset=-3", "application/json; charset=utf-8", http.StatusBadRequest},
+		{"/ui/api/tasks/no-such-task/files/stdout?offset=0", "application/json; charset=utf-8", http.StatusNotFound},
+	} {
+		t.Run(strings.Trim(tc.path, "/"), func(t *testing.T) {
+			resp, err := http.Get(base + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus {
+				t.Errorf("status %s, want %d", resp.Status, tc.wantStatus)
+			}
+			if tc.wantType != "" && resp.Header.Get("Content-Type") != tc.wantType {
+				t.Errorf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), tc.wantType)
+			}
+			if tc.wantStatus == http.StatusOK && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+				t.Errorf("no same-origin Content-Security-Policy: %q", resp.Header.Get("Content-Security-Policy"))
+			}
+		})
+	}
+}
