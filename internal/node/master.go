@@ -14,6 +14,7 @@ import (
 
 	"github.com/marina-dcos/marina/internal/coord"
 	"github.com/marina-dcos/marina/internal/master"
+	"github.com/marina-dcos/marina/internal/pki"
 	"github.com/marina-dcos/marina/internal/services"
 )
 
@@ -36,7 +37,12 @@ type MasterConfig struct {
 	ServicesPort    int
 	DisableServices bool
 
-	AuthToken    string
+	AuthToken string
+	// TLS names the node's certificate, key and cluster CA. When set, the master and services
+	// listeners serve https, verify the certificates other nodes present, and present the
+	// node's own when calling other nodes; the embedded etcd member's client and peer traffic
+	// use them too.
+	TLS          pki.Files
 	LeaderTTL    time.Duration
 	AgentTimeout time.Duration
 	Logger       *slog.Logger
@@ -68,12 +74,20 @@ func memberName(ip string) string {
 	return "master-" + strings.NewReplacer(".", "-", ":", "-").Replace(ip)
 }
 
+// scheme is the scheme of the node's URLs and of its etcd member's.
+func (c *MasterConfig) scheme() string {
+	if c.TLS.Enabled() {
+		return "https"
+	}
+	return "http"
+}
+
 func (c *MasterConfig) coordConfig() (coord.Config, error) {
 	cc := coord.Config{
 		Name:              memberName(c.IP),
 		DataDir:           filepath.Join(c.WorkDir, "etcd"),
-		ClientURL:         "http://" + net.JoinHostPort(loopbackFor(c.IP), strconv.Itoa(c.EtcdClientPort)),
-		PeerURL:           "http://" + net.JoinHostPort(c.IP, strconv.Itoa(c.EtcdPeerPort)),
+		ClientURL:         c.scheme() + "://" + net.JoinHostPort(loopbackFor(c.IP), strconv.Itoa(c.EtcdClientPort)),
+		PeerURL:           c.scheme() + "://" + net.JoinHostPort(c.IP, strconv.Itoa(c.EtcdPeerPort)),
 		InitialCluster:    c.EtcdInitialCluster,
 		ClusterToken:      "marina",
 		TickMs:            c.TickMs,
@@ -84,13 +98,17 @@ func (c *MasterConfig) coordConfig() (coord.Config, error) {
 	if c.EtcdName != "" {
 		cc.Name = c.EtcdName
 	}
+	if c.TLS.Enabled() && len(c.EtcdEndpoints) == 0 {
+		files := c.TLS
+		cc.TLS = &files
+	}
 	if cc.InitialCluster == "" && len(c.Masters) > 0 {
 		if !slices.Contains(c.Masters, c.IP) {
 			return cc, fmt.Errorf("this master's address %s is not in --masters %v", c.IP, c.Masters)
 		}
 		parts := make([]string, len(c.Masters))
 		for i, ip := range c.Masters {
-			parts[i] = memberName(ip) + "=http://" + net.JoinHostPort(ip, strconv.Itoa(c.EtcdPeerPort))
+			parts[i] = memberName(ip) + "=" + c.scheme() + "://" + net.JoinHostPort(ip, strconv.Itoa(c.EtcdPeerPort))
 		}
 		cc.InitialCluster = strings.Join(parts, ",")
 	}
@@ -110,7 +128,7 @@ func loopbackFor(ip string) string {
 func (c *MasterConfig) masterURLs(own string) []string {
 	urls := []string{own}
 	for _, ip := range c.Masters {
-		if u := "http://" + net.JoinHostPort(ip, strconv.Itoa(c.Port)); u != own {
+		if u := c.scheme() + "://" + net.JoinHostPort(ip, strconv.Itoa(c.Port)); u != own {
 			urls = append(urls, u)
 		}
 	}
@@ -134,6 +152,13 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 	if err := CheckBind(addr, cfg.AuthToken); err != nil {
 		return nil, err
 	}
+	var id *pki.Node
+	if cfg.TLS.Enabled() {
+		var err error
+		if id, err = cfg.TLS.Load(); err != nil {
+			return nil, err
+		}
+	}
 	cc, err := cfg.coordConfig()
 	if err != nil {
 		return nil, err
@@ -149,6 +174,7 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 		AuthToken:    cfg.AuthToken,
 		AgentTimeout: cfg.AgentTimeout,
 		Logger:       cfg.Logger.With("component", "master"),
+		TLSConfig:    serverTLS(id),
 	})
 	if err != nil {
 		co.Close()
@@ -160,7 +186,7 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 	}
 	n := &MasterNode{Coord: co, Master: m}
 	if !cfg.DisableServices {
-		if n.Services, err = startServices(ctx, cfg, co, m); err != nil {
+		if n.Services, err = startServices(ctx, cfg, co, m, id); err != nil {
 			m.Close()
 			co.Close()
 			return nil, err
@@ -170,7 +196,7 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 }
 
 // startServices starts the services role on its own listener, after the master.
-func startServices(ctx context.Context, cfg MasterConfig, co *coord.Coord, m *master.Master) (*services.Server, error) {
+func startServices(ctx context.Context, cfg MasterConfig, co *coord.Coord, m *master.Master, id *pki.Node) (*services.Server, error) {
 	addr := net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.ServicesPort))
 	if err := CheckBind(addr, cfg.AuthToken); err != nil {
 		return nil, err
@@ -183,6 +209,8 @@ func startServices(ctx context.Context, cfg MasterConfig, co *coord.Coord, m *ma
 		LeaderTTL: cfg.LeaderTTL,
 		Hostname:  cfg.IP,
 		Logger:    cfg.Logger.With("component", "services"),
+		TLSConfig: serverTLS(id),
+		ClientTLS: clientTLS(id),
 	})
 	if err != nil {
 		return nil, err
