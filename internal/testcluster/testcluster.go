@@ -30,6 +30,9 @@ type Options struct {
 	AgentResources mesos.Resources
 	// Services runs the services role (the Marathon API) on every master node.
 	Services bool
+	// TLS runs every listener and etcd under TLS with a cluster CA, and mutual TLS between
+	// nodes, as a cluster made with generated credentials; CAFile and ClientTLS reach it.
+	TLS bool
 }
 
 // Cluster is a running in-process cluster.
@@ -40,6 +43,7 @@ type Cluster struct {
 	mu      sync.Mutex
 	masters []*Master
 	agents  []*Agent
+	pki     *clusterPKI // Options.TLS
 }
 
 // Master is one master node slot; Node is nil while it is stopped.
@@ -74,11 +78,17 @@ func New(t testing.TB, opts Options) *Cluster {
 	}
 	c := &Cluster{t: t, opts: opts, dir: t.TempDir()}
 	t.Cleanup(c.Close)
+	if opts.TLS {
+		var err error
+		if c.pki, err = newClusterPKI(c.dir); err != nil {
+			t.Fatalf("testcluster: %v", err)
+		}
+	}
 
 	initial := make([]string, opts.Masters)
 	for i := range opts.Masters {
 		port := testutil.FreePort(t)
-		m := &Master{Index: i, URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+		m := &Master{Index: i, URL: fmt.Sprintf("%s://127.0.0.1:%d", c.scheme(), port)}
 		m.cfg = node.MasterConfig{
 			IP:             "127.0.0.1",
 			Port:           port,
@@ -92,14 +102,15 @@ func New(t testing.TB, opts Options) *Cluster {
 			LeaderTTL:      opts.LeaderTTL,
 			AgentTimeout:   opts.AgentTimeout,
 			Logger:         testutil.Logger(t, fmt.Sprintf("master%d", i)),
+			TLS:            c.nodeTLS(fmt.Sprintf("master%d", i), "127.0.0.1"),
 		}
 		if opts.Services {
 			m.cfg.ServicesPort = testutil.FreePort(t)
-			m.ServicesURL = fmt.Sprintf("http://127.0.0.1:%d", m.cfg.ServicesPort)
+			m.ServicesURL = fmt.Sprintf("%s://127.0.0.1:%d", c.scheme(), m.cfg.ServicesPort)
 		} else {
 			m.cfg.DisableServices = true
 		}
-		initial[i] = fmt.Sprintf("m%d=http://127.0.0.1:%d", i, m.cfg.EtcdPeerPort)
+		initial[i] = fmt.Sprintf("m%d=%s://127.0.0.1:%d", i, c.scheme(), m.cfg.EtcdPeerPort)
 		c.masters = append(c.masters, m)
 	}
 	for _, m := range c.masters {
@@ -142,6 +153,9 @@ func New(t testing.TB, opts Options) *Cluster {
 			Timeout:           opts.AgentTimeout,
 			HeartbeatInterval: opts.AgentTimeout / 4,
 		}}
+		if err := node.AgentTLS(&a.cfg, c.nodeTLS(fmt.Sprintf("agent%d", i), ip)); err != nil {
+			t.Fatalf("testcluster: agent %d: %v", i, err)
+		}
 		c.agents = append(c.agents, a)
 		if err := c.StartAgent(i); err != nil {
 			t.Fatalf("testcluster: start agent %d: %v", i, err)
@@ -367,7 +381,7 @@ func (c *Cluster) GetJSON(path string, v any) error {
 	if c.opts.AuthToken != "" {
 		req.Header.Set("Authorization", "Bearer "+c.opts.AuthToken)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		return err
 	}
@@ -395,4 +409,7 @@ func (c *Cluster) Close() {
 		}()
 	}
 	wg.Wait()
+	if c.pki != nil {
+		c.pki.client.CloseIdleConnections()
+	}
 }
