@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/testutil"
 )
 
 // TestGroups runs a group through its life: created with an app that depends on another (the
@@ -48,8 +49,8 @@ func TestGroups(t *testing.T) {
 			deps[0].Steps[0].Actions[0] != (marathon.DeploymentAction{Action: "RestartApplication", App: "/shop/db"}) {
 			t.Fatalf("deployments %+v", deps)
 		}
-		db := waitRunning(t, api, "/shop/db", 1, 30*time.Second)
-		web := waitRunning(t, api, "/shop/web", 1, 30*time.Second)
+		db := waitVersion(t, api, "/shop/db", 1, res.Version)
+		web := waitVersion(t, api, "/shop/web", 1, res.Version)
 		if db[0].StartedAt == "" || web[0].StagedAt < db[0].StartedAt {
 			t.Errorf("web staged at %s, before db ran at %s", web[0].StagedAt, db[0].StartedAt)
 		}
@@ -150,4 +151,21 @@ func TestGroups(t *testing.T) {
 		waitRunning(t, api, "/bulk/a", 2, 30*time.Second)
 		api.json("PATCH", "/v2/apps", []any{map[string]any{"id": "/bulk/none", "instances": 2}}, http.StatusNotFound, nil)
 	})
+}
+
+// waitVersion waits until the app has exactly n tasks, all RUNNING and launched from version.
+func waitVersion(t *testing.T, api *client, appID string, n int, version string) []marathon.Task {
+	t.Helper()
+	var ts []marathon.Task
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		var err error
+		if ts, err = api.tryTasks(appID); err != nil {
+			return err
+		}
+		if len(ts) != n || running(ts) != n || slices.ContainsFunc(ts, func(t marathon.Task) bool { return t.Version != version }) {
+			return fmt.Errorf("%d tasks, %d running: %+v; want %d running at version %s", len(ts), running(ts), ts, n, version)
+		}
+		return nil
+	})
+	return ts
 }
