@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,6 +55,9 @@ func Down(ctx context.Context, opts DownOptions) error {
 	}
 	dir := ClusterDir(opts.StateDir, opts.Name)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if found, err := destroyLeftovers(ctx, opts.Name, dir, opts.Out); err != nil || found {
+			return errors.Join(err, removeFromClientConfig(opts.StateDir, opts.Name))
+		}
 		fmt.Fprintf(opts.Out, "Cluster %q does not exist (no %s): nothing to do.\n", opts.Name, dir)
 		return removeFromClientConfig(opts.StateDir, opts.Name)
 	}
@@ -64,6 +69,7 @@ func Down(ctx context.Context, opts DownOptions) error {
 
 	start := time.Now()
 	c, err := LoadCluster(opts.StateDir, opts.Name)
+	lost := err != nil // no state says what was made
 	switch {
 	case errors.Is(err, ErrNoCluster):
 		c = &Cluster{Name: opts.Name, Provider: "local", Dir: dir}
@@ -82,6 +88,11 @@ func Down(ctx context.Context, opts DownOptions) error {
 	}
 	if err := prov.Destroy(ctx, c); err != nil {
 		return fmt.Errorf("cluster %q: %w (state kept in %s; run down again)", c.Name, err, dir)
+	}
+	if lost { // also remove what providers find by the cluster's name
+		if _, err := destroyLeftovers(ctx, c.Name, dir, opts.Out); err != nil {
+			return fmt.Errorf("cluster %q: %w (run down again)", c.Name, err)
+		}
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
@@ -110,4 +121,35 @@ func confirm(opts DownOptions, question string) error {
 	}
 	fmt.Fprintln(opts.Out)
 	return errors.New("not confirmed: nothing was deleted (--yes skips the question)")
+}
+
+// LeftoverFinder is a provider that finds what it made for a cluster from the cluster's name
+// alone (labelled containers and networks), so that down cleans up after a lost state file.
+type LeftoverFinder interface {
+	// DestroyLeftovers removes what it finds of cluster name, whose state dir was dir, and
+	// says what it removed ("" for nothing). Where the provider cannot look (no engine), it
+	// finds nothing.
+	DestroyLeftovers(ctx context.Context, name, dir string) (string, error)
+}
+
+// destroyLeftovers runs DestroyLeftovers of every provider that has it, printing what each
+// removed; found reports whether any removed something.
+func destroyLeftovers(ctx context.Context, name, dir string, out io.Writer) (found bool, err error) {
+	var errs []error
+	for _, pn := range slices.Sorted(maps.Keys(providers)) {
+		prov, perr := providers[pn](nil)
+		lf, ok := prov.(LeftoverFinder)
+		if perr != nil || !ok {
+			continue
+		}
+		what, err := lf.DestroyLeftovers(ctx, name, dir)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s provider: %w", pn, err))
+		}
+		if what != "" {
+			found = true
+			fmt.Fprintf(out, "Cluster %q had no state left; %s.\n", name, what)
+		}
+	}
+	return found, errors.Join(errs...)
 }
