@@ -60,6 +60,7 @@ type Docker struct {
 var (
 	_ Provider         = (*Docker)(nil)
 	_ ProgressReporter = (*Docker)(nil)
+	_ LeftoverFinder   = (*Docker)(nil)
 )
 
 // NewDocker returns a docker provider with settings.

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
 	"github.com/marina-dcos/marina/internal/cluster"
@@ -47,4 +51,50 @@ func TestDockerConformance(t *testing.T) {
 	name := fmt.Sprintf("dconf-%d", os.Getpid())
 	clustertest.Run(t, p, cluster.Spec{Name: name, Masters: 1, Agents: cluster.UniformAgents(1),
 		Provider: cluster.ProviderSpec{Name: "docker"}}, t.TempDir())
+}
+
+// TestDockerDownWithoutState checks that down finds a docker cluster's containers and network
+// by their labels when its state directory is gone.
+func TestDockerDownWithoutState(t *testing.T) {
+	cli := dockerOrSkip(t)
+	p, err := cluster.NewDocker(map[string]string{"binary": buildMarina(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	state := t.TempDir()
+	spec := cluster.Spec{Name: fmt.Sprintf("dlost-%d", os.Getpid()), Masters: 1, Agents: cluster.UniformAgents(0),
+		Provider: cluster.ProviderSpec{Name: "docker"}}
+	spec.Default()
+	c := &cluster.Cluster{Name: spec.Name, Provider: "docker", Spec: spec, Dir: cluster.ClusterDir(state, spec.Name)}
+	t.Cleanup(func() { _ = p.Destroy(context.Background(), c) })
+	if err := p.Plan(c); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func(context.Context, *cluster.Cluster) error{p.Preflight, p.Provision, p.Configure} {
+		if err := step(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Start(ctx, c, c.Masters()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(c.Dir); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := cluster.Down(ctx, cluster.DownOptions{Name: spec.Name, StateDir: state, Out: &out}); err != nil {
+		t.Fatalf("down: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "removed 1 containers and 1 networks") {
+		t.Errorf("down said: %s", out.String())
+	}
+	left, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "marina.cluster="+spec.Name))})
+	if err != nil || len(left) > 0 {
+		t.Errorf("containers remain: %v (%v)", left, err)
+	}
+	if _, err := cli.NetworkInspect(ctx, "marina-"+spec.Name, network.InspectOptions{}); !client.IsErrNotFound(err) {
+		t.Errorf("the network remains: %v", err)
+	}
 }

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 )
 
@@ -41,6 +43,38 @@ func (d *Docker) Destroy(ctx context.Context, c *Cluster) error {
 		return err
 	}
 	return removeNetworks(ctx, cli, c.Name)
+}
+
+// DestroyLeftovers removes the containers and network labelled with cluster name, and the
+// docker tasks that mount a sandbox under dir, for a down that has no state file to go by. An
+// engine that does not answer has nothing to find.
+func (d *Docker) DestroyLeftovers(ctx context.Context, name, dir string) (string, error) {
+	cli, err := d.client()
+	if err != nil {
+		return "", nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err = cli.Ping(pctx)
+	cancel()
+	if err != nil {
+		return "", nil
+	}
+	nodes, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: clusterFilter(name)})
+	if err != nil {
+		return "", fmt.Errorf("list containers: %w", err)
+	}
+	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: clusterFilter(name)})
+	if err != nil {
+		return "", fmt.Errorf("list networks: %w", err)
+	}
+	if len(nodes) == 0 && len(nets) == 0 {
+		return "", nil
+	}
+	if err := d.Destroy(ctx, &Cluster{Name: name, Dir: dir}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("removed %d containers and %d networks labelled %s=%s, and their docker tasks",
+		len(nodes), len(nets), labelCluster, name), nil
 }
 
 // tasksUnder returns the containers that mount a directory under dir.
