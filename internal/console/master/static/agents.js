@@ -1,29 +1,30 @@
-// The agents: state, attributes, resources used of total, and their tasks.
+// The agents: state, attributes, resources used of total, ports and tasks.
 'use strict';
 
 (() => {
-  const C = window.Console;
-  const {el} = C;
+  const C = window.MasterConsole;
+  const h = window.Marina.h;
+
+  C.page('Agents', C.table('agents', 'Agents',
+    ['Agent', 'State', 'Attributes', 'CPUs', 'Memory', 'Disk', 'Ports', 'Tasks', 'Registered']));
 
   C.poll(async () => {
     const st = await C.masterState();
-    const perAgent = {};
-    for (const t of C.tasksOf(st).active) perAgent[t.slave_id] = (perAgent[t.slave_id] || 0) + 1;
+    const n = C.activeTasksPerAgent(st);
     const rows = [];
     const add = (a, state) => {
-      const r = a.resources || {}, u = a.used_resources || {};
-      const name = C.agentName(a);
+      const r = a.resources || {}, u = a.used_resources || {}, name = C.agentName(a);
       rows.push({
-        key: a.id, sig: JSON.stringify([state, a.hostname, a.attributes, r, u, perAgent[a.id], a.registered_time]),
+        key: a.id, sig: JSON.stringify([state, a.hostname, a.attributes, r, u, n[a.id], a.registered_time, a.reregistered_time]),
         cells: [
-          [el('span', {id: a.id, class: 'name'}, name), el('span', {class: 'sub'}, a.id)],
+          [h('span', {id: a.id, class: 'name'}, name), h('span', {class: 'sub'}, a.id)],
           C.badge(state),
           C.attributes(a.attributes),
-          C.bar('CPUs used on ' + name, u.cpus, r.cpus, C.fmtNum),
-          C.bar('Memory used on ' + name, u.mem, r.mem, C.fmtMB),
-          C.bar('Disk used on ' + name, u.disk, r.disk, C.fmtMB),
-          el('span', {class: 'mono'}, r.ports || ''),
-          perAgent[a.id] ? el('a', {href: '/console/tasks?q=' + encodeURIComponent(a.hostname || a.id)}, String(perAgent[a.id])) : '0',
+          C.meter('CPUs used on ' + name, u.cpus, r.cpus, C.cpus),
+          C.meter('Memory used on ' + name, u.mem, r.mem, C.mb),
+          C.meter('Disk used on ' + name, u.disk, r.disk, C.mb),
+          h('span', {class: 'mono nowrap'}, r.ports || ''),
+          n[a.id] ? h('a', {href: C.tasksURL(a.hostname || a.id)}, String(n[a.id])) : '0',
           C.time(a.reregistered_time || a.registered_time),
         ],
       });
@@ -31,13 +32,12 @@
     (st.slaves || []).forEach(a => add(a, a.active ? 'active' : 'inactive'));
     (st.recovered_slaves || []).forEach(a => add(a, 'recovering'));
     C.renderRows(document.getElementById('agents'), rows, 'No agent is registered');
-    if (location.hash) {
-      const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
-      const tr = target && target.closest('tr');
-      if (tr && !tr.classList.contains('target')) {
-        tr.classList.add('target');
-        tr.scrollIntoView({block: 'center'});
-      }
+    // An agent named in the URL's fragment is highlighted, once.
+    const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    const tr = target && target.closest('tr');
+    if (tr && !tr.classList.contains('target')) {
+      tr.classList.add('target');
+      tr.scrollIntoView({block: 'center'});
     }
   }, 2000);
 })();

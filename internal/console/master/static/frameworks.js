@@ -1,10 +1,16 @@
-// The frameworks, active and completed.
+// The frameworks, subscribed and completed.
 'use strict';
 
 (() => {
-  const C = window.Console;
-  const {el} = C;
-  const tasksLink = (f, n) => n ? el('a', {href: '/console/tasks?q=' + encodeURIComponent(f.id)}, String(n)) : '0';
+  const C = window.MasterConsole;
+  const h = window.Marina.h;
+
+  C.page('Frameworks',
+    C.table('frameworks', 'Frameworks',
+      ['Framework', 'ID', 'Role', 'State', 'Active tasks', 'Completed tasks', 'CPUs', 'Memory', 'Registered']),
+    C.section('completed-h', 'Completed frameworks',
+      C.table('completed-frameworks', 'Completed frameworks', ['Framework', 'ID', 'Role', 'Completed tasks', 'Removed'])));
+  const tasks = (f, n) => n ? h('a', {href: C.tasksURL(f.id)}, String(n)) : '0';
 
   C.poll(async () => {
     const st = await C.masterState();
@@ -15,17 +21,17 @@
       return {
         key: f.id, sig: JSON.stringify([f.name, f.role, f.active, f.connected, active, done, u, f.registered_time]),
         cells: [
-          f.name || f.id, el('span', {class: 'mono'}, f.id), f.role,
+          f.name || f.id, h('span', {class: 'mono'}, f.id), f.role,
           C.badge(f.active ? 'active' : f.connected ? 'inactive' : 'disconnected'),
-          tasksLink(f, active), String(done), C.fmtNum(u.cpus), C.fmtMB(u.mem),
+          tasks(f, active), tasks(f, done), C.cpus(u.cpus), C.mb(u.mem),
           C.time(f.reregistered_time || f.registered_time),
         ],
       };
     }), 'No framework is subscribed');
     C.renderRows(document.getElementById('completed-frameworks'), (st.completed_frameworks || []).map(f => ({
       key: f.id, sig: JSON.stringify([f.name, (f.completed_tasks || []).length, f.unregistered_time]),
-      cells: [f.name || f.id, el('span', {class: 'mono'}, f.id), f.role,
-        String((f.completed_tasks || []).length), C.time(f.unregistered_time)],
+      cells: [f.name || f.id, h('span', {class: 'mono'}, f.id), f.role,
+        tasks(f, (f.completed_tasks || []).length), C.time(f.unregistered_time)],
     })), 'None');
   }, 2000);
 })();

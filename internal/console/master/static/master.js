@@ -1,9 +1,12 @@
-// The master console's shared helpers: same-origin JSON requests, polling, DOM building and
-// formatting. Every page script builds on window.Console. Data is only ever inserted as text,
-// never as HTML.
+// The master console's helpers, on top of the shared window.Marina (console.js): polling the
+// master's JSON, tables that update in place, meters and the views of /master/state. Every page
+// script builds its content in #main with Marina.h, which inserts text, never HTML.
 'use strict';
 
-window.Console = (() => {
+window.MasterConsole = (() => {
+  const M = window.Marina;
+  const h = M.h;
+
   // HTTPError is a non-2xx answer, with the server's message.
   class HTTPError extends Error {
     constructor(status, message) {
@@ -12,36 +15,44 @@ window.Console = (() => {
     }
   }
 
-  // getJSON fetches a same-origin URL. The browser attaches its session cookie, if any; the
-  // console itself never sends credentials, and none ever goes in a URL.
+  // getJSON GETs a same-origin URL: the browser attaches its session cookie, if any; the
+  // console sends no credentials of its own, and none ever goes in a URL.
   async function getJSON(url) {
-    const r = await fetch(url, {credentials: 'same-origin', cache: 'no-store', headers: {Accept: 'application/json'}});
-    if (!r.ok) {
-      const text = (await r.text()).trim();
-      throw new HTTPError(r.status, text || r.statusText);
+    const res = await M.api('GET', url);
+    if (!res.ok) throw new HTTPError(res.status, M.errorText(res).trim());
+    return res.data;
+  }
+
+  function describe(e) {
+    if (e instanceof HTTPError) {
+      if (e.status === 401) return 'Not logged in: reload the page to log in.';
+      if (e.status === 404) return 'Not found: ' + e.message + '.';
+      return 'Error ' + e.status + ': ' + e.message;
     }
-    return r.json();
+    return 'Cannot reach the master: ' + e.message;
   }
 
-  // setStatus shows the live state in the header; only a change of text is announced.
-  function setStatus(text, error) {
-    const s = document.getElementById('status');
-    if (!s) return;
-    if (s.textContent !== text) s.textContent = text;
-    s.classList.toggle('error', !!error);
-    s.title = 'updated ' + new Date().toLocaleTimeString();
+  // showError shows (or, with null, clears) the page's error line, read out when it changes.
+  function showError(text) {
+    const box = document.getElementById('error');
+    if (!box) return;
+    box.hidden = !text;
+    if (box.textContent !== (text || '')) box.textContent = text || '';
   }
 
-  // poll runs fn now and then every ms after it completes, more slowly while the page is
-  // hidden; an error is shown in the header and the polling goes on.
+  // poll runs fn now and then every ms after it completes (less often while the page is
+  // hidden). Failures show in the page's error line and the live indicator; polling goes on.
   function poll(fn, ms) {
     let timer = 0;
     const run = async () => {
       clearTimeout(timer);
       try {
         await fn();
+        M.setLive(true);
+        showError(null);
       } catch (e) {
-        setStatus(describe(e), true);
+        M.setLive(false);
+        showError(describe(e));
       }
       timer = setTimeout(run, document.hidden ? ms * 5 : ms);
     };
@@ -49,45 +60,43 @@ window.Console = (() => {
     run();
   }
 
-  function describe(e) {
-    if (e instanceof HTTPError) {
-      if (e.status === 401) return 'Not logged in: reload the page to log in';
-      return 'Error ' + e.status + ': ' + e.message;
-    }
-    return 'Cannot reach the master: ' + e.message;
-  }
-
-  // state fetches /master/state; on a standby (after a failover) the page moves to the leader.
+  // masterState fetches /master/state. Should this master have stopped leading, the page
+  // moves to the same page on the new leader.
   async function masterState() {
     const st = await getJSON('/master/state');
     if (st.leader && st.leader !== st.pid) {
       const host = st.leader.split('@')[1];
-      if (host) location.replace(location.protocol + '//' + host + location.pathname + location.search);
+      if (host) location.replace(location.protocol + '//' + host + location.pathname + location.search + location.hash);
     }
-    if (!st.leader) setStatus('No leading master is elected yet; retrying', true);
-    else setStatus('Live · leader ' + st.leader.replace(/^master@/, ''), false);
+    if (!st.leader) throw new Error('no leading master is elected yet');
     return st;
   }
 
-  // el creates an element: attrs are attributes (class, href, aria-*...), children are nodes
-  // or strings (inserted as text).
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      e.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const c of children.flat()) {
-      if (c === undefined || c === null || c === false) continue;
-      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return e;
+  // page fills #main: a heading, the error line, then the page's content; it marks the
+  // current navigation entry.
+  function page(title, ...content) {
+    document.querySelectorAll('header nav a').forEach(a => {
+      if (a.getAttribute('href') === location.pathname) a.setAttribute('aria-current', 'page');
+    });
+    M.replace(document.getElementById('main'),
+      h('h1', {}, title), h('p', {id: 'error', class: 'error', role: 'alert', hidden: true}), content);
   }
 
-  // renderRows replaces a table's body with rows ({key, sig, cells}) unless nothing changed,
-  // keeping the keyboard focus on the same link or button of the same row.
-  function renderRows(table, rows, empty) {
-    const tbody = table.tBodies[0];
+  // table returns an empty table with the given column headings.
+  function table(id, label, cols) {
+    return h('table', {id, class: 'grid', 'aria-label': label},
+      h('thead', {}, h('tr', {}, cols.map(c => h('th', {scope: 'col'}, c)))), h('tbody'));
+  }
+
+  // section returns a titled section.
+  function section(id, title, ...content) {
+    return h('section', {'aria-labelledby': id}, h('h2', {id}, title), content);
+  }
+
+  // renderRows replaces a table's rows ({key, sig, cells}) unless none changed, keeping the
+  // keyboard focus on the same link or button of the same row.
+  function renderRows(tableEl, rows, empty) {
+    const tbody = tableEl.tBodies[0];
     const sig = JSON.stringify(rows.map(r => [r.key, r.sig]));
     if (tbody.dataset.sig === sig) return;
     tbody.dataset.sig = sig;
@@ -98,80 +107,81 @@ window.Console = (() => {
       focusKey = tr.dataset.key;
       focusIdx = [...tr.querySelectorAll('a, button')].indexOf(active);
     }
-    const cols = table.tHead.rows[0].cells.length;
-    const trs = rows.map(r => {
-      const tr = el('tr', {}, r.cells.map((c, i) => i === 0 && r.header !== false ? el('th', {scope: 'row'}, c) : el('td', {}, c)));
-      tr.dataset.key = r.key;
-      return tr;
-    });
-    if (trs.length === 0) trs.push(el('tr', {}, el('td', {colspan: cols, class: 'empty'}, empty || 'None')));
+    const trs = rows.map(r => h('tr', {'data-key': r.key},
+      r.cells.map((c, i) => i === 0 ? h('th', {scope: 'row'}, c) : h('td', {}, c))));
+    if (trs.length === 0) {
+      trs.push(h('tr', {}, h('td', {colspan: tableEl.tHead.rows[0].cells.length, class: 'empty'}, empty || 'None')));
+    }
     tbody.replaceChildren(...trs);
     if (focusKey !== null) {
       const tr = [...tbody.rows].find(t => t.dataset.key === focusKey);
       const target = tr && tr.querySelectorAll('a, button')[focusIdx];
-      if (target) target.focus();
+      if (target) target.focus({preventScroll: true});
     }
   }
 
-  // bar is a used/total meter with its figures as text.
-  function bar(label, used, total, fmt) {
-    const pct = total > 0 ? Math.min(100, used / total * 100) : 0;
-    const text = fmt(used) + ' / ' + fmt(total);
-    const fill = el('span', {class: 'fill' + (pct >= 90 ? ' high' : '')});
-    fill.style.width = pct.toFixed(1) + '%';
-    return el('div', {class: 'bar', role: 'meter', 'aria-label': label, 'aria-valuemin': 0,
-      'aria-valuemax': total, 'aria-valuenow': used, 'aria-valuetext': text},
-      el('span', {class: 'track'}, fill), el('span', {class: 'figs'}, text));
+  // replaceIfChanged swaps el's children for build()'s unless sig is the one shown.
+  function replaceIfChanged(el, sig, build) {
+    if (el.dataset.sig === sig) return;
+    el.dataset.sig = sig;
+    M.replace(el, build());
   }
 
-  const fmtNum = v => {
-    v = Number(v) || 0;
-    return Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1).replace(/\.?0+$/, '');
-  };
-  // fmtMB formats megabytes, as Mesos counts mem and disk.
-  const fmtMB = v => {
-    v = Number(v) || 0;
-    if (v >= 1024 * 1024) return fmtNum(v / 1024 / 1024) + ' TB';
-    if (v >= 1024) return fmtNum(v / 1024) + ' GB';
-    return fmtNum(v) + ' MB';
-  };
-  const fmtBytes = v => {
-    v = Number(v) || 0;
-    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-    return (i === 0 ? String(v) : v.toFixed(1)) + ' ' + units[i];
-  };
-  // fmtTime formats Unix seconds: the time today, else the date and time.
-  const fmtTime = s => {
-    if (!s) return '';
-    const d = new Date(s * 1000);
-    const same = d.toDateString() === new Date().toDateString();
-    return same ? d.toLocaleTimeString() : d.toLocaleString();
-  };
-  const time = s => s ? el('time', {datetime: new Date(s * 1000).toISOString()}, fmtTime(s)) : '';
+  // meter shows used of total as a bar with the figures as text.
+  function meter(label, used, total, fmt) {
+    used = Number(used) || 0;
+    total = Number(total) || 0;
+    const pct = total > 0 ? Math.min(100, used / total * 100) : 0;
+    const text = fmt(used) + ' / ' + fmt(total);
+    return h('div', {class: 'meter', role: 'meter', 'aria-label': label, 'aria-valuemin': 0,
+      'aria-valuemax': total, 'aria-valuenow': used, 'aria-valuetext': text},
+      h('span', {class: 'track'}, h('span', {class: pct >= 90 ? 'fill high' : 'fill', style: {width: pct.toFixed(1) + '%'}})),
+      h('span', {class: 'figs'}, text));
+  }
 
-  // stateBadge shows a task or agent state.
-  function badge(text, kind) {
-    return el('span', {class: 'badge ' + (kind || String(text).toLowerCase().replace(/^task_/, ''))},
-      String(text).replace(/^TASK_/, '').toLowerCase());
+  // badge shows a state: TASK_RUNNING, leader, active...
+  const kinds = {
+    running: 'ok', finished: 'ok', leader: 'ok', active: 'ok',
+    staging: 'info', starting: 'info', standby: 'info', follower: 'info', recovering: 'info',
+    killing: 'warn', killed: 'warn', inactive: 'warn', learner: 'warn',
+    failed: 'bad', error: 'bad', lost: 'bad', dropped: 'bad', gone: 'bad', unreachable: 'bad', disconnected: 'bad',
+  };
+  function badge(state) {
+    const s = String(state || 'unknown').replace(/^TASK_/, '').toLowerCase();
+    return h('span', {class: 'badge ' + (kinds[s] || '')}, s.replace(/_/g, ' '));
   }
 
   // attributes lists an agent's attributes as chips.
   function attributes(attrs) {
     const keys = Object.keys(attrs || {}).sort();
-    if (keys.length === 0) return el('span', {class: 'sub'}, 'none');
-    return el('ul', {class: 'chips'}, keys.map(k => el('li', {}, k + ': ' + attrs[k])));
+    if (keys.length === 0) return h('span', {class: 'muted'}, 'none');
+    return h('ul', {class: 'chips'}, keys.map(k => h('li', {}, k + ': ' + attrs[k])));
+  }
+
+  const cpus = M.cpus;
+  const mb = M.mib; // Mesos counts mem and disk in MB
+  const bytes = v => {
+    v = Number(v) || 0;
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return (i === 0 ? String(v) : v.toFixed(1)) + ' ' + units[i];
+  };
+  // time shows Unix seconds: the time of day today, else the date and time.
+  function time(s) {
+    if (!s) return '';
+    const d = new Date(s * 1000);
+    const text = d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+    return h('time', {datetime: d.toISOString()}, text);
   }
 
   // hostOf returns the host:port of a libprocess pid or a URL.
-  const hostOf = s => String(s || '').replace(/^[^@]*@/, '').replace(/^[a-z]+:\/\//, '');
+  const hostOf = s => String(s || '').replace(/^[^@]*@/, '').replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
 
-  // agentName names an agent of /master/state by its hostname, or its id.
   const agentName = a => a ? (a.hostname || a.id) : '';
 
-  // Tasks of /master/state, flattened: active (with unreachable) and completed ones, each with
-  // its framework.
+  // tasksOf flattens the tasks of /master/state: active (unreachable ones included) and
+  // completed, each with its framework.
   function tasksOf(st) {
     const active = [], completed = [];
     const add = (f, list, out) => (list || []).forEach(t => out.push(Object.assign({framework: f}, t)));
@@ -187,11 +197,18 @@ window.Console = (() => {
     return {active, completed};
   }
 
+  // activeTasksPerAgent counts the active tasks on each agent.
+  function activeTasksPerAgent(st) {
+    const n = {};
+    for (const t of tasksOf(st).active) n[t.slave_id] = (n[t.slave_id] || 0) + 1;
+    return n;
+  }
+
   // lastStatusTime returns when a task last changed state, in Unix seconds.
-  const lastStatusTime = t => {
+  function lastStatusTime(t) {
     const ss = t.statuses || [];
     return ss.length ? ss[ss.length - 1].timestamp : 0;
-  };
+  }
 
   // sandboxURL links to a task's sandbox page, at path inside it ('' for its root).
   function sandboxURL(t, path) {
@@ -201,8 +218,11 @@ window.Console = (() => {
     return '/console/sandbox?' + q.toString();
   }
 
+  const agentURL = id => '/console/agents#' + encodeURIComponent(id);
+  const tasksURL = q => '/console/tasks?q=' + encodeURIComponent(q);
   const param = name => new URLSearchParams(location.search).get(name) || '';
 
-  return {HTTPError, getJSON, setStatus, poll, describe, masterState, el, renderRows, bar, badge, attributes,
-    fmtNum, fmtMB, fmtBytes, fmtTime, time, hostOf, agentName, tasksOf, lastStatusTime, sandboxURL, param};
+  return {HTTPError, getJSON, describe, showError, poll, masterState, page, table, section, renderRows,
+    replaceIfChanged, meter, badge, attributes, cpus, mb, bytes, time, hostOf, agentName, tasksOf,
+    activeTasksPerAgent, lastStatusTime, sandboxURL, agentURL, tasksURL, param};
 })();

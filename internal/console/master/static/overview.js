@@ -1,69 +1,76 @@
-// The overview: masters, cluster resources, task counts, agents and frameworks.
+// The overview: the masters, the cluster's resources and task counts, agents and frameworks.
 'use strict';
 
 (() => {
-  const C = window.Console;
-  const {el} = C;
+  const C = window.MasterConsole;
+  const h = window.Marina.h;
+
+  C.page('Cluster overview',
+    h('div', {class: 'cards'},
+      h('section', {class: 'panel card', 'aria-labelledby': 'masters-h'},
+        h('h2', {id: 'masters-h'}, 'Masters'),
+        C.table('masters', 'Masters', ['Master', 'Role']),
+        h('h3', {}, 'etcd members'),
+        C.table('etcd', 'etcd members', ['Member', 'Peer URL', 'Raft'])),
+      h('section', {class: 'panel card', 'aria-labelledby': 'resources-h'},
+        h('h2', {id: 'resources-h'}, 'Resources'),
+        h('dl', {id: 'totals', class: 'totals'}),
+        h('h3', {}, 'Counts'),
+        h('dl', {id: 'counts', class: 'counts'}))),
+    C.section('agents-h', ['Agents ', h('a', {class: 'more', href: '/console/agents'}, 'all agents')],
+      C.table('agents', 'Agents', ['Agent', 'Attributes', 'CPUs', 'Memory', 'Disk', 'Tasks'])),
+    C.section('frameworks-h', ['Frameworks ', h('a', {class: 'more', href: '/console/frameworks'}, 'all frameworks')],
+      C.table('frameworks', 'Frameworks', ['Framework', 'Role', 'State', 'Active tasks', 'CPUs', 'Memory'])));
   const $ = id => document.getElementById(id);
 
-  async function refreshMasters() {
+  async function masters() {
     const m = await C.getJSON('/master/masters');
     C.renderRows($('masters'), m.masters.map(p => ({
       key: p.url, sig: [p.leader, p.self].join(),
-      cells: [C.hostOf(p.url), [C.badge(p.leader ? 'leader' : 'standby'), p.self ? ' (this master)' : '']],
+      cells: [C.hostOf(p.url), [C.badge(p.leader ? 'leader' : 'standby'), p.self ? ' this master' : '']],
     })), 'No master is campaigning');
     C.renderRows($('etcd'), m.etcd_members.map(e => ({
       key: e.id, sig: [e.name, e.leader, e.learner, e.peer_urls.join(' ')].join(),
-      cells: [e.name || e.id, e.peer_urls.join(' '), C.badge(e.leader ? 'leader' : e.learner ? 'learner' : 'follower')],
+      cells: [e.name || e.id, h('span', {class: 'mono'}, e.peer_urls.join(' ')),
+        C.badge(e.leader ? 'leader' : e.learner ? 'learner' : 'follower')],
     })), (m.errors || []).join('; ') || 'No etcd member answered');
   }
 
-  // sums adds up a resource over agents.
+  // sum adds up a resource of the agents.
   const sum = (agents, field, name) => agents.reduce((s, a) => s + (Number((a[field] || {})[name]) || 0), 0);
 
   function totals(st) {
     const agents = st.slaves || [];
-    const row = (label, name, fmt) => [
-      el('dt', {}, label),
-      el('dd', {}, C.bar(label + ' used', sum(agents, 'used_resources', name), sum(agents, 'resources', name), fmt)),
-    ];
-    const dl = $('totals');
-    const sig = JSON.stringify(['cpus', 'mem', 'disk'].map(n => [sum(agents, 'used_resources', n), sum(agents, 'resources', n)]));
-    if (dl.dataset.sig !== sig) {
-      dl.dataset.sig = sig;
-      dl.replaceChildren(...row('CPUs', 'cpus', C.fmtNum), ...row('Memory', 'mem', C.fmtMB), ...row('Disk', 'disk', C.fmtMB));
-    }
+    const res = [['CPUs', 'cpus', C.cpus], ['Memory', 'mem', C.mb], ['Disk', 'disk', C.mb]]
+      .map(([label, name, fmt]) => ({label, fmt, used: sum(agents, 'used_resources', name), total: sum(agents, 'resources', name)}));
+    C.replaceIfChanged($('totals'), JSON.stringify(res), () => res.flatMap(r => [
+      h('dt', {}, r.label), h('dd', {}, C.meter(r.label + ' used in the cluster', r.used, r.total, r.fmt))]));
 
     const {active, completed} = C.tasksOf(st);
-    const count = (list, state) => list.filter(t => t.state === state).length;
+    const count = (list, ...states) => list.filter(t => states.includes(t.state)).length;
     const items = [
       ['Agents', agents.length], ['Frameworks', (st.frameworks || []).length],
-      ['Running', count(active, 'TASK_RUNNING')], ['Staging', count(active, 'TASK_STAGING') + count(active, 'TASK_STARTING')],
-      ['Finished', count(completed, 'TASK_FINISHED')], ['Failed', count(completed, 'TASK_FAILED') + count(completed, 'TASK_ERROR')],
-      ['Killed', count(completed, 'TASK_KILLED')], ['Lost', count(completed, 'TASK_LOST') + count(active, 'TASK_UNREACHABLE')],
+      ['Running', count(active, 'TASK_RUNNING')], ['Starting', count(active, 'TASK_STAGING', 'TASK_STARTING')],
+      ['Finished', count(completed, 'TASK_FINISHED')], ['Failed', count(completed, 'TASK_FAILED', 'TASK_ERROR')],
+      ['Killed', count(completed, 'TASK_KILLED')], ['Lost', count(completed, 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE') + count(active, 'TASK_UNREACHABLE')],
     ];
-    const counts = $('counts');
-    const csig = JSON.stringify(items);
-    if (counts.dataset.sig !== csig) {
-      counts.dataset.sig = csig;
-      counts.replaceChildren(...items.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
-    }
+    C.replaceIfChanged($('counts'), JSON.stringify(items), () =>
+      items.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, String(v)))));
   }
 
   function agents(st) {
-    const perAgent = {};
-    for (const t of C.tasksOf(st).active) perAgent[t.slave_id] = (perAgent[t.slave_id] || 0) + 1;
+    const n = C.activeTasksPerAgent(st);
     C.renderRows($('agents'), (st.slaves || []).map(a => {
-      const r = a.resources || {}, u = a.used_resources || {};
+      const r = a.resources || {}, u = a.used_resources || {}, name = C.agentName(a);
       return {
-        key: a.id, sig: JSON.stringify([a.hostname, a.attributes, r, u, perAgent[a.id]]),
+        key: a.id, sig: JSON.stringify([a.hostname, a.attributes, r, u, n[a.id]]),
         cells: [
-          [el('a', {href: '/console/agents#' + encodeURIComponent(a.id)}, C.agentName(a)), el('span', {class: 'sub'}, a.id)],
+          [h('a', {href: C.agentURL(a.id)}, name), h('span', {class: 'sub'}, a.id)],
           C.attributes(a.attributes),
-          C.bar('CPUs used on ' + C.agentName(a), u.cpus, r.cpus, C.fmtNum),
-          C.bar('Memory used on ' + C.agentName(a), u.mem, r.mem, C.fmtMB),
-          C.bar('Disk used on ' + C.agentName(a), u.disk, r.disk, C.fmtMB),
-          String(perAgent[a.id] || 0),
+          C.meter('CPUs used on ' + name, u.cpus, r.cpus, C.cpus),
+          C.meter('Memory used on ' + name, u.mem, r.mem, C.mb),
+          C.meter('Disk used on ' + name, u.disk, r.disk, C.mb),
+          n[a.id] ? h('a', {href: C.tasksURL(a.hostname || a.id)}, String(n[a.id])) : '0',
         ],
       };
     }), 'No agent is registered');
@@ -72,12 +79,13 @@
   function frameworks(st) {
     C.renderRows($('frameworks'), (st.frameworks || []).map(f => {
       const u = f.used_resources || {};
+      const active = (f.tasks || []).length + (f.unreachable_tasks || []).length;
       return {
-        key: f.id, sig: JSON.stringify([f.name, f.role, f.active, f.connected, (f.tasks || []).length, u]),
+        key: f.id, sig: JSON.stringify([f.name, f.role, f.active, f.connected, active, u]),
         cells: [
-          [el('a', {href: '/console/tasks?q=' + encodeURIComponent(f.name || f.id)}, f.name || f.id), el('span', {class: 'sub'}, f.id)],
+          [h('a', {href: C.tasksURL(f.id)}, f.name || f.id), h('span', {class: 'sub'}, f.id)],
           f.role, C.badge(f.active ? 'active' : f.connected ? 'inactive' : 'disconnected'),
-          String((f.tasks || []).length), C.fmtNum(u.cpus), C.fmtMB(u.mem),
+          String(active), C.cpus(u.cpus), C.mb(u.mem),
         ],
       };
     }), 'No framework is subscribed');
@@ -89,5 +97,5 @@
     agents(st);
     frameworks(st);
   }, 2000);
-  C.poll(refreshMasters, 3000);
+  C.poll(masters, 3000);
 })();

@@ -3,15 +3,16 @@
 'use strict';
 
 (() => {
-  const C = window.Console;
-  const {el} = C;
+  const C = window.MasterConsole;
+  const M = window.Marina;
+  const h = M.h;
   const $ = id => document.getElementById(id);
 
   const agent = C.param('agent'), framework = C.param('framework'), task = C.param('task');
   const executor = C.param('executor') || task;
   const rel = C.param('path').split('/').filter(s => s && s !== '.' && s !== '..').join('/');
   const base = '/agent/' + encodeURIComponent(agent);
-  const pageBytes = 64 * 1024; // one read of the tail
+  const pageBytes = 64 * 1024; // one read of a file
   const maxShown = 2 * 1024 * 1024; // characters kept on the page; older ones are dropped
 
   const link = path => {
@@ -20,17 +21,22 @@
     return '/console/sandbox?' + q.toString();
   };
 
-  function fail(e) {
-    const msg = e instanceof C.HTTPError && e.status === 404
-      ? 'Not found: ' + e.message + '. The sandbox may have been removed from the agent.'
-      : C.describe(e);
-    $('error').textContent = msg;
-    $('error').hidden = false;
-  }
-  const clearError = () => { $('error').hidden = true; };
+  C.page(['Sandbox of ', h('span', {class: 'mono'}, task || '?')],
+    h('p', {id: 'where', class: 'muted'}),
+    h('nav', {'aria-label': 'Sandbox path'}, h('ol', {id: 'crumbs', class: 'crumbs mono'})),
+    h('section', {id: 'listing', 'aria-label': 'Files', hidden: true},
+      C.table('files', 'Files', ['Name', 'Mode', 'Size', 'Modified'])),
+    h('section', {id: 'viewer', 'aria-labelledby': 'file-name', hidden: true},
+      h('div', {class: 'toolbar'},
+        h('h2', {id: 'file-name', class: 'mono'}, rel),
+        h('span', {id: 'file-size', class: 'muted'}),
+        h('button', {type: 'button', id: 'follow', class: 'btn', 'aria-pressed': 'true'}, 'Follow'),
+        h('button', {type: 'button', id: 'earlier', class: 'btn', hidden: true}, 'Load earlier')),
+      h('pre', {id: 'log', class: 'log', tabindex: 0, 'aria-label': 'Content of ' + rel})));
+  if (rel) document.title = rel + ' of ' + task + ' · Marina master';
 
   // directoryOf finds the executor's sandbox directory in the agent's /state; without one it
-  // falls back to <framework>/<executor>, relative to the agent's sandboxes.
+  // falls back to <framework>/<executor>, relative to the agent's sandboxes, where agents keep it.
   function directoryOf(st) {
     const runs = ex => [ex.tasks, ex.queued_tasks, ex.completed_tasks].some(ts => (ts || []).some(t => t.id === task));
     for (const f of [...(st.frameworks || []), ...(st.completed_frameworks || [])]) {
@@ -44,35 +50,30 @@
 
   function crumbs() {
     const parts = rel ? rel.split('/') : [];
-    const items = [el('li', {}, parts.length ? el('a', {href: link('')}, 'sandbox') : el('span', {'aria-current': 'page'}, 'sandbox'))];
-    parts.forEach((p, i) => {
-      const path = parts.slice(0, i + 1).join('/');
-      items.push(el('li', {}, i === parts.length - 1 ? el('span', {'aria-current': 'page'}, p) : el('a', {href: link(path)}, p)));
-    });
-    $('crumbs').replaceChildren(...items);
+    const here = text => h('span', {'aria-current': 'page'}, text);
+    M.replace($('crumbs'),
+      h('li', {}, parts.length ? h('a', {href: link('')}, 'sandbox') : here('sandbox')),
+      parts.map((p, i) => h('li', {}, i === parts.length - 1 ? here(p) : h('a', {href: link(parts.slice(0, i + 1).join('/'))}, p))));
   }
 
-  function listing(abs, entries) {
+  function listing(entries) {
     const name = e => e.path.slice(e.path.lastIndexOf('/') + 1);
     const isDir = e => e.mode.startsWith('d');
     entries.sort((x, y) => (isDir(y) - isDir(x)) || name(x).localeCompare(name(y)));
     const rows = entries.map(e => ({
       key: e.path, sig: [e.size, e.mtime, e.mode].join(),
       cells: [
-        el('a', {href: link((rel ? rel + '/' : '') + name(e)), class: isDir(e) ? 'dir' : 'file'}, name(e) + (isDir(e) ? '/' : '')),
-        el('span', {class: 'mono'}, e.mode), isDir(e) ? '' : C.fmtBytes(e.size), C.time(e.mtime),
+        h('a', {href: link((rel ? rel + '/' : '') + name(e)), class: 'mono'}, name(e) + (isDir(e) ? '/' : '')),
+        h('span', {class: 'mono'}, e.mode), isDir(e) ? '' : C.bytes(e.size), C.time(e.mtime),
       ],
     }));
-    if (rel) {
-      const up = rel.split('/').slice(0, -1).join('/');
-      rows.unshift({key: '..', sig: '', cells: [el('a', {href: link(up), class: 'dir'}, '../'), '', '', '']});
-    }
+    if (rel) rows.unshift({key: '..', sig: '', cells: [h('a', {href: link(rel.split('/').slice(0, -1).join('/')), class: 'mono'}, '../'), '', '', '']});
     C.renderRows($('files'), rows, 'This directory is empty');
     $('listing').hidden = false;
   }
 
-  // byteLength counts the bytes of a page read from the agent. Its JSON encoder turns each byte
-  // that is not valid UTF-8 into U+FFFD, so that counts as one byte.
+  // byteLength counts the bytes a page read from the agent stands for. The agent's JSON encoder
+  // turns each byte that is not valid UTF-8 into U+FFFD, so that counts as one byte.
   function byteLength(s) {
     let n = 0;
     for (const ch of s) {
@@ -83,15 +84,15 @@
   }
 
   // decode returns a page's text and the bytes it stands for. Replacement characters at its end
-  // may be a character cut by the page's end: they are left for the next read, which starts at
-  // their first byte, unless the page holds nothing else.
+  // may be a character cut by the page's end: they are left for the next read, which then starts
+  // at the character's first byte, unless the page holds nothing else.
   function decode(data) {
     const trimmed = data.replace(/\ufffd{1,3}$/, '');
     const text = trimmed.length ? trimmed : data;
     return {text, bytes: byteLength(text)};
   }
 
-  // tail shows a file's last page and follows it as it grows.
+  // tail shows the last page of the file at abs, of size bytes, and follows it as it grows.
   function tail(abs, size) {
     const log = $('log'), follow = $('follow'), earlier = $('earlier');
     let start = Math.max(0, size - pageBytes), offset = start, idle = 0;
@@ -99,11 +100,10 @@
     const following = () => follow.getAttribute('aria-pressed') === 'true';
     const setFollow = on => {
       follow.setAttribute('aria-pressed', String(on));
-      follow.textContent = on ? 'Following' : 'Follow';
       if (on) log.scrollTop = log.scrollHeight;
     };
     const showSize = () => {
-      $('file-size').textContent = C.fmtBytes(offset) + (start > 0 ? ' · from byte ' + start : '');
+      $('file-size').textContent = C.bytes(offset) + (start > 0 ? ' · shown from byte ' + start : '');
       earlier.hidden = start === 0;
     };
     const append = text => {
@@ -111,7 +111,7 @@
       if (log.textContent.length > maxShown) {
         const kept = log.textContent.slice(-maxShown / 2);
         log.textContent = kept;
-        start = offset - byteLength(kept);
+        start = offset + byteLength(text) - byteLength(kept);
       }
       if (following()) log.scrollTop = log.scrollHeight;
     };
@@ -124,14 +124,14 @@
       const from = Math.max(0, start - pageBytes);
       try {
         const r = await read(from, start - from);
-        const top = log.scrollHeight - log.scrollTop;
+        const below = log.scrollHeight - log.scrollTop;
         log.prepend(document.createTextNode(r.data));
-        log.scrollTop = log.scrollHeight - top;
+        log.scrollTop = log.scrollHeight - below;
         start = from;
         showSize();
-        if (start === 0) log.focus(); // the button disappears; keep the focus on the content
+        if (start === 0) log.focus(); // the button is gone: keep the focus on the content
       } catch (e) {
-        fail(e);
+        C.showError(C.describe(e));
       }
     });
 
@@ -156,59 +156,37 @@
         if (bytes < pageBytes / 2) break;
       }
       showSize();
-      clearError();
-      C.setStatus('Live · tailing ' + abs.slice(abs.lastIndexOf('/') + 1), false);
     };
-    setFollow(true);
     $('viewer').hidden = false;
+    setFollow(true);
     C.poll(pump, 1000);
   }
 
   async function main() {
     crumbs();
-    if (!agent || !task) {
-      fail(new Error('no task given: open a sandbox from the Tasks page'));
-      return;
-    }
-    $('task-name').textContent = task;
-    document.title = (rel ? rel + ' · ' : '') + task + ' · Marina master';
-    let st;
-    try {
-      st = await C.getJSON(base + '/state');
-    } catch (e) {
-      fail(e);
-      C.setStatus(C.describe(e), true);
-      return;
-    }
+    if (!agent || !task) throw new Error('no task given: open a sandbox from the Tasks page');
+    const st = await C.getJSON(base + '/state');
     const dir = directoryOf(st);
-    if (!dir) {
-      fail(new Error('the agent does not know the sandbox of task ' + task));
-      return;
-    }
-    $('where').replaceChildren('On agent ', el('a', {href: '/console/agents#' + encodeURIComponent(agent)}, st.hostname || agent),
-      ' · framework ', el('span', {class: 'mono'}, framework || '?'), ' · ', el('span', {class: 'mono'}, dir));
+    if (!dir) throw new Error('agent ' + agent + ' does not know the sandbox of task ' + task);
+    M.replace($('where'), 'On agent ', h('a', {href: C.agentURL(agent)}, st.hostname || agent),
+      ' · framework ', h('span', {class: 'mono'}, framework || '?'), ' · ', h('span', {class: 'mono'}, dir));
     const abs = rel ? dir + '/' + rel : dir;
-    let entries;
-    try {
-      entries = await C.getJSON(base + '/files/browse?' + new URLSearchParams({path: abs}));
-    } catch (e) {
-      fail(e);
-      C.setStatus(C.describe(e), true);
-      return;
-    }
+    const browse = () => C.getJSON(base + '/files/browse?' + new URLSearchParams({path: abs}));
+    const entries = await browse();
     const e0 = entries[0];
     if (entries.length === 1 && !e0.mode.startsWith('d') && (e0.path === abs || e0.path.endsWith('/' + abs))) {
-      $('file-name').textContent = rel;
       tail(abs, e0.size);
       return;
     }
-    listing(abs, entries);
-    C.setStatus('Live · ' + (st.hostname || agent), false);
-    C.poll(async () => {
-      listing(abs, await C.getJSON(base + '/files/browse?' + new URLSearchParams({path: abs})));
-      clearError();
-    }, 3000);
+    listing(entries);
+    M.setLive(true);
+    C.poll(async () => listing(await browse()), 3000);
   }
 
-  main();
+  main().catch(e => {
+    M.setLive(false);
+    C.showError(e instanceof C.HTTPError && e.status === 404
+      ? C.describe(e) + ' The sandbox may have been removed from the agent.'
+      : C.describe(e));
+  });
 })();

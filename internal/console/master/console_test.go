@@ -1,0 +1,272 @@
+package master_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/marina-dcos/marina/internal/client/marathon"
+	"github.com/marina-dcos/marina/internal/console/browsertest"
+	"github.com/marina-dcos/marina/internal/testcluster"
+	"github.com/marina-dcos/marina/internal/testutil"
+)
+
+// The task the console shows: a greeting, then a numbered line every 200ms, to tail.
+const (
+	greeting = "hello from the console test"
+	appJSON  = `{"id": "/console-demo", "cpus": 0.25, "mem": 48,
+		"cmd": "echo ` + greeting + `; i=0; while sleep 0.2; do i=$((i+1)); echo tick $i; done"}`
+)
+
+// TestMasterConsole drives the console in headless Chromium against a two-master cluster with a
+// task launched through the services API: a standby redirects to the leader, the overview shows
+// the masters and the agent's resources, the tasks page lists the task, its sandbox lists its
+// files and its stdout is tailed live. Every request the pages make stays on the leader's origin.
+func TestMasterConsole(t *testing.T) {
+	ctx := browsertest.New(t)
+	c := testcluster.New(t, testcluster.Options{Masters: 2, Agents: 1, Services: true})
+	t.Cleanup(func() { _ = chromedp.Do(ctx, chromedp.Navigate("about:blank")) }) // stop polling before the cluster stops
+	c.WaitForServicesLeader(15 * time.Second)
+	apps, err := marathon.New(marathon.Config{URLs: c.ServicesURLs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx := testutil.Context(t)
+	if _, err := apps.CreateAppJSON(tctx, []byte(appJSON)); err != nil {
+		t.Fatal(err)
+	}
+	var taskID string
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		tasks, err := apps.Tasks(tctx, "/console-demo")
+		if err != nil {
+			return err
+		}
+		if len(tasks) != 1 || tasks[0].State != "TASK_RUNNING" {
+			return fmt.Errorf("tasks: %+v", tasks)
+		}
+		taskID = tasks[0].ID
+		return nil
+	})
+
+	leader := c.LeaderURL()
+	var standby string
+	for _, m := range c.Masters() {
+		if m.URL != leader {
+			standby = m.URL
+		}
+	}
+	agentHost := c.Agents()[0].IP
+
+	// A standby answers its pages with a redirect to the leader's, which the browser follows.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(standby + "/console/tasks?q=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != leader+"/console/tasks?q=x" {
+		t.Fatalf("standby: %s to %q, want 307 to %s/console/tasks?q=x", resp.Status, resp.Header.Get("Location"), leader)
+	}
+	run(t, ctx, chromedp.Navigate(standby+"/"))
+	if loc := value(t, ctx, chromedp.Location()); loc != leader+"/" {
+		t.Fatalf("the standby's console led to %s, want the leader's %s/", loc, leader)
+	}
+
+	// The overview: the leader and the standby, the etcd members, the agent with its resources
+	// (the task's 0.25 CPUs of the agent's 4), the services framework.
+	waitText(t, ctx, "#masters tbody", hostOf(leader), "leader", hostOf(standby), "standby")
+	waitText(t, ctx, "#etcd tbody", "leader", "follower")
+	waitText(t, ctx, "#agents tbody", append([]string{agentHost, "0.25 / 4", "48 MiB / 4 GiB"}, attributes(t, c)...)...)
+	waitText(t, ctx, "#frameworks tbody", "marathon")
+	waitText(t, ctx, "#counts", "Running")
+	browsertest.Screenshot(t, ctx, "overview")
+
+	run(t, ctx, chromedp.Navigate(leader+"/console/agents"))
+	waitText(t, ctx, "#agents tbody", agentHost, "active", "31000-31999")
+	browsertest.Screenshot(t, ctx, "agents")
+
+	run(t, ctx, chromedp.Navigate(leader+"/console/frameworks"))
+	waitText(t, ctx, "#frameworks tbody", "marathon", "active")
+	browsertest.Screenshot(t, ctx, "frameworks")
+
+	// The tasks page lists the task; its sandbox link opens the listing of its files.
+	run(t, ctx, chromedp.Navigate(leader+"/console/tasks"))
+	waitText(t, ctx, "#active tbody", taskID, "running", agentHost)
+	browsertest.Screenshot(t, ctx, "tasks")
+	run(t, ctx, chromedp.Click(chromedp.CSS(`a[aria-label="Sandbox of `+taskID+`"]`)))
+	waitText(t, ctx, "#files tbody", "stdout", "stderr")
+	browsertest.Screenshot(t, ctx, "sandbox")
+
+	// Its stdout opens from the listing, with the task's first line, and grows as the task
+	// writes: the tail reads on from where it was.
+	run(t, ctx, chromedp.Click(chromedp.CSS(`#files a[href$="path=stdout"]`)))
+	waitText(t, ctx, "#log", greeting, "tick 1\n")
+	ticks := value(t, ctx, chromedp.Evaluate[int](`document.getElementById('log').textContent.split('tick ').length - 1`))
+	waitFor(t, ctx, fmt.Sprintf(`document.getElementById('log').textContent.split('tick ').length - 1 >= %d`, ticks+5))
+	text := value(t, ctx, chromedp.Text(chromedp.ID("log")))
+	if strings.Count(text, greeting) != 1 || strings.Count(text, "tick 2\n") != 1 {
+		t.Errorf("the tail repeats or loses lines:\n%s", text)
+	}
+	if pressed := value(t, ctx, chromedp.Evaluate[string](`document.getElementById('follow').getAttribute('aria-pressed')`)); pressed != "true" {
+		t.Errorf("the tail does not follow: aria-pressed=%s", pressed)
+	}
+	browsertest.Screenshot(t, ctx, "stdout")
+
+	// The pages fetched only from the leader's origin, with no token in any URL.
+	var urls []string
+	raw := value(t, ctx, chromedp.Evaluate[string](`JSON.stringify(performance.getEntriesByType('resource').map(e => e.name))`))
+	if err := json.Unmarshal([]byte(raw), &urls); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range urls {
+		if !strings.HasPrefix(u, leader+"/") || strings.Contains(strings.ToLower(u), "token") {
+			t.Errorf("the page requested %s", u)
+		}
+	}
+	if len(urls) == 0 {
+		t.Error("the page made no requests")
+	}
+}
+
+// TestConsoleHandler checks what the handler serves without a browser: pages with a
+// same-origin policy, assets with validators, and nothing else.
+func TestConsoleHandler(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	base := c.LeaderURL()
+	for _, tc := range []struct {
+		method, path string
+		want         int
+		ctype        string
+	}{
+		{"GET", "/", http.StatusOK, "text/html"},
+		{"GET", "/console/agents", http.StatusOK, "text/html"},
+		{"GET", "/console/frameworks", http.StatusOK, "text/html"},
+		{"GET", "/console/tasks", http.StatusOK, "text/html"},
+		{"GET", "/console/sandbox?agent=a&task=t", http.StatusOK, "text/html"},
+		{"GET", "/console/assets/master.js", http.StatusOK, "text/javascript"},
+		{"GET", "/console/assets/console.js", http.StatusOK, "text/javascript"},
+		{"GET", "/console/assets/base.css", http.StatusOK, "text/css"},
+		{"GET", "/console/assets/nope.js", http.StatusNotFound, "text/plain"},
+		{"GET", "/console/nope", http.StatusNotFound, "text/plain"},
+		{"POST", "/console/tasks", http.StatusMethodNotAllowed, "text/plain"},
+		{"GET", "/nope", http.StatusNotFound, "text/plain"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, base+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.ctype) {
+				t.Fatalf("%s %s: %s %s, want %d %s", tc.method, tc.path, resp.Status, resp.Header.Get("Content-Type"), tc.want, tc.ctype)
+			}
+			if resp.StatusCode == http.StatusOK && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+				t.Errorf("no same-origin policy: %q", resp.Header.Get("Content-Security-Policy"))
+			}
+		})
+	}
+
+	resp, err := http.Get(base + "/console/assets/master.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, base+"/console/assets/master.css", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	again, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Body.Close()
+	if resp.Header.Get("ETag") == "" || again.StatusCode != http.StatusNotModified {
+		t.Errorf("asset revalidation: ETag %q, then %s; want 304", resp.Header.Get("ETag"), again.Status)
+	}
+}
+
+// attributes returns the agent's attributes as the console shows them ("none" without any).
+func attributes(t *testing.T, c *testcluster.Cluster) []string {
+	t.Helper()
+	var st struct {
+		Slaves []struct {
+			Attributes map[string]any `json:"attributes"`
+		} `json:"slaves"`
+	}
+	if err := c.GetJSON("/master/state", &st); err != nil || len(st.Slaves) != 1 {
+		t.Fatalf("master state: %v %+v", err, st)
+	}
+	out := []string{}
+	for k, v := range st.Slaves[0].Attributes {
+		out = append(out, fmt.Sprintf("%s: %v", k, v))
+	}
+	if len(out) == 0 {
+		out = append(out, "none")
+	}
+	return out
+}
+
+func hostOf(u string) string { return strings.TrimPrefix(u, "http://") }
+
+// step bounds one browser step.
+const step = 15 * time.Second
+
+func run(t *testing.T, ctx context.Context, a chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, step)
+	defer cancel()
+	if err := chromedp.Do(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, step)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitFor waits until the JavaScript expression is true on the page, across navigations: a
+// poll that a navigation interrupts starts again on the new page.
+func waitFor(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, step)
+	defer cancel()
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond)))
+		if err == nil {
+			return
+		}
+		if ctx.Err() == nil && strings.Contains(err.Error(), "context") {
+			continue // the page navigated away under the poll
+		}
+		shown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		got, _ := chromedp.Run(shown, chromedp.Evaluate[string](`document.getElementById('main').innerText`))
+		t.Fatalf("waiting for %s: %v; the page shows:\n%s", expr, err, got)
+	}
+}
+
+// waitText waits until the element matching sel contains every one of texts.
+func waitText(t *testing.T, ctx context.Context, sel string, texts ...string) {
+	t.Helper()
+	args, err := json.Marshal(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := json.Marshal(sel)
+	waitFor(t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && %s.every(s => e.textContent.includes(s)); })()`, q, args))
+}
