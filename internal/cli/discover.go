@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/marina-dcos/marina/internal/cluster"
+	"github.com/marina-dcos/marina/internal/pki"
 )
 
 // EnvToken names the environment variable that overrides the API token.
@@ -23,6 +25,9 @@ type Target struct {
 	Services []string // services instances, the one the config names first
 	Masters  []string // masters, for task logs
 	Token    string
+	// CAFile is the CA that https endpoints must be signed by: --ca-file, else the cluster's
+	// ca_file in the client config; "" trusts the system's roots.
+	CAFile string
 }
 
 // Discover finds the target: --services and --master win; else the cluster --cluster names, or
@@ -39,7 +44,23 @@ func Discover(o *Options) (Target, error) {
 	if tok, ok := os.LookupEnv(EnvToken); ok {
 		t.Token = strings.TrimSpace(tok)
 	}
+	if o.CAFile != "" {
+		t.CAFile = o.CAFile
+	}
 	return t, nil
+}
+
+// TLSConfig returns the client TLS configuration that trusts the target's CA, or nil (the
+// system's roots) when it names none.
+func (t Target) TLSConfig() (*tls.Config, error) {
+	if t.CAFile == "" {
+		return nil, nil
+	}
+	cfg, err := pki.ClientConfig(t.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("cluster CA: %w", err)
+	}
+	return cfg, nil
 }
 
 // fromClientConfig fills the target's empty fields from the client config.
@@ -86,6 +107,7 @@ func fromClientConfig(o *Options, t *Target) error {
 		return err
 	}
 	t.Token = tok
+	t.CAFile = cc.CAFile
 	return nil
 }
 

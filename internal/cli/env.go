@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ type Options struct {
 	Masters  []string // --master
 	Cluster  string   // --cluster
 	StateDir string   // --state-dir
+	CAFile   string   // --ca-file
 	JSON     bool     // --json
 }
 
@@ -31,6 +33,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Masters, "master", nil, "master URL, e.g. http://127.0.0.1:5050 (task logs); repeat or comma-separate")
 	fs.StringVar(&o.Cluster, "cluster", "", "cluster name in the client config (default: the current cluster)")
 	fs.StringVar(&o.StateDir, "state-dir", cluster.DefaultStateDir(), "directory of the client config (env "+cluster.EnvStateDir+")")
+	fs.StringVar(&o.CAFile, "ca-file", "", "CA certificate (PEM) that https endpoints must be signed by (default: the cluster's ca_file in the client config)")
 	fs.BoolVar(&o.JSON, "json", false, "print the API's JSON answer instead of a table")
 }
 
@@ -54,7 +57,11 @@ func (o *Options) Env(in io.Reader, out, errw io.Writer) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := newHTTPClient(t.Token)
+	tlsConfig, err := t.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	hc := newHTTPClient(t.Token, tlsConfig)
 	c, err := marathon.New(marathon.Config{URLs: t.Services, Token: t.Token, HTTPClient: hc})
 	if err != nil {
 		return nil, UsageError(err)
@@ -66,10 +73,11 @@ func (o *Options) Env(in io.Reader, out, errw io.Writer) (*Env, error) {
 }
 
 // newHTTPClient returns a client without an overall timeout (event streams and followed logs
-// are long) that keeps the token across a redirect to the leading master unless it would go
+// are long) that verifies https servers with tlsConfig and keeps the token across a redirect to the leading master unless it would go
 // from https to http.
-func newHTTPClient(token string) *http.Client {
+func newHTTPClient(token string, tlsConfig *tls.Config) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsConfig
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{
