@@ -73,8 +73,8 @@ func (o *Options) Env(in io.Reader, out, errw io.Writer) (*Env, error) {
 }
 
 // newHTTPClient returns a client without an overall timeout (event streams and followed logs
-// are long) that verifies https servers with tlsConfig and keeps the token across a redirect to the leading master unless it would go
-// from https to http.
+// are long) that verifies https servers with tlsConfig and keeps the token across a redirect
+// to the leading master unless it would go from https to http.
 func newHTTPClient(token string, tlsConfig *tls.Config) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsConfig
