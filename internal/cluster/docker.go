@@ -150,6 +150,11 @@ func (d *Docker) Plan(c *Cluster) error {
 	if err != nil {
 		return err
 	}
+	// Bind mounts need absolute paths.
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return fmt.Errorf("docker provider: %w", err)
+	}
 	agents := c.Spec.Agents.Expand()
 	if hosts := 1<<(32-subnet.Bits()) - 2; 10+len(agents) > hosts {
 		return fmt.Errorf("docker provider: %d agents do not fit in %s (agents start at .11): set a wider provider.settings.subnet", len(agents), subnet)
@@ -162,8 +167,8 @@ func (d *Docker) Plan(c *Cluster) error {
 			Name: name, Role: role, Index: i, IP: ip,
 			URL:     "http://" + net.JoinHostPort(ip, strconv.Itoa(port)),
 			Ports:   append([]int{port}, ports...),
-			WorkDir: filepath.Join(c.Dir, "nodes", name),
-			LogFile: filepath.Join(c.Dir, "logs", name+".log"),
+			WorkDir: filepath.Join(dir, "nodes", name),
+			LogFile: filepath.Join(dir, "logs", name+".log"),
 		}
 	}
 	for i := 1; i <= c.Spec.Masters; i++ {

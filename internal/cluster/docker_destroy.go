@@ -39,7 +39,11 @@ func (d *Docker) Destroy(ctx context.Context, c *Cluster) error {
 	if err != nil {
 		return fmt.Errorf("docker provider: list task containers: %w", err)
 	}
-	if err := removeContainers(ctx, cli, tasksUnder(tasks, filepath.Join(c.Dir, "nodes"))); err != nil {
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return err
+	}
+	if err := removeContainers(ctx, cli, tasksUnder(tasks, filepath.Join(dir, "nodes"))); err != nil {
 		return err
 	}
 	return removeNetworks(ctx, cli, c.Name)

@@ -165,3 +165,31 @@ func TestNodeImageLayout(t *testing.T) {
 		t.Errorf("the same content is named %s, then %s (%v)", img.ref, again.ref, err)
 	}
 }
+
+func TestNodeImageNeedsStaticBusybox(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := elfDeps(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, busybox, want string
+	}{
+		{"missing", "/nonexistent/busybox", "apt-get install busybox-static"},
+		{"not ELF", "/etc/passwd", "apt-get install busybox-static"},
+	}
+	if len(deps) > 0 { // the test binary itself is dynamically linked
+		tests = append(tests, struct{ name, busybox, want string }{"dynamic", exe, "dynamically linked"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := planNodeImage(exe, tt.busybox, 0, 0)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("planNodeImage with busybox %s: %v, want an error with %q", tt.busybox, err, tt.want)
+			}
+		})
+	}
+}
