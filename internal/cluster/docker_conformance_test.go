@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -96,5 +97,39 @@ func TestDockerDownWithoutState(t *testing.T) {
 	}
 	if _, err := cli.NetworkInspect(ctx, "marina-"+spec.Name, network.InspectOptions{}); !client.IsErrNotFound(err) {
 		t.Errorf("the network remains: %v", err)
+	}
+}
+
+// TestDockerUpRollsBack checks that an up that fails (here: it runs out of time while the
+// masters elect a leader) removes every container and the network it made.
+func TestDockerUpRollsBack(t *testing.T) {
+	cli := dockerOrSkip(t)
+	p, err := cluster.NewDocker(map[string]string{"binary": buildMarina(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	name := fmt.Sprintf("drollback-%d", os.Getpid())
+	var out strings.Builder
+	_, err = cluster.Up(t.Context(), cluster.UpOptions{
+		Spec:     &cluster.Spec{Name: name, Masters: 3, Agents: cluster.UniformAgents(1), Provider: cluster.ProviderSpec{Name: "docker"}},
+		StateDir: state, Wait: true, Timeout: time.Second, Out: &out, Provider: p,
+	})
+	if err == nil {
+		_ = cluster.Down(context.Background(), cluster.DownOptions{Name: name, StateDir: state, Out: io.Discard})
+		t.Skipf("the cluster came up within 1s; nothing to roll back:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "roll back") {
+		t.Errorf("up failed without a rollback: %v\n%s", err, out.String())
+	}
+	left, lerr := cli.ContainerList(t.Context(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "marina.cluster="+name))})
+	if lerr != nil || len(left) > 0 {
+		t.Errorf("containers remain after the rollback: %v (%v)", left, lerr)
+	}
+	if _, nerr := cli.NetworkInspect(t.Context(), "marina-"+name, network.InspectOptions{}); !client.IsErrNotFound(nerr) {
+		t.Errorf("the network remains after the rollback: %v", nerr)
+	}
+	if _, serr := os.Stat(cluster.ClusterDir(state, name)); !os.IsNotExist(serr) {
+		t.Errorf("state dir remains: %v", serr)
 	}
 }

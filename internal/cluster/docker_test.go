@@ -92,6 +92,15 @@ func TestDockerPlanConfigure(t *testing.T) {
 	if c.Endpoints.Services != "http://10.99.5.2:8080" {
 		t.Errorf("services endpoint %q", c.Endpoints.Services)
 	}
+	var plan strings.Builder
+	if err := d.PrintPlan(&plan, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"network:   marina-plan, bridge, 10.99.5.0/24, gateway 10.99.5.1", "marina-plan-agent-3   10.99.5.13"} {
+		if !strings.Contains(plan.String(), w) {
+			t.Errorf("plan lacks %q:\n%s", w, plan.String())
+		}
+	}
 	if err := d.Configure(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
