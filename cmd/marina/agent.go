@@ -8,11 +8,13 @@ import (
 	"github.com/marina-dcos/marina/internal/agent"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/node"
+	"github.com/marina-dcos/marina/internal/pki"
 )
 
 func newAgentCmd(lf *logFlags) *cobra.Command {
 	var (
 		cfg        agent.Config
+		tlsFiles   pki.Files
 		tokenFile  string
 		resources  string
 		attributes string
@@ -30,6 +32,9 @@ func newAgentCmd(lf *logFlags) *cobra.Command {
 				return fmt.Errorf("--master is required")
 			}
 			if cfg.AuthToken, err = node.ReadToken(tokenFile); err != nil {
+				return err
+			}
+			if err := node.AgentTLS(&cfg, tlsFiles); err != nil {
 				return err
 			}
 			if resources != "" {
@@ -54,7 +59,7 @@ func newAgentCmd(lf *logFlags) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&cfg.Masters, "master", nil, "URLs of the masters (any of them; the leader is found), e.g. http://127.0.0.1:5050")
+	f.StringSliceVar(&cfg.Masters, "master", nil, "URLs of the masters (any of them; the leader is found), e.g. http://127.0.0.1:5050 (https:// under TLS)")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:5051", "agent API listen address")
 	f.StringVar(&cfg.Advertise, "advertise", "", "host:port masters and tools reach this agent at (default: the listen address)")
 	f.StringVar(&cfg.Hostname, "hostname", "", "hostname reported to the master (default: the machine's)")
@@ -62,6 +67,7 @@ func newAgentCmd(lf *logFlags) *cobra.Command {
 	f.StringVar(&resources, "resources", "", `resources to offer, e.g. "cpus:4;mem:8192;disk:10240;ports:[31000-32000]" (default: detected)`)
 	f.StringVar(&attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
 	f.StringVar(&tokenFile, "auth-token-file", "", "file holding the bearer token (required beyond loopback)")
+	addTLSFlags(f, &tlsFiles)
 	f.StringSliceVar(&cfg.Containerizers, "containerizers", nil, "executors to run: process, docker (default: process, and docker when a Docker Engine answers)")
 	f.BoolVar(&cfg.DockerAllowPrivileged, "docker-allow-privileged", false, "let docker tasks run privileged")
 	return cmd

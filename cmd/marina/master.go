@@ -2,8 +2,10 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/marina-dcos/marina/internal/node"
+	"github.com/marina-dcos/marina/internal/pki"
 )
 
 func newMasterCmd(lf *logFlags) *cobra.Command {
@@ -54,5 +56,14 @@ func newMasterCmd(lf *logFlags) *cobra.Command {
 	f.DurationVar(&cfg.LeaderTTL, "leader-ttl", 0, "leader election session TTL (default 2s)")
 	f.DurationVar(&cfg.AgentTimeout, "agent-timeout", 0, "an agent silent this long is unreachable (default 15s)")
 	f.StringVar(&tokenFile, "auth-token-file", "", "file holding the bearer token every API call must carry (required beyond loopback)")
+	addTLSFlags(f, &cfg.TLS)
 	return cmd
+}
+
+// addTLSFlags registers a node's TLS files: with them, every listener of the node serves
+// https and nodes authenticate each other with certificates of the cluster CA.
+func addTLSFlags(f *pflag.FlagSet, files *pki.Files) {
+	f.StringVar(&files.Cert, "tls-cert", "", "the node's certificate (PEM), issued by the cluster CA for the node's addresses")
+	f.StringVar(&files.Key, "tls-key", "", "the certificate's private key (PEM, mode 0600)")
+	f.StringVar(&files.CA, "tls-ca", "", "the cluster CA's certificate (PEM): nodes trust only it")
 }
