@@ -65,7 +65,7 @@ func (m *Master) routes() http.Handler {
 	mux.Handle("/", m.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
 		return nil, errorf(http.StatusNotFound, "no such endpoint")
 	}))
-	return m.authenticator().Wrap(mux)
+	return m.consoleToLeader(m.authenticator().Wrap(mux))
 }
 
 // authenticator guards every endpoint but health, version, the leader redirect and the
