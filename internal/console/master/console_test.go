@@ -24,16 +24,18 @@ const (
 		"cmd": "echo ` + greeting + `; i=0; while sleep 0.2; do i=$((i+1)); echo tick $i; done"}`
 )
 
-// TestMasterConsole drives the console in headless Chromium against a two-master cluster with a
-// task launched through the services API: a standby redirects to the leader, the overview shows
-// the masters and the agent's resources, the tasks page lists the task, its sandbox lists its
-// files and its stdout is tailed live. Every request the pages make stays on the leader's origin.
+// TestMasterConsole drives the console in headless Chromium against a two-master cluster that
+// requires a token, with a task launched through the services API: after logging in, a standby
+// redirects to the leader, the overview shows the masters and the agent's resources, the tasks
+// page lists the task, its sandbox lists its files and its stdout is tailed live. Every request
+// the pages make stays on the leader's origin, authenticated by the session cookie alone.
 func TestMasterConsole(t *testing.T) {
+	const token = "console-test-token"
 	ctx := browsertest.New(t)
-	c := testcluster.New(t, testcluster.Options{Masters: 2, Agents: 1, Services: true})
+	c := testcluster.New(t, testcluster.Options{Masters: 2, Agents: 1, Services: true, AuthToken: token})
 	t.Cleanup(func() { _ = chromedp.Do(ctx, chromedp.Navigate("about:blank")) }) // stop polling before the cluster stops
 	c.WaitForServicesLeader(15 * time.Second)
-	apps, err := marathon.New(marathon.Config{URLs: c.ServicesURLs()})
+	apps, err := marathon.New(marathon.Config{URLs: c.ServicesURLs(), Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,9 +65,13 @@ func TestMasterConsole(t *testing.T) {
 	}
 	agentHost := c.Agents()[0].IP
 
-	// A standby answers its pages with a redirect to the leader's, which the browser follows.
+	// A standby answers its pages, before any authentication, with a redirect to the leader's.
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(standby + "/console/tasks?q=x")
+	req, err := http.NewRequest(http.MethodGet, standby+"/console/tasks?q=x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := noFollow.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +79,16 @@ func TestMasterConsole(t *testing.T) {
 	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != leader+"/console/tasks?q=x" {
 		t.Fatalf("standby: %s to %q, want 307 to %s/console/tasks?q=x", resp.Status, resp.Header.Get("Location"), leader)
 	}
+	// A browser opening the standby's console is sent to the leader's, logs in there, and lands
+	// on the overview.
 	run(t, ctx, chromedp.Navigate(standby+"/"))
+	waitFor(t, ctx, `!!document.getElementById("token")`)
+	if loc := value(t, ctx, chromedp.Location()); !strings.HasPrefix(loc, leader+"/login") {
+		t.Fatalf("the standby's console led to %s, want the leader's login page", loc)
+	}
+	run(t, ctx, chromedp.SendKeys(chromedp.ID("token"), token))
+	run(t, ctx, chromedp.Submit(chromedp.ID("token")))
+	waitFor(t, ctx, `location.pathname === "/" && !!document.querySelector("#masters")`)
 	if loc := value(t, ctx, chromedp.Location()); loc != leader+"/" {
 		t.Fatalf("the standby's console led to %s, want the leader's %s/", loc, leader)
 	}
@@ -125,7 +140,7 @@ func TestMasterConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range urls {
-		if !strings.HasPrefix(u, leader+"/") || strings.Contains(strings.ToLower(u), "token") {
+		if !strings.HasPrefix(u, leader+"/") || strings.Contains(u, token) || strings.Contains(strings.ToLower(u), "token=") {
 			t.Errorf("the page requested %s", u)
 		}
 	}
@@ -250,8 +265,12 @@ func waitFor(t *testing.T, ctx context.Context, expr string) {
 		if err == nil {
 			return
 		}
-		if ctx.Err() == nil && strings.Contains(err.Error(), "context") {
-			continue // the page navigated away under the poll
+		if ctx.Err() == nil {
+			select { // the page navigated away under the poll: poll the new one
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
 		}
 		shown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
