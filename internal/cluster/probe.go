@@ -31,17 +31,36 @@ var httpClient = &http.Client{
 // clusters that have one: the nodes read it (--auth-token-file), the probes and the CLI send it.
 const TokenFile = "token"
 
-type tokenKey struct{}
+// probeAuth is what the probes of a cluster with credentials send and trust.
+type probeAuth struct {
+	token  string
+	client *http.Client // trusts the cluster CA; nil: httpClient
+}
 
-// withToken returns ctx carrying cluster c's API token for the probes, when c has one. The
-// probes take it from the context because the wait and status code paths that call them are
-// shared by every provider, with and without tokens.
-func withToken(ctx context.Context, c *Cluster) context.Context {
-	b, err := os.ReadFile(filepath.Join(c.Dir, TokenFile))
-	if tok := strings.TrimSpace(string(b)); err == nil && tok != "" {
-		return context.WithValue(ctx, tokenKey{}, tok)
+type authKey struct{}
+
+// withAuth returns ctx carrying what the probes of cluster c need beyond loopback: its API
+// token, when it has one, and a client that trusts its CA, when its nodes serve TLS. The probes
+// take them from the context because the wait and status code paths that call them are shared
+// by every provider, with and without credentials.
+func withAuth(ctx context.Context, c *Cluster) context.Context {
+	var a probeAuth
+	if b, err := os.ReadFile(filepath.Join(c.Dir, TokenFile)); err == nil {
+		a.token = strings.TrimSpace(string(b))
 	}
-	return ctx
+	if c.Credentials != nil && c.Credentials.CAFile != "" {
+		if cfg, err := c.Credentials.ClientTLS(); err == nil {
+			a.client = &http.Client{
+				Timeout:       probeTimeout,
+				CheckRedirect: httpClient.CheckRedirect,
+				Transport:     &http.Transport{DisableKeepAlives: true, TLSClientConfig: cfg},
+			}
+		}
+	}
+	if a == (probeAuth{}) {
+		return ctx
+	}
+	return context.WithValue(ctx, authKey{}, a)
 }
 
 func httpGet(ctx context.Context, url string) (*http.Response, error) {
@@ -51,10 +70,16 @@ func httpGet(ctx context.Context, url string) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	if tok, ok := ctx.Value(tokenKey{}).(string); ok {
-		req.Header.Set("Authorization", "Bearer "+tok)
+	client := httpClient
+	if a, ok := ctx.Value(authKey{}).(probeAuth); ok {
+		if a.token != "" {
+			req.Header.Set("Authorization", "Bearer "+a.token)
+		}
+		if a.client != nil {
+			client = a.client
+		}
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -122,7 +147,8 @@ func viewMaster(ctx context.Context, url string) masterView {
 	if resp.StatusCode == http.StatusTemporaryRedirect {
 		loc := resp.Header.Get("Location")
 		if strings.HasPrefix(loc, "//") {
-			loc = "http:" + loc
+			scheme, _, _ := strings.Cut(url, "://")
+			loc = scheme + ":" + loc
 		}
 		v.Leader = strings.TrimRight(loc, "/")
 	}
@@ -192,4 +218,12 @@ func (s *masterState) agentFor(ip string) *agentInfo {
 		}
 	}
 	return nil
+}
+
+// servicesURLFor returns the services URL on master m's host, with the scheme of m's URL.
+func servicesURLFor(m *Node) string {
+	if rest, ok := strings.CutPrefix(servicesURL(m.IP), "http://"); ok && strings.HasPrefix(m.URL, "https://") {
+		return "https://" + rest
+	}
+	return servicesURL(m.IP)
 }

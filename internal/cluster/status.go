@@ -64,11 +64,11 @@ type AgentReport struct {
 // Inspect looks at every node of c: process, health, leadership and the leader's view of the
 // agents.
 func Inspect(ctx context.Context, prov Provider, c *Cluster) *Report {
-	ctx = withToken(ctx, c)
+	ctx = withAuth(ctx, c)
 	r := &Report{Name: c.Name, Provider: c.Provider, StateDir: c.Dir}
 	masters, agents := c.Masters(), c.Agents()
 	node := func(n *Node) NodeReport {
-		nr := NodeReport{Name: n.Name, Address: strings.TrimPrefix(n.URL, "http://"), URL: n.URL, PID: n.PID}
+		nr := NodeReport{Name: n.Name, Address: strings.TrimPrefix(strings.TrimPrefix(n.URL, "http://"), "https://"), URL: n.URL, PID: n.PID}
 		nr.Running = prov.Running(c, n)
 		if err := checkHealth(ctx, n.URL); err != nil {
 			nr.Error = oneLine(err)
@@ -95,7 +95,7 @@ func Inspect(ctx context.Context, prov Provider, c *Cluster) *Report {
 		r.Masters[leader].Leader = true
 		r.Leader = masters[leader].URL
 		r.Endpoints.Master = r.Leader
-		r.Endpoints.Services = servicesURL(masters[leader].IP)
+		r.Endpoints.Services = servicesURLFor(masters[leader])
 	}
 	if lerr != nil {
 		r.Problems = append(r.Problems, lerr.Error())

@@ -219,7 +219,7 @@ func then(err error, next func(context.Context) error, ctx context.Context) erro
 
 // waitLeader waits until exactly one master leads and every master knows it.
 func waitLeader(ctx context.Context, prov Provider, c *Cluster) error {
-	ctx = withToken(ctx, c)
+	ctx = withAuth(ctx, c)
 	masters := c.Masters()
 	for {
 		if err := exited(prov, c, masters); err != nil {
@@ -229,7 +229,7 @@ func waitLeader(ctx context.Context, prov Provider, c *Cluster) error {
 		i, err := leaderOf(masters, views)
 		if err == nil {
 			c.Endpoints.Master = masters[i].URL
-			c.Endpoints.Services = servicesURL(masters[i].IP)
+			c.Endpoints.Services = servicesURLFor(masters[i])
 			return c.Save()
 		}
 		if err := sleep(ctx, pollEvery); err != nil {
@@ -266,7 +266,7 @@ func laggingMaster(masters []*Node, views []masterView) string {
 
 // waitAgents waits until every agent is registered and active on the leader.
 func waitAgents(ctx context.Context, prov Provider, c *Cluster) error {
-	ctx = withToken(ctx, c)
+	ctx = withAuth(ctx, c)
 	agents := c.Agents()
 	var missing *Node
 	var lastErr error
