@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -334,11 +336,16 @@ func (d *Docker) Provision(ctx context.Context, c *Cluster) error {
 }
 
 // Configure generates the cluster's credentials and sets each node's command line. The nodes
-// listen beyond loopback, so they need the cluster's token; marina master and agent serve no TLS
-// yet, so they get only the token of the credentials (in their work dir, which is their
-// credentials directory too) and the cluster's URLs stay http.
-func (d *Docker) Configure(_ context.Context, c *Cluster) error {
-	cr, err := generateTokenOnly(c)
+// listen beyond loopback, so they get the cluster's token and, when the binary's nodes serve
+// TLS, their certificates: in their work dir, which is their credentials directory too.
+func (d *Docker) Configure(ctx context.Context, c *Cluster) error {
+	withTLS := nodesServeTLS(ctx, c.Binary)
+	var err error
+	if withTLS {
+		_, err = GenerateCredentials(c, time.Now())
+	} else {
+		err = generateTokenOnly(c)
+	}
 	if err != nil {
 		return err
 	}
@@ -347,7 +354,10 @@ func (d *Docker) Configure(_ context.Context, c *Cluster) error {
 		ips = append(ips, m.IP)
 	}
 	for _, n := range c.Nodes {
-		token := filepath.Join(cr.NodeDir(n.Name), NodeTokenFile)
+		creds := []string{"--auth-token-file", filepath.Join(n.WorkDir, NodeTokenFile)}
+		if withTLS {
+			creds = NodeArgs(n.WorkDir)
+		}
 		switch n.Role {
 		case RoleMaster:
 			n.Args = []string{"master",
@@ -357,7 +367,6 @@ func (d *Docker) Configure(_ context.Context, c *Cluster) error {
 				"--etcd-client-port", strconv.Itoa(etcdClient), "--etcd-peer-port", strconv.Itoa(etcdPeer),
 				"--etcd-heartbeat-ms", "50", "--etcd-election-ms", "500",
 				"--leader-ttl", "1s",
-				"--auth-token-file", token,
 			}
 		case RoleAgent:
 			n.Args = []string{"agent",
@@ -366,20 +375,29 @@ func (d *Docker) Configure(_ context.Context, c *Cluster) error {
 				"--master", strings.Join(c.MasterURLs(), ","),
 				"--work-dir", n.WorkDir,
 				"--resources", n.Resources,
-				"--auth-token-file", token,
 			}
 			if n.Attributes != "" {
 				n.Args = append(n.Args, "--attributes", n.Attributes)
 			}
 		}
+		n.Args = append(n.Args, creds...)
 	}
 	return nil
 }
 
-// generateTokenOnly runs GenerateCredentials on a copy of c, so that c's URLs stay http and c
-// records no credentials (its client config entry would name https endpoints): the nodes use
-// the token, which the CLI finds in <dir>/token.
-func generateTokenOnly(c *Cluster) (*Credentials, error) {
+// nodesServeTLS reports whether the nodes of the marina binary take TLS files (--tls-cert):
+// the binary setting may name one older than this code.
+func nodesServeTLS(ctx context.Context, binary string) bool {
+	ctx, cancel := context.WithTimeout(ctx, dockerOpTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, "master", "--help").Output()
+	return err == nil && bytes.Contains(out, []byte("--tls-cert"))
+}
+
+// generateTokenOnly runs GenerateCredentials on a copy of c for nodes that serve no TLS: c's
+// URLs stay http and c records no credentials (its client config entry would name https
+// endpoints and a CA); the nodes and the CLI use the token in <dir>/token.
+func generateTokenOnly(c *Cluster) error {
 	shadow := *c
 	shadow.Nodes = make([]*Node, len(c.Nodes))
 	for i, n := range c.Nodes {
@@ -387,7 +405,8 @@ func generateTokenOnly(c *Cluster) (*Credentials, error) {
 		shadow.Nodes[i] = &cp
 	}
 	shadow.Endpoints.Masters = append([]string(nil), c.Endpoints.Masters...)
-	return GenerateCredentials(&shadow, time.Now())
+	_, err := GenerateCredentials(&shadow, time.Now())
+	return err
 }
 
 // containerName names node n's container.

@@ -22,6 +22,7 @@ import (
 
 	api "github.com/marina-dcos/marina/internal/api/marathon"
 	"github.com/marina-dcos/marina/internal/client/marathon"
+	"github.com/marina-dcos/marina/internal/pki"
 )
 
 // webApp serves a page naming its task from busybox httpd inside the agents' containers.
@@ -69,6 +70,9 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 		t.Fatalf("marina up: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Logf("marina up --provider docker (3 masters, 3 agents) took %v:\n%s", upTime.Round(time.Millisecond), out)
+	if !strings.Contains(out, "https://") {
+		t.Log("the binary's nodes serve no TLS: the cluster runs with a token only")
+	}
 
 	st, code := status(t, ctx, bin, common...)
 	if code != 0 || !st.Healthy || len(st.Masters) != 3 || len(st.Agents) != 3 || st.Provider != "docker" {
@@ -96,7 +100,13 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc, err := marathon.New(marathon.Config{URLs: []string{st.Endpoints.Services}, Token: strings.TrimSpace(string(token))})
+	mcfg := marathon.Config{URLs: []string{st.Endpoints.Services}, Token: strings.TrimSpace(string(token))}
+	if strings.HasPrefix(st.Endpoints.Services, "https://") {
+		if mcfg.TLSConfig, err = pki.ClientConfig(filepath.Join(state, name, "ca.pem")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc, err := marathon.New(mcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

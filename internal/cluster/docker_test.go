@@ -3,6 +3,7 @@ package cluster
 import (
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -123,6 +124,37 @@ func TestDockerPlanConfigure(t *testing.T) {
 	tok, err := os.ReadFile(dir + "/" + TokenFile)
 	if err != nil || len(strings.TrimSpace(string(tok))) < 32 {
 		t.Errorf("token file: %q, %v", tok, err)
+	}
+}
+
+func TestDockerConfigureTLS(t *testing.T) {
+	// A binary whose nodes take TLS files says so in its help.
+	bin := filepath.Join(t.TempDir(), "marina")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho '      --tls-cert string   the node certificate'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDocker(map[string]string{"binary": bin, "subnet": "10.99.6.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Name: "tls", Masters: 1, Agents: UniformAgents(1), Provider: ProviderSpec{Name: "docker", Settings: map[string]string{"subnet": "10.99.6.0/24"}}}
+	spec.Default()
+	dir := t.TempDir()
+	c := &Cluster{Name: spec.Name, Spec: spec, Dir: dir}
+	if err := d.Plan(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Configure(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Credentials == nil || c.Endpoints.Master != "https://10.99.6.2:5050" || c.Agents()[0].URL != "https://10.99.6.11:5051" {
+		t.Fatalf("credentials %+v, endpoints %+v", c.Credentials, c.Endpoints)
+	}
+	args := strings.Join(c.Agents()[0].Args, " ")
+	for _, w := range []string{"--master https://10.99.6.2:5050", "--tls-cert " + dir + "/nodes/agent-1/node.pem", "--auth-token-file " + dir + "/nodes/agent-1/token"} {
+		if !strings.Contains(args, w) {
+			t.Errorf("agent-1 args %q lack %q", args, w)
+		}
 	}
 }
 
