@@ -112,14 +112,18 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var survivors []string
+	var survivors, services []string
 	for i := range 3 {
 		if i != leader {
 			survivors = append(survivors, "http://"+net.JoinHostPort(hosts.IPs[i], "5050"))
+			services = append(services, "http://"+net.JoinHostPort(hosts.IPs[i], "8080"))
 		}
 	}
 	newLeader := waitNewLeader(t, ctx, survivors, strings.TrimSpace(string(token)))
 	fmt.Printf("ssh provider failover: %s leads %.2fs after the leading master's host was killed\n", newLeader, time.Since(killedAt).Seconds())
+	// The client config lists the dead master's services first; the CLI would wait for its
+	// connection to time out before trying the next one.
+	cli = append(cli, "--services", strings.Join(services, ","))
 	checkServed(t, ctx, bin, cli, 4)
 	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "3", "--wait"}, cli...)...); code != 0 {
 		t.Fatalf("app scale after failover: exit %d\n%s%s", code, out, errOut)
