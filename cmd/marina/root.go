@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 		newDownCmd(&lf),
 		newStatusCmd(),
 		newAppCmd(),
+		newGroupCmd(),
 		newTaskCmd(),
 		newDeploymentCmd(),
 		newLeaderCmd(),
