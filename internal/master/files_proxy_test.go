@@ -16,14 +16,24 @@ import (
 )
 
 // TestAgentProxy reads a running task's sandbox through the leading master of a real cluster
-// whose nodes all require a token: the master relays to the agent with its own token, and
-// refuses bad calls itself.
+// whose nodes all require a token, in plain HTTP and under TLS with mutual TLS between nodes:
+// the master relays to the agent with its own credentials, and refuses bad calls itself.
 func TestAgentProxy(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http", true: "tls"}[tls], func(t *testing.T) {
+			testAgentProxy(t, tls)
+		})
+	}
+}
+
+func testAgentProxy(t *testing.T, tls bool) {
 	const token = "proxy-test-token"
-	c := testcluster.New(t, testcluster.Options{Masters: 1, Agents: 1, AuthToken: token, Services: true})
+	c := testcluster.New(t, testcluster.Options{Masters: 1, Agents: 1, AuthToken: token, Services: true, TLS: tls})
 	ctx := testutil.Context(t)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: c.ClientTLS()}}
+	t.Cleanup(client.CloseIdleConnections)
 	c.WaitForServicesLeader(15 * time.Second)
-	apps, err := marathon.New(marathon.Config{URLs: c.ServicesURLs(), Token: token})
+	apps, err := marathon.New(marathon.Config{URLs: c.ServicesURLs(), Token: token, HTTPClient: client})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +62,7 @@ func TestAgentProxy(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header = hdr
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +181,7 @@ func TestAgentProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header = auth
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
