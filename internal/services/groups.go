@@ -218,8 +218,11 @@ func (l *leader) changeGroup(id string, build func(cur *marathon.Group) (*marath
 	}
 	now := l.s.now()
 	p, err := l.prepare(c, force || dryRun, now)
-	if err != nil || dryRun {
-		return nil, p.planOrNil(), err
+	if err != nil {
+		return nil, nil, err
+	}
+	if dryRun {
+		return nil, p.plan, nil
 	}
 	changed := map[string]bool{}
 	if target != nil {
@@ -254,14 +257,4 @@ func (l *leader) changeGroup(id string, build func(cur *marathon.Group) (*marath
 		return nil, nil, err
 	}
 	return d, nil, nil
-}
-
-func (p *prepared) planOrNil() [][]action {
-	if p == nil {
-		return nil
-	}
-	if p.plan == nil {
-		return [][]action{}
-	}
-	return p.plan
 }

@@ -29,15 +29,21 @@ type appDeps map[string][]string
 // groups around it, each an app or every app of a group. Dependencies that name nothing are
 // ignored, as Marathon does.
 func dependencyGraph(apps map[string]*marathon.App, groups map[string][]string) appDeps {
-	ids := slices.Sorted(maps.Keys(apps))
+	var ids []string // every app id, sorted once an app has dependencies
 	g := appDeps{}
-	for _, id := range ids {
-		refs := slices.Clone(apps[id].Dependencies)
-		for p := marathon.ParentPath(id); ; p = marathon.ParentPath(p) {
+	for id, a := range apps {
+		refs := slices.Clone(a.Dependencies)
+		for p := marathon.ParentPath(id); len(groups) > 0; p = marathon.ParentPath(p) {
 			refs = append(refs, groups[p]...)
 			if p == "/" {
 				break
 			}
+		}
+		if len(refs) == 0 {
+			continue
+		}
+		if ids == nil {
+			ids = slices.Sorted(maps.Keys(apps))
 		}
 		var deps []string
 		for _, ref := range refs {
