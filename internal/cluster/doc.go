@@ -4,8 +4,9 @@
 // A Spec (flags, or a YAML file read by LoadSpec) says what to make: a name, 1, 3 or 5 masters,
 // groups of agents with their resources and attributes, and a provider with its settings. Up
 // turns it into a running cluster through a Provider (local: marina processes on loopback
-// addresses of this machine; docker, ssh and azure later), as an ordered list of named Steps run
-// by a Runner that prints one line per step and rolls every step back when one fails.
+// addresses of this machine; docker: containers of a node image built here, on a network of the
+// cluster's own; ssh and azure), as an ordered list of named Steps run by a Runner that prints
+// one line per step and rolls every step back when one fails.
 //
 // What Up made is recorded in <state>/<name>/cluster.json (a Cluster: the spec, each node's
 // address, ports, command line and process) and in the client config <state>/config.json, which
