@@ -146,11 +146,7 @@ func (d *Docker) Plan(c *Cluster) error {
 	if err != nil {
 		return err
 	}
-	// Bind mounts need absolute paths.
-	dir, err := filepath.Abs(c.Dir)
-	if err != nil {
-		return fmt.Errorf("docker provider: %w", err)
-	}
+	dir := absDir(c) // bind mounts need absolute paths
 	agents := c.Spec.Agents.Expand()
 	if hosts := 1<<(32-subnet.Bits()) - 2; 10+len(agents) > hosts {
 		return fmt.Errorf("docker provider: %d agents do not fit in %s (agents start at .11): set a wider provider.settings.subnet", len(agents), subnet)

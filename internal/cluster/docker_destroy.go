@@ -39,11 +39,7 @@ func (d *Docker) Destroy(ctx context.Context, c *Cluster) error {
 	if err != nil {
 		return fmt.Errorf("docker provider: list task containers: %w", err)
 	}
-	dir, err := filepath.Abs(c.Dir)
-	if err != nil {
-		return err
-	}
-	if err := removeContainers(ctx, cli, tasksUnder(tasks, filepath.Join(dir, "nodes"))); err != nil {
+	if err := removeContainers(ctx, cli, tasksUnder(tasks, filepath.Join(absDir(c), "nodes"))); err != nil {
 		return err
 	}
 	return removeNetworks(ctx, cli, c.Name)

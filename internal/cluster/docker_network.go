@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -26,6 +27,14 @@ const (
 	labelRole    = "marina.role"
 	labelDir     = "marina.state_dir"
 )
+
+// absDir returns c's state directory as an absolute path, as labels and mounts name it.
+func absDir(c *Cluster) string {
+	if d, err := filepath.Abs(c.Dir); err == nil {
+		return d
+	}
+	return c.Dir
+}
 
 // networkName is the name of cluster name's network.
 func networkName(name string) string { return "marina-" + name }
@@ -118,7 +127,7 @@ func createNetwork(ctx context.Context, cli *client.Client, c *Cluster, subnet n
 			Subnet:  subnet.String(),
 			Gateway: gatewayOf(subnet).String(),
 		}}},
-		Labels: map[string]string{labelCluster: c.Name, labelDir: c.Dir},
+		Labels: map[string]string{labelCluster: c.Name, labelDir: absDir(c)},
 	})
 	if err != nil {
 		return fmt.Errorf("create network %s on %s: %w", name, subnet, err)

@@ -61,7 +61,7 @@ func (d *Docker) startNode(ctx context.Context, cli *client.Client, c *Cluster, 
 		Env:        []string{"MARINA_LOG=" + n.LogFile},
 		WorkingDir: n.WorkDir,
 		Labels: map[string]string{
-			labelCluster: c.Name, labelNode: n.Name, labelRole: string(n.Role), labelDir: c.Dir,
+			labelCluster: c.Name, labelNode: n.Name, labelRole: string(n.Role), labelDir: absDir(c),
 		},
 	}
 	useInit := true
