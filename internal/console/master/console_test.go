@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/marina-dcos/marina/internal/client/marathon"
 	"github.com/marina-dcos/marina/internal/console/browsertest"
@@ -101,6 +102,11 @@ func TestMasterConsole(t *testing.T) {
 	waitText(t, ctx, "#frameworks tbody", "marathon")
 	waitText(t, ctx, "#counts", "Running")
 	browsertest.Screenshot(t, ctx, "overview")
+	// The first Tab reaches the skip link, which moves the focus to the content.
+	run(t, ctx, chromedp.KeyEvent(kb.Tab))
+	waitFor(t, ctx, `document.activeElement.matches("a.skip")`)
+	run(t, ctx, chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, `document.activeElement.id === "main"`)
 
 	run(t, ctx, chromedp.Navigate(leader+"/console/agents"))
 	waitText(t, ctx, "#agents tbody", agentHost, "active", "31000-31999")
@@ -110,11 +116,13 @@ func TestMasterConsole(t *testing.T) {
 	waitText(t, ctx, "#frameworks tbody", "marathon", "active")
 	browsertest.Screenshot(t, ctx, "frameworks")
 
-	// The tasks page lists the task; its sandbox link opens the listing of its files.
+	// The tasks page lists the task; its sandbox link, followed from the keyboard, opens the
+	// listing of its files.
 	run(t, ctx, chromedp.Navigate(leader+"/console/tasks"))
 	waitText(t, ctx, "#active tbody", taskID, "running", agentHost)
 	browsertest.Screenshot(t, ctx, "tasks")
-	run(t, ctx, chromedp.Click(chromedp.CSS(`a[aria-label="Sandbox of `+taskID+`"]`)))
+	run(t, ctx, chromedp.Focus(chromedp.CSS(`a[aria-label="Sandbox of `+taskID+`"]`)))
+	run(t, ctx, chromedp.KeyEvent(kb.Enter))
 	waitText(t, ctx, "#files tbody", "stdout", "stderr")
 	browsertest.Screenshot(t, ctx, "sandbox")
 
@@ -128,10 +136,14 @@ func TestMasterConsole(t *testing.T) {
 	if strings.Count(text, greeting) != 1 || strings.Count(text, "tick 2\n") != 1 {
 		t.Errorf("the tail repeats or loses lines:\n%s", text)
 	}
-	if pressed := value(t, ctx, chromedp.Evaluate[string](`document.getElementById('follow').getAttribute('aria-pressed')`)); pressed != "true" {
-		t.Errorf("the tail does not follow: aria-pressed=%s", pressed)
-	}
 	browsertest.Screenshot(t, ctx, "stdout")
+	// Follow is a toggle button that the keyboard works.
+	waitFor(t, ctx, `document.getElementById("follow").getAttribute("aria-pressed") === "true"`)
+	run(t, ctx, chromedp.Focus(chromedp.ID("follow")))
+	run(t, ctx, chromedp.KeyEvent(" "))
+	waitFor(t, ctx, `document.getElementById("follow").getAttribute("aria-pressed") === "false"`)
+	run(t, ctx, chromedp.KeyEvent(" "))
+	waitFor(t, ctx, `document.getElementById("follow").getAttribute("aria-pressed") === "true"`)
 
 	// The pages fetched only from the leader's origin, with no token in any URL.
 	var urls []string
