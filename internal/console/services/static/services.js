@@ -135,6 +135,10 @@
       data = {error: String(e)};
     }
     if (mine !== seq || c !== current) return;
+    // Redraw only what changed: a redraw replaces the elements under the pointer.
+    const key = JSON.stringify(data);
+    if (!c.fresh && key === c.key) return;
+    c.key = key;
     c.data = data;
     c.view.render(c);
     if (c.fresh) {
@@ -177,6 +181,8 @@
         h('span', {class: 'muted', id: 'apps-count'}, c.data.apps.length + ' applications in all')),
       tableBox);
     replace(tableBox, appsTable(c, folder));
+    // Marks for measuring: the first rows built here, then painted and every row drawn (apps-painted,
+    // apps-drawn in appsTable).
     performance.mark('apps-rendered');
   };
 
@@ -215,29 +221,46 @@
         h('td', {class: 'num'}, Marina.cpus(f.cpus)),
         h('td', {class: 'num'}, Marina.mib(f.mem))));
     }
-    for (const app of rows) {
+    const appRow = (app) => {
       const [st, cls] = status(app, c.data.queued[app.id]);
       const k = counts(app);
-      body.push(h('tr', {'data-app': app.id},
+      return h('tr', {'data-app': app.id},
         h('td', {}, h('a', {href: appHref(app.id), id: domID('app', app.id)}, needle ? app.id : nameOf(app.id))),
         h('td', {}, badge(st, cls)),
         h('td', {class: 'num'}, k.running + ' / ' + k.instances, k.staged ? h('span', {class: 'muted'}, ' (' + k.staged + ' staged)') : null),
         h('td', {}, healthBar(k)),
         h('td', {class: 'num'}, Marina.cpus(app.cpus)),
-        h('td', {class: 'num'}, Marina.mib(app.mem))));
-    }
-    if (!body.length) {
+        h('td', {class: 'num'}, Marina.mib(app.mem)));
+    };
+    if (!body.length && !rows.length) {
       body.push(h('tr', {}, h('td', {colspan: 6, class: 'empty'},
         needle ? 'No application matches the filter.' : 'No applications here yet. ',
         needle ? null : h('a', {href: '#/new'}, 'Create one'))));
     }
-    return h('table', {class: 'grid', id: 'apps-table'},
+    // A long list is drawn in two parts: the first rows at once, so they show and answer
+    // quickly, and the rest after that first paint. A user whose focus is in the table gets it
+    // whole, so a live update cannot take the focus away.
+    const active = document.activeElement;
+    const whole = active && active.closest && active.closest('#apps-table');
+    const first = whole ? rows.length : FIRST_ROWS;
+    const tbody = h('tbody', {}, body, rows.slice(0, first).map(appRow));
+    const token = ++appsDrawing;
+    // A task queued from the next frame runs once that frame is painted.
+    requestAnimationFrame(() => setTimeout(() => {
+      performance.mark('apps-painted');
+      if (token !== appsDrawing) return;
+      tbody.append(...rows.slice(first).map(appRow));
+      performance.mark('apps-drawn');
+    }));
+    return h('table', {class: 'grid', id: 'apps-table', 'aria-rowcount': rows.length + body.length + 1},
       h('caption', {class: 'visually-hidden'}, 'Applications'),
       h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Name'), h('th', {scope: 'col'}, 'Status'),
         h('th', {scope: 'col', class: 'num'}, 'Running'), h('th', {scope: 'col'}, 'Health'),
         h('th', {scope: 'col', class: 'num'}, 'CPU'), h('th', {scope: 'col', class: 'num'}, 'Memory'))),
-      h('tbody', {}, body));
+      tbody);
   }
+  const FIRST_ROWS = 100;
+  let appsDrawing = 0; // the latest drawing of the apps table; older ones stop
 
   // ---- one app -----------------------------------------------------------------------------
 
@@ -274,7 +297,7 @@
           app.instances > 0 ? h('button', {class: 'btn', id: 'suspend', type: 'button', onclick: () => suspend(app)}, 'Suspend') : null,
           h('a', {class: 'btn', id: 'edit', href: '#/edit' + enc(app.id)}, 'Edit'),
           h('button', {class: 'btn danger', id: 'destroy', type: 'button', onclick: () => destroy(app)}, 'Destroy'))),
-      c.data.deployments.map(deploymentPanel),
+      c.data.deployments.map((d) => deploymentPanel(d, app)),
       app.lastTaskFailure ? h('p', {class: 'errors', id: 'last-failure'}, 'Last task failure ' + Marina.ago(app.lastTaskFailure.timestamp) +
         ': ' + app.lastTaskFailure.state + ' ' + (app.lastTaskFailure.message || '')) : null,
       h('nav', {class: 'tabs', 'aria-label': 'Application'}, tabLink('tasks', 'Instances'),
@@ -282,12 +305,14 @@
       body);
   };
 
-  function deploymentPanel(d) {
-    return h('div', {class: 'panel toolbar deployment', style: {padding: '10px 14px'}, 'data-deployment': d.id},
+  function deploymentPanel(d, app) {
+    const pr = progress(d, new Map([[app.id, app]]));
+    return h('div', {class: 'panel toolbar deployment', 'data-deployment': d.id},
       badge('Deploying', 'info'),
       h('span', {}, 'Step ' + d.currentStep + ' of ' + d.totalSteps + ': ',
         d.currentActions.map((a) => a.action).join(', ')),
-      h('progress', {max: d.totalSteps, value: Math.max(d.currentStep - 1, 0), 'aria-label': 'Deployment progress'}),
+      h('progress', {max: d.totalSteps, value: pr.value, 'aria-label': 'Deployment progress'}),
+      h('span', {class: 'muted'}, pr.text),
       h('button', {class: 'btn small', type: 'button', id: domID('rollback', d.id), onclick: () => rollback(d)}, 'Roll back'),
       h('a', {href: '#/deployments'}, 'All deployments'));
   }
@@ -366,7 +391,7 @@
     const rows = versions.map((v) => h('tr', {'data-version': v},
       h('td', {class: 'mono'}, v), h('td', {}, Marina.ago(v)),
       h('td', {}, v === app.version ? badge('current', 'ok') : null,
-        v === (app.versionInfo || {}).lastConfigChangeAt && v !== app.version ? badge('config', 'info') : null),
+        v === (app.versionInfo || {}).lastConfigChangeAt && v !== app.version ? badge('last config change', 'info') : null),
       h('td', {}, v === app.version ? null : [
         h('button', {class: 'btn small', type: 'button', id: domID('diff', v), onclick: () => showDiff(c, app, v)}, 'Compare with current'), ' ',
         h('button', {class: 'btn small', type: 'button', id: domID('apply', v), onclick: () => applyVersion(app, v)}, 'Roll back to this version')])));
@@ -567,8 +592,15 @@
         h('div', {class: 'errors', id: 'json-errors'})));
       return;
     }
-    replace(box, h('div', {class: 'cols'}, FIELDS.filter((f) => f.num).map(fieldEl.bind(null, c))),
-      FIELDS.filter((f) => !f.num).map(fieldEl.bind(null, c)));
+    // Consecutive numeric fields share a row.
+    const out = [];
+    for (const f of FIELDS) {
+      const el = fieldEl(c, f);
+      const last = out[out.length - 1];
+      if (f.num && last && last.classList.contains('cols')) last.append(el);
+      else out.push(f.num ? h('div', {class: 'cols'}, el) : el);
+    }
+    replace(box, out);
   }
 
   function fieldEl(c, f) {
@@ -637,18 +669,34 @@
 
   function deploymentsView() {}
   deploymentsView.load = async () => {
-    const res = await api('GET', '/v2/deployments');
-    return res.ok ? {deployments: res.data} : {error: M(res)};
+    const [res, apps] = await Promise.all([api('GET', '/v2/deployments'), api('GET', '/v2/apps')]);
+    if (!res.ok) return {error: M(res)};
+    const byID = new Map(((apps.ok && apps.data.apps) || []).map((a) => [a.id, a]));
+    return {deployments: res.data, apps: byID};
   };
+
+  // progress returns how far a deployment is, in steps: the steps done plus the share of the
+  // current step's apps' instances that run.
+  function progress(d, apps) {
+    let run = 0, want = 0;
+    for (const a of d.currentActions) {
+      const app = apps.get(a.app);
+      if (!app || a.action === 'StopApplication') continue;
+      run += Math.min(app.tasksRunning || 0, app.instances);
+      want += app.instances;
+    }
+    const share = want ? run / want : 0;
+    return {value: Math.max(d.currentStep - 1, 0) + share, text: want ? run + ' of ' + want + ' instances running' : ''};
+  }
   deploymentsView.render = (c) => {
     if (c.data.error) return renderError(c);
     document.title = 'Deployments · Marina';
-    const rows = c.data.deployments.map((d) => h('tr', {'data-deployment': d.id},
+    const rows = c.data.deployments.map((d) => [d, progress(d, c.data.apps)]).map(([d, pr]) => h('tr', {'data-deployment': d.id},
       h('td', {}, d.affectedApps.map((id, i) => [i ? ', ' : '', h('a', {href: appHref(id)}, id)]),
         h('div', {class: 'muted mono'}, d.id)),
       h('td', {title: d.version}, Marina.ago(d.version)),
-      h('td', {}, h('progress', {max: d.totalSteps, value: Math.max(d.currentStep - 1, 0), 'aria-label': 'Progress of ' + d.id}),
-        ' ', 'step ' + d.currentStep + ' of ' + d.totalSteps),
+      h('td', {}, h('progress', {max: d.totalSteps, value: pr.value, 'aria-label': 'Progress of ' + d.id}),
+        ' ', 'step ' + d.currentStep + ' of ' + d.totalSteps, pr.text ? h('div', {class: 'muted'}, pr.text) : null),
       h('td', {}, h('ol', {class: 'steps'}, d.steps.map((s, i) => h('li', {class: i + 1 === d.currentStep ? 'current' : ''},
         s.actions.map((a) => a.action + ' ' + (a.app || a.pod || '')).join(', '))))),
       h('td', {class: 'row-actions'},
