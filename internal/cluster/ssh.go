@@ -424,11 +424,13 @@ func (s *SSH) binarySum(file string) (string, error) {
 	return s.binSum, nil
 }
 
-// Configure generates the cluster's credentials (every ssh node listens beyond loopback),
-// uploads each node's share of them, and sets each node's command line.
+// Configure generates the cluster's credentials (GenerateCredentials: every ssh node listens
+// beyond loopback, so the cluster gets an API token, a CA and a certificate per node, and its
+// URLs become https), uploads each node's share of them (unless the host holds them already),
+// and sets each node's command line.
 func (s *SSH) Configure(ctx context.Context, c *Cluster) error {
 	r := s.remote(c)
-	creds, err := sshCredentials(c)
+	cr, err := GenerateCredentials(c, time.Now())
 	if err != nil {
 		return err
 	}
@@ -460,21 +462,21 @@ func (s *SSH) Configure(ctx context.Context, c *Cluster) error {
 				n.Args = append(n.Args, "--attributes", n.Attributes)
 			}
 		}
-		n.Args = append(n.Args, creds.args(r.credentials(n.Name))...)
+		n.Args = append(n.Args, NodeArgs(r.credentials(n.Name))...)
 	}
 	return s.eachHost(ctx, c.Nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
+		files := map[string][]byte{}
 		for _, n := range nodes {
-			files, err := creds.files(n)
-			if err != nil {
-				return err
-			}
-			for name, data := range files {
-				if _, err := conn.uploadBytes(ctx, path.Join(r.credentials(n.Name), name), 0o600, data); err != nil {
-					return err
+			for _, name := range []string{NodeTokenFile, NodeCAFile, NodeCertFile, NodeKeyFile} {
+				b, err := os.ReadFile(filepath.Join(cr.NodeDir(n.Name), name))
+				if err != nil {
+					return fmt.Errorf("credentials: %w", err)
 				}
+				files[path.Join(r.credentials(n.Name), name)] = b
 			}
 		}
-		return nil
+		_, err := conn.writeFiles(ctx, files, 0o600)
+		return err
 	})
 }
 
@@ -581,32 +583,4 @@ func (s *SSH) Destroy(ctx context.Context, c *Cluster) error {
 		s.remember(n, false)
 	}
 	return err
-}
-
-// sshCreds is what Configure gives the nodes to authenticate with: for now the cluster's API
-// token (<state>/<name>/token, where the probes and the CLI find it too). Once nodes serve TLS,
-// GenerateCredentials replaces it: a CA and node certificates besides the token.
-type sshCreds struct{ cr *Credentials }
-
-// sshCredentials makes sure the cluster has an API token.
-func sshCredentials(c *Cluster) (sshCreds, error) {
-	cr := &Credentials{TokenFile: filepath.Join(c.Dir, TokenFile)}
-	if _, err := cr.ensureToken(); err != nil {
-		return sshCreds{}, err
-	}
-	return sshCreds{cr: cr}, nil
-}
-
-// args are a node's flags for its credentials uploaded to dir.
-func (s sshCreds) args(dir string) []string {
-	return []string{"--auth-token-file", path.Join(dir, NodeTokenFile)}
-}
-
-// files returns node n's credential files by name, to upload.
-func (s sshCreds) files(*Node) (map[string][]byte, error) {
-	b, err := os.ReadFile(s.cr.TokenFile)
-	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
-	}
-	return map[string][]byte{NodeTokenFile: b}, nil
 }

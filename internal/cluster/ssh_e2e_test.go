@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	api "github.com/marina-dcos/marina/internal/api/marathon"
 	"github.com/marina-dcos/marina/internal/cluster"
 	"github.com/marina-dcos/marina/internal/cluster/sshtest"
+	"github.com/marina-dcos/marina/internal/pki"
 )
 
 // TestSSHUpAppFailoverDown stands a 3+3 cluster up on six sshd containers with `marina up
@@ -112,14 +114,18 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tlsConfig, err := pki.ClientConfig(filepath.Join(state, name, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var survivors, services []string
 	for i := range 3 {
 		if i != leader {
-			survivors = append(survivors, "http://"+net.JoinHostPort(hosts.IPs[i], "5050"))
-			services = append(services, "http://"+net.JoinHostPort(hosts.IPs[i], "8080"))
+			survivors = append(survivors, "https://"+net.JoinHostPort(hosts.IPs[i], "5050"))
+			services = append(services, "https://"+net.JoinHostPort(hosts.IPs[i], "8080"))
 		}
 	}
-	newLeader := waitNewLeader(t, ctx, survivors, strings.TrimSpace(string(token)))
+	newLeader := waitNewLeader(t, ctx, survivors, strings.TrimSpace(string(token)), tlsConfig)
 	fmt.Printf("ssh provider failover: %s leads %.2fs after the leading master's host was killed\n", newLeader, time.Since(killedAt).Seconds())
 	// The client config lists the dead master's services first; the CLI would wait for its
 	// connection to time out before trying the next one.
@@ -197,7 +203,7 @@ func checkServed(t *testing.T, ctx context.Context, bin string, cli []string, wa
 		var list struct{ Tasks []api.Task }
 		if code != 0 || json.Unmarshal([]byte(out), &list) != nil {
 			problem = fmt.Sprintf("task list: exit %d: %s%s", code, out, errOut)
-		} else if n := running(list.Tasks); n != want {
+		} else if n := runningTasks(list.Tasks); n != want {
 			problem = fmt.Sprintf("%d running tasks, want %d", n, want)
 		}
 		for _, tk := range list.Tasks {
@@ -221,7 +227,7 @@ func checkServed(t *testing.T, ctx context.Context, bin string, cli []string, wa
 	t.Fatalf("app /web not served by %d tasks: %s", want, problem)
 }
 
-func running(tasks []api.Task) int {
+func runningTasks(tasks []api.Task) int {
 	n := 0
 	for _, tk := range tasks {
 		if tk.State == "TASK_RUNNING" {
@@ -248,8 +254,10 @@ func httpBody(ctx context.Context, url string) (string, error) {
 }
 
 // waitNewLeader waits until one of masters says it is elected and returns its URL.
-func waitNewLeader(t *testing.T, ctx context.Context, masters []string, token string) string {
+func waitNewLeader(t *testing.T, ctx context.Context, masters []string, token string, tlsConfig *tls.Config) string {
 	t.Helper()
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, m := range masters {
@@ -258,7 +266,7 @@ func waitNewLeader(t *testing.T, ctx context.Context, masters []string, token st
 				t.Fatal(err)
 			}
 			req.Header.Set("Authorization", "Bearer "+token)
-			resp, err := (&http.Client{Timeout: time.Second}).Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				continue
 			}

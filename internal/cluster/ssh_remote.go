@@ -19,7 +19,7 @@ const unitDir = "/etc/systemd/system"
 
 // sshCommands are the commands the scripts need besides the shell's built-ins.
 var sshCommands = []string{"setsid", "sha256sum", "tail", "cat", "mkdir", "rm", "mv", "chmod",
-	"readlink", "find", "cmp", "grep", "sed", "tr", "sleep", "uname", "id"}
+	"readlink", "find", "cmp", "base64", "grep", "sed", "tr", "sleep", "uname", "id"}
 
 // factsScript prints what Preflight checks, in sections.
 var factsScript = `echo "os $(uname -s)"

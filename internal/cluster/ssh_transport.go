@@ -3,15 +3,16 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -291,12 +292,23 @@ func (c *sshConn) upload(ctx context.Context, dst string, mode os.FileMode, sum 
 	return true, nil
 }
 
-// uploadBytes is upload of data held in memory.
-func (c *sshConn) uploadBytes(ctx context.Context, dst string, mode os.FileMode, data []byte) (bool, error) {
-	sum := sha256.Sum256(data)
-	return c.upload(ctx, dst, mode, hex.EncodeToString(sum[:]), func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	})
+// writeFiles writes small files (path to content) on the host with mode, in one round trip,
+// each through a temporary file, replacing only those whose content differs. It returns the
+// paths it wrote.
+func (c *sshConn) writeFiles(ctx context.Context, files map[string][]byte, mode os.FileMode) ([]string, error) {
+	var b strings.Builder
+	b.WriteString("set -e\numask 077\n")
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		q, tmp := shellQuote(p), shellQuote(p+".new")
+		fmt.Fprintf(&b, "mkdir -p %s\nbase64 -d > %s <<'MARINA_FILE_END'\n%s\nMARINA_FILE_END\nchmod %o %s\n",
+			shellQuote(path.Dir(p)), tmp, base64.StdEncoding.EncodeToString(files[p]), mode.Perm(), tmp)
+		fmt.Fprintf(&b, "if cmp -s %s %s; then rm -f %s; else mv -f %s %s; echo %s; fi\n", tmp, q, tmp, tmp, q, q)
+	}
+	out, err := c.run(ctx, b.String())
+	if err != nil {
+		return nil, fmt.Errorf("write files: %w", err)
+	}
+	return strings.Fields(string(out)), nil
 }
 
 func (c *sshConn) Close() error { return c.client.Close() }
