@@ -32,28 +32,36 @@ window.MasterConsole = (() => {
     return 'Cannot reach the master: ' + e.message;
   }
 
-  // showError shows (or, with null, clears) the page's error line, read out when it changes.
-  function showError(text) {
+  // showError sets (or, with null, clears) the error of source (a poll, or the page's own) in
+  // the page's error line, which is read out when it changes.
+  const errors = new Map();
+  function showError(text, source = 'page') {
+    if (text) errors.set(source, text); else errors.delete(source);
     const box = document.getElementById('error');
     if (!box) return;
-    box.hidden = !text;
-    if (box.textContent !== (text || '')) box.textContent = text || '';
+    const all = [...errors.values()].join(' ');
+    box.hidden = !all;
+    if (box.textContent !== all) box.textContent = all;
   }
 
   // poll runs fn now and then every ms after it completes (less often while the page is
   // hidden). Failures show in the page's error line and the live indicator; polling goes on.
+  let polls = 0;
   function poll(fn, ms) {
-    let timer = 0;
+    const source = 'poll' + (++polls);
+    let timer = 0, running = false;
     const run = async () => {
+      if (running) return; // the run under way schedules the next
+      running = true;
       clearTimeout(timer);
       try {
         await fn();
-        M.setLive(true);
-        showError(null);
+        showError(null, source);
       } catch (e) {
-        M.setLive(false);
-        showError(describe(e));
+        showError(describe(e), source);
       }
+      M.setLive(![...errors.keys()].some(k => k.startsWith('poll')));
+      running = false;
       timer = setTimeout(run, document.hidden ? ms * 5 : ms);
     };
     document.addEventListener('visibilitychange', () => { if (!document.hidden) run(); });

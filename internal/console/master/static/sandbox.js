@@ -129,6 +129,7 @@
         log.scrollTop = log.scrollHeight - below;
         start = from;
         showSize();
+        C.showError(null);
         if (start === 0) log.focus(); // the button is gone: keep the focus on the content
       } catch (e) {
         C.showError(C.describe(e));
