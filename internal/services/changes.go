@@ -127,6 +127,12 @@ func (l *leader) dependencyGraphs(to map[string]*marathon.App, groups map[string
 		}
 		return out
 	}
+	if groups == nil {
+		groups = l.groups
+	}
+	if !l.anyDependencies(to, groups) {
+		return appDeps{}, appDeps{}
+	}
 	cur := make(map[string]*marathon.App, len(l.apps))
 	for id, a := range l.apps {
 		cur[id] = a.spec
@@ -139,10 +145,30 @@ func (l *leader) dependencyGraphs(to map[string]*marathon.App, groups map[string
 			next[id] = spec
 		}
 	}
-	if groups == nil {
-		groups = l.groups
-	}
 	return dependencyGraph(cur, groupDeps(l.groups)), dependencyGraph(next, groupDeps(groups))
+}
+
+// anyDependencies reports whether an app or a group, now or after a change, has dependencies:
+// without any, every change is planned without graphs. l.mu must be held.
+func (l *leader) anyDependencies(to map[string]*marathon.App, groups map[string]*group) bool {
+	for _, gs := range []map[string]*group{l.groups, groups} {
+		for _, g := range gs {
+			if len(g.Dependencies) > 0 {
+				return true
+			}
+		}
+	}
+	for _, spec := range to {
+		if spec != nil && len(spec.Dependencies) > 0 {
+			return true
+		}
+	}
+	for _, a := range l.apps {
+		if len(a.spec.Dependencies) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // apply makes a prepared change: the new definitions become current, deleted apps go, and one
