@@ -205,7 +205,7 @@ func serving(t *testing.T, ctx context.Context, mc *marathon.Client, app string,
 		var addrs []string
 		var lastErr error
 		if err == nil {
-			for _, task := range running(tasks) {
+			for _, task := range runningWithPorts(tasks) {
 				host := task.Host
 				if via != "" {
 					host = via
@@ -228,7 +228,7 @@ func serving(t *testing.T, ctx context.Context, mc *marathon.Client, app string,
 	}
 }
 
-func running(tasks []api.Task) []api.Task {
+func runningWithPorts(tasks []api.Task) []api.Task {
 	var out []api.Task
 	for _, t := range tasks {
 		if t.State == "TASK_RUNNING" && len(t.Ports) > 0 {
