@@ -53,7 +53,7 @@ type SSH struct {
 
 	mu      sync.Mutex
 	running map[string]runningProbe // Running's answers, by node name
-	binSum  string                  // the binary's sha256, computed once
+	binSum  fileSum                 // the binary's, computed once
 }
 
 var _ Provider = (*SSH)(nil)
@@ -392,7 +392,7 @@ func (s *SSH) Provision(ctx context.Context, c *Cluster) error {
 	}
 	r := s.remote(c)
 	return s.eachHost(ctx, c.Nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
-		if _, err := conn.upload(ctx, r.binary(), 0o755, sum, func() (io.ReadCloser, error) { return os.Open(c.Binary) }); err != nil {
+		if _, err := conn.upload(ctx, r.binary(), 0o755, sum.sha256, sum.size, func() (io.ReadCloser, error) { return os.Open(c.Binary) }); err != nil {
 			return err
 		}
 		dirs := []string{path.Join(r.root, "logs"), path.Join(r.root, "run")}
@@ -404,23 +404,30 @@ func (s *SSH) Provision(ctx context.Context, c *Cluster) error {
 	})
 }
 
-// binarySum returns the sha256 of the binary, hashed once.
-func (s *SSH) binarySum(file string) (string, error) {
+// fileSum is a file's size and sha256 (hex).
+type fileSum struct {
+	size   int64
+	sha256 string
+}
+
+// binarySum returns the binary's size and sha256, hashed once.
+func (s *SSH) binarySum(file string) (fileSum, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.binSum != "" {
+	if s.binSum.sha256 != "" {
 		return s.binSum, nil
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		return "", fmt.Errorf("marina binary: %w", err)
+		return fileSum{}, fmt.Errorf("marina binary: %w", err)
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("marina binary: %w", err)
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fileSum{}, fmt.Errorf("marina binary: %w", err)
 	}
-	s.binSum = hex.EncodeToString(h.Sum(nil))
+	s.binSum = fileSum{size: n, sha256: hex.EncodeToString(h.Sum(nil))}
 	return s.binSum, nil
 }
 
