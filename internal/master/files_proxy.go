@@ -38,20 +38,9 @@ const (
 	proxyTimeout = 10 * time.Second
 )
 
-// agentProxy returns the handler of /agent/{id}/{call...}, with its own HTTP client whose idle
-// connections close when the master does.
+// agentProxy returns the handler of /agent/{id}/{call...}.
 func (m *Master) agentProxy() handlerFunc {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = agentTLS(m.cfg.TLSConfig)
-	tr.MaxIdleConnsPerHost = 4
-	tr.IdleConnTimeout = 30 * time.Second
-	context.AfterFunc(m.ctx, tr.CloseIdleConnections)
-	client := &http.Client{
-		Transport: tr,
-		Timeout:   proxyTimeout,
-		// An agent never redirects; following one would send the token elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	client := m.agentClient()
 	return func(w http.ResponseWriter, r *http.Request) (any, error) {
 		if err := requireGet(r); err != nil {
 			return nil, err
@@ -69,6 +58,22 @@ func (m *Master) agentProxy() handlerFunc {
 			target += "?" + query.Encode()
 		}
 		return m.relay(r.Context(), client, target)
+	}
+}
+
+// agentClient returns the proxy's HTTP client, whose idle connections close when the master
+// does. It follows no redirect: an agent never answers one, and following it would send the
+// cluster's token elsewhere.
+func (m *Master) agentClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = agentTLS(m.cfg.TLSConfig)
+	tr.MaxIdleConnsPerHost = 4
+	tr.IdleConnTimeout = 30 * time.Second
+	context.AfterFunc(m.ctx, tr.CloseIdleConnections)
+	return &http.Client{
+		Transport:     tr,
+		Timeout:       proxyTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 
@@ -190,6 +195,9 @@ func (m *Master) relay(ctx context.Context, client *http.Client, target string) 
 	}
 	if len(body) > maxProxyAnswer {
 		return nil, errorf(http.StatusBadGateway, "the agent's answer exceeds %d bytes", maxProxyAnswer)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, errorf(http.StatusBadGateway, "the agent answered with a redirect (%s)", resp.Status)
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		m.log.Warn("agent proxy: the agent refused the master's credentials", "url", target, "status", resp.StatusCode)
