@@ -18,12 +18,27 @@ import (
 	"github.com/marina-dcos/marina/internal/testutil"
 )
 
-// The task the console shows: a greeting, then a numbered line every 200ms, to tail.
+// The task the console shows: a greeting, 80 KiB of numbered filler (more than the tail's first
+// page of 64 KiB), then a numbered line every 200ms, to tail.
 const (
 	greeting = "hello from the console test"
-	appJSON  = `{"id": "/console-demo", "cpus": 0.25, "mem": 48,
-		"cmd": "echo ` + greeting + `; i=0; while sleep 0.2; do i=$((i+1)); echo tick $i; done"}`
+	fillers  = 1280
+	pad      = "ooooooooooooooooooooooooooooooooooooooooooooooooooo" // a filler line is 64 bytes
 )
+
+var appJSON = fmt.Sprintf(`{"id": "/console-demo", "cpus": 0.25, "mem": 48, "cmd": "echo %s; `+
+	`i=0; while [ $i -lt %d ]; do printf 'filler %%04d %%s\\n' $i %s; i=$((i+1)); done; `+
+	`i=0; while sleep 0.2; do i=$((i+1)); echo tick $i; done"}`, greeting, fillers, pad)
+
+// head is what the task writes before its ticks.
+func head() string {
+	var b strings.Builder
+	b.WriteString(greeting + "\n")
+	for i := range fillers {
+		fmt.Fprintf(&b, "filler %04d %s\n", i, pad)
+	}
+	return b.String()
+}
 
 // TestMasterConsole drives the console in headless Chromium against a two-master cluster that
 // requires a token, with a task launched through the services API: after logging in, a standby
@@ -126,15 +141,23 @@ func TestMasterConsole(t *testing.T) {
 	waitText(t, ctx, "#files tbody", "stdout", "stderr")
 	browsertest.Screenshot(t, ctx, "sandbox")
 
-	// Its stdout opens from the listing, with the task's first line, and grows as the task
-	// writes: the tail reads on from where it was.
+	// Its stdout opens from the listing at its last 64 KiB and grows as the task writes: the
+	// tail reads on from where it was. Load earlier brings back the beginning, byte for byte.
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#files a[href$="path=stdout"]`)))
-	waitText(t, ctx, "#log", greeting, "tick 1\n")
+	waitText(t, ctx, "#log", "filler 1279", "tick 1\n")
 	ticks := value(t, ctx, chromedp.Evaluate[int](`document.getElementById('log').textContent.split('tick ').length - 1`))
 	waitFor(t, ctx, fmt.Sprintf(`document.getElementById('log').textContent.split('tick ').length - 1 >= %d`, ticks+5))
-	text := value(t, ctx, chromedp.Text(chromedp.ID("log")))
-	if strings.Count(text, greeting) != 1 || strings.Count(text, "tick 2\n") != 1 {
-		t.Errorf("the tail repeats or loses lines:\n%s", text)
+	if text := value(t, ctx, chromedp.Text(chromedp.ID("log"))); strings.Contains(text, greeting) {
+		t.Errorf("the tail opened at the file's start, not at its last page")
+	}
+	run(t, ctx, chromedp.Click(chromedp.ID("earlier")))
+	waitText(t, ctx, "#log", greeting)
+	text := value(t, ctx, chromedp.Evaluate[string](`document.getElementById('log').textContent`))
+	if !strings.HasPrefix(text, head()) || strings.Count(text, "tick 2\n") != 1 {
+		t.Errorf("the page of the file repeats or loses bytes:\n%s", text)
+	}
+	if hidden := value(t, ctx, chromedp.Evaluate[bool](`document.getElementById('earlier').hidden`)); !hidden {
+		t.Error("Load earlier is still offered at the file's start")
 	}
 	browsertest.Screenshot(t, ctx, "stdout")
 	// Follow is a toggle button that the keyboard works.
