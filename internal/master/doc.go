@@ -13,5 +13,7 @@
 // allocator's (package allocator); the master calls it under its lock and turns what Run returns
 // into OFFERS events. Every outbound stream has its own writer goroutine and queue, so a slow
 // peer never blocks the master. It leaves as events on those streams, the operator JSON
-// (/master/state and friends), /metrics/snapshot and Prometheus /metrics.
+// (/master/state and friends), /metrics/snapshot and Prometheus /metrics. The leader also serves
+// the web console (package console/master) at / and relays sandbox reads to the agents
+// (/agent/{id}/state and /agent/{id}/files/..., with the cluster's credentials).
 package master
