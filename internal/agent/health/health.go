@@ -36,6 +36,9 @@ type Target struct {
 	// Dir and Env are then unused (the container has its own); the check's own environment
 	// is passed on.
 	Exec Execer
+	// Resumed is set when checking resumes for a task whose health was reported before (one
+	// a restarted agent recovered): its grace period is over, so failures count at once.
+	Resumed bool
 	// Log receives the outcome and output of every COMMAND check: failures at Info, passes at
 	// Debug. Nil logs nothing.
 	Log *slog.Logger
@@ -165,7 +168,7 @@ func Run(ctx context.Context, check mesos.HealthCheck, target Target, report fun
 				reported, healthy = true, true
 				report(Result{Healthy: true})
 			}
-		case !succeeded && time.Since(start) < p.grace:
+		case !succeeded && !target.Resumed && time.Since(start) < p.grace:
 			// Still starting: ignored.
 		default:
 			failures++

@@ -190,6 +190,24 @@ func TestTransitions(t *testing.T) {
 	}
 }
 
+// TestResumed checks that a check resumed for a recovered task has no grace period left.
+func TestResumed(t *testing.T) {
+	fail := "exit 1"
+	check := fast(mesos.HealthCheck{Type: "COMMAND", Command: &mesos.CommandInfo{Value: &fail}}, 2)
+	check.GracePeriodSeconds = f64(60)
+	target := Target{Env: []string{"PATH=/usr/bin:/bin"}, Resumed: true}
+	got := collect(t, check, target, 2)
+	want := []Result{{ConsecutiveFailures: 1}, {ConsecutiveFailures: 2, Kill: true}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range got {
+		if g := got[i]; g.Healthy != want[i].Healthy || g.ConsecutiveFailures != want[i].ConsecutiveFailures || g.Kill != want[i].Kill {
+			t.Errorf("result %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
 func TestCommandTimeout(t *testing.T) {
 	s := "sleep 30"
 	check := fast(mesos.HealthCheck{Type: "COMMAND", Command: &mesos.CommandInfo{Value: &s}}, 1)
