@@ -21,14 +21,14 @@ func (a *Agent) startHealthCheck(ctx context.Context, t *task, spec executor.Spe
 		// Recovered: the health last reported before the agent restarted.
 		t.healthy = new(*l.Healthy)
 	}
-	ctr := t.container
+	ctr, resumed := t.container, t.healthy != nil
 	a.mu.Unlock()
 	if hc == nil || !running {
 		return func() {}
 	}
 	log := a.log.With("framework", t.key.fw, "task", t.key.task)
 	hctx, cancel := context.WithCancel(ctx)
-	target := health.Target{Dir: spec.Sandbox, Log: log}
+	target := health.Target{Dir: spec.Sandbox, Log: log, Resumed: resumed}
 	if ex, ok := ctr.(health.Execer); ok {
 		// COMMAND checks run inside the task's container (docker tasks).
 		target.Exec = ex
