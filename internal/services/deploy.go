@@ -35,11 +35,12 @@ func stepsOf(plan [][]action) []marathon.DeploymentStep {
 	return out
 }
 
-// info returns the deployment as GET /v2/deployments shows it.
-func (d *deployment) info() marathon.Deployment {
+// info returns the deployment as GET /v2/deployments shows it; readiness returns the
+// readiness check results of an app.
+func (d *deployment) info(readiness func(appID string) []marathon.TaskReadinessCheckResult) marathon.Deployment {
 	cur := []marathon.DeploymentActionInfo{}
 	for _, a := range d.actions() {
-		cur = append(cur, marathon.DeploymentActionInfo{Action: a.Action, App: a.App, ReadinessCheckResults: []marathon.TaskReadinessCheckResult{}})
+		cur = append(cur, marathon.DeploymentActionInfo{Action: a.Action, App: a.App, ReadinessCheckResults: readiness(a.App)})
 	}
 	affected := d.apps()
 	if affected == nil {
@@ -235,11 +236,10 @@ func (l *leader) actionDone(act action) bool {
 		if a == nil {
 			return false
 		}
-		cfg := a.configVersion()
-		checked := len(a.spec.HealthChecks) > 0
+		g := goalOf(a.spec)
 		n := 0
 		for _, in := range l.byApp[act.App] {
-			if in.Kill || in.ConfigVersion != cfg || !in.healthy(checked) {
+			if in.Kill || in.ConfigVersion != g.Config || !in.serving(g) {
 				return false
 			}
 			n++

@@ -120,6 +120,7 @@ func (l *leader) run() {
 	l.goTracked(l.subscribeLoop)
 	l.goTracked(l.actuate)
 	l.goTracked(l.housekeeping)
+	l.goTracked(l.checkReadiness)
 	l.poke()
 	<-l.ctx.Done()
 	l.wg.Wait()

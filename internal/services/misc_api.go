@@ -16,7 +16,7 @@ func (s *Server) listDeployments(_ *http.Request, l *leader) (any, error) {
 	defer l.mu.RUnlock()
 	out := make([]marathon.Deployment, 0, len(l.deployments))
 	for _, d := range l.deployments {
-		out = append(out, d.info())
+		out = append(out, d.info(l.readinessResults))
 	}
 	slices.SortFunc(out, func(a, b marathon.Deployment) int { return strings.Compare(a.Version, b.Version) })
 	return out, nil

@@ -30,10 +30,14 @@ type instance struct {
 	// Kill is set once the instance is to go: it no longer counts toward its app, and it is killed
 	// (again, after a while) until its task is terminal.
 	Kill bool `json:"kill,omitempty"`
+	// Ready is set once every readiness check of the instance's app passed (readiness.go).
+	Ready bool `json:"ready,omitempty"`
 
 	// In memory only.
-	killSentAt time.Time // last KILL sent
-	reconciled bool      // the master answered for it since the last subscription
+	killSentAt     time.Time                           // last KILL sent
+	reconciled     bool                                // the master answered for it since the last subscription
+	readyCheckedAt time.Time                           // readiness checks last sent
+	readiness      []marathon.TaskReadinessCheckResult // their results
 }
 
 type ipAddress struct {
@@ -54,6 +58,12 @@ func (in *instance) healthy(checked bool) bool {
 		return in.Healthy != nil && *in.Healthy
 	}
 	return in.Healthy == nil || *in.Healthy
+}
+
+// serving reports whether the instance serves toward the goal: healthy, and ready when it
+// runs the goal's configuration and the app has readiness checks.
+func (in *instance) serving(g goal) bool {
+	return in.healthy(g.Checked) && (!g.Readiness || in.Ready || in.ConfigVersion != g.Config)
 }
 
 // app is an app as the leader holds it: its current definition and what is derived from it.

@@ -22,11 +22,12 @@ type goal struct {
 	KillSelection string
 	InactiveAfter time.Duration // unreachable this long: replaced
 	Checked       bool          // the app has health checks: serving means reported healthy
+	Readiness     bool          // the app has readiness checks: new instances serve once ready
 }
 
 // goalOf returns the goal of an app definition (defaults applied).
 func goalOf(s *marathon.App) goal {
-	g := goal{Instances: 1, Config: configVersion(s), MinHealth: 1, MaxOver: 1, KillSelection: s.KillSelection, Checked: len(s.HealthChecks) > 0}
+	g := goal{Instances: 1, Config: configVersion(s), MinHealth: 1, MaxOver: 1, KillSelection: s.KillSelection, Checked: len(s.HealthChecks) > 0, Readiness: len(s.ReadinessChecks) > 0}
 	if s.Instances != nil {
 		g.Instances = *s.Instances
 	}
@@ -97,7 +98,7 @@ func plan(g goal, insts []*instance, now time.Time) (launch int, kill []*instanc
 	}
 	healthy := 0
 	for _, in := range slices.Concat(current, old) {
-		if in.healthy(g.Checked) {
+		if in.serving(g) {
 			healthy++
 		}
 	}
@@ -105,7 +106,7 @@ func plan(g goal, insts []*instance, now time.Time) (launch int, kill []*instanc
 	ordered := killOrder(old, g)
 	alive := len(current) + len(old)
 	for _, in := range ordered {
-		if in.healthy(g.Checked) {
+		if in.serving(g) {
 			if healthy-1 < minHealthy {
 				continue
 			}
@@ -129,7 +130,7 @@ func killOrder(insts []*instance, g goal) []*instance {
 		return in.StagedAt
 	}
 	slices.SortStableFunc(out, func(a, b *instance) int {
-		if ah, bh := a.healthy(g.Checked), b.healthy(g.Checked); ah != bh {
+		if ah, bh := a.serving(g), b.serving(g); ah != bh {
 			if ah {
 				return 1
 			}

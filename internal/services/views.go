@@ -11,7 +11,7 @@ import (
 
 // What GET answers embed in apps.
 type embeds struct {
-	tasks, counts, deployments, lastTaskFailure, taskStats bool
+	tasks, counts, deployments, lastTaskFailure, taskStats, readiness bool
 }
 
 // parseEmbeds reads embed parameters with the given prefix ("apps." or "app."). def is used
@@ -35,6 +35,8 @@ func parseEmbeds(values []string, prefix string, def embeds) embeds {
 			e.tasks, e.counts, e.deployments, e.lastTaskFailure = true, true, true, true
 		case "taskStats":
 			e.taskStats = true
+		case "readiness":
+			e.readiness = true
 		}
 	}
 	return e
@@ -101,6 +103,9 @@ func (l *leader) appView(a *app, e embeds) *marathon.App {
 		for _, in := range l.appInstances(v.ID) {
 			v.Tasks = append(v.Tasks, in.task(a.spec))
 		}
+	}
+	if e.readiness {
+		v.ReadinessCheckResults = l.readinessResults(v.ID)
 	}
 	if e.lastTaskFailure && a.lastFailure != nil {
 		f := *a.lastFailure
