@@ -182,6 +182,16 @@ func TestMasterConsole(t *testing.T) {
 	if len(urls) == 0 {
 		t.Error("the page made no requests")
 	}
+
+	// Once its app is gone, the task is among the completed ones, and its sandbox still opens.
+	if _, err := apps.DeleteApp(tctx, "/console-demo", false); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(leader+"/console/tasks"))
+	waitText(t, ctx, "#completed tbody", taskID, "killed")
+	run(t, ctx, chromedp.Click(chromedp.CSS(`#completed a[aria-label="stdout of `+taskID+`"]`)))
+	waitText(t, ctx, "#log", "filler 1279", "tick 1\n")
+	browsertest.Screenshot(t, ctx, "completed-stdout")
 }
 
 // TestConsoleHandler checks what the handler serves without a browser: pages with a
