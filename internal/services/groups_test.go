@@ -247,3 +247,51 @@ func TestGroupExamplesRoundTrip(t *testing.T) {
 	api.json("PATCH", "/v2/apps?force=true", patch, http.StatusOK, nil)
 	check("apps_patch.json", patch)
 }
+
+// TestGroupDeploymentFailover holds a dependent back behind an app that never gets ready, hands
+// the leadership over, and checks that the new leader resumes the deployment at the same step
+// (the dependent still held) and that cancelling it lets the dependent start.
+func TestGroupDeploymentFailover(t *testing.T) {
+	if !lookPath("busybox") {
+		t.Skip("busybox is not installed: no HTTP server to run")
+	}
+	c, api := newServicesCluster(t, 2, 1)
+	var res marathon.DeploymentResult
+	api.json("POST", "/v2/groups", map[string]any{"id": "/held", "apps": []any{
+		map[string]any{
+			"id": "db", "cmd": "exec busybox httpd -f -p $PORT0 -h .", "cpus": 0.1, "mem": 16,
+			"portDefinitions": []map[string]any{{"port": 0, "name": "http"}},
+			"readinessChecks": []map[string]any{{"path": "/never", "portName": "http", "intervalSeconds": 2, "timeoutSeconds": 1}},
+		},
+		map[string]any{"id": "web", "cmd": "sleep 3600", "cpus": 0.1, "mem": 16, "dependencies": []string{"db"}},
+	}}, http.StatusCreated, &res)
+	waitRunning(t, api, "/held/db", 1, 30*time.Second)
+	step := func() int {
+		var deps []marathon.Deployment
+		api.json("GET", "/v2/deployments", nil, http.StatusOK, &deps)
+		if len(deps) != 1 || deps[0].ID != res.DeploymentID {
+			t.Fatalf("deployments %+v, want %s", deps, res.DeploymentID)
+		}
+		return deps[0].CurrentStep
+	}
+	if s := step(); s != 2 || len(api.tasks("/held/web")) != 0 {
+		t.Fatalf("step %d, web tasks %v; want step 2 (scale db), web held", s, api.tasks("/held/web"))
+	}
+
+	old := c.ServicesLeaderIndex()
+	api.json("DELETE", "/v2/leader", nil, http.StatusOK, nil)
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		if i := c.ServicesLeaderIndex(); i < 0 || i == old {
+			return fmt.Errorf("leader %d", i)
+		}
+		return nil
+	})
+	api = newClient(t, c.ServicesLeaderURL())
+	waitRunning(t, api, "/held/db", 1, 30*time.Second)
+	if s := step(); s != 2 || len(api.tasks("/held/web")) != 0 {
+		t.Fatalf("after the failover: step %d, web tasks %v; want step 2, web held", s, api.tasks("/held/web"))
+	}
+
+	api.json("DELETE", "/v2/deployments/"+res.DeploymentID+"?force=true", nil, http.StatusAccepted, nil)
+	waitRunning(t, api, "/held/web", 1, 30*time.Second)
+}
