@@ -66,6 +66,10 @@ func logConsole(t testing.TB, messages iter.Seq2[chromedp.ConsoleMessage, error]
 			t.Errorf("browser: uncaught exception at %s:%d: %s", m.URL, m.Line+1, m.Text)
 			continue
 		}
+		if m.URL != "" && m.Source == "network" {
+			t.Logf("browser: %s (%s)", m, m.URL)
+			continue
+		}
 		t.Logf("browser: %s", m)
 	}
 }

@@ -65,9 +65,18 @@ func eval[T any](p *page, expr string) T {
 	return v
 }
 
+// click clicks the element sel with the mouse. A live update can replace the element between
+// finding it and clicking it; then the click is tried again on the new one.
 func (p *page) click(sel string) {
 	p.t.Helper()
-	p.do("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	p.do("click "+sel, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			_, err := chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)(ctx, t)
+			if err == nil || ctx.Err() != nil || !strings.Contains(strings.ToLower(err.Error()), "node") {
+				return err
+			}
+		}
+	}))
 }
 
 func (p *page) set(sel, value string) {
@@ -147,16 +156,39 @@ func TestServicesConsole(t *testing.T) {
 	p.wait("the task's stdout", `document.querySelector('#sandbox')?.textContent.includes('hello-from-console')`)
 	browsertest.Screenshot(t, p.ctx, "06-sandbox")
 
+	// Edit it as raw JSON: add a label with an invalid memory size first, whose 422 is listed
+	// beside the editor, then fix it and deploy; the restart replaces the instances one by one.
+	p.do("back to the app", chromedp.NavigateBack())
+	p.click("#edit")
+	p.click("#mode-json")
+	editJSON := func(mem int) {
+		p.t.Helper()
+		p.do("edit the JSON", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+			const ta = document.querySelector('#json'), d = JSON.parse(ta.value);
+			d.labels = {tier: 'web'}; d.mem = %d; ta.value = JSON.stringify(d, null, 2);
+		})()`, mem)))
+		p.click("#submit")
+	}
+	editJSON(-5)
+	p.wait("the 422 beside the JSON", `document.querySelector('#json-errors')?.textContent.includes('/mem')`)
+	browsertest.Screenshot(t, p.ctx, "07-edit-json-invalid")
+	editJSON(32)
+	p.wait("the app's page", `location.hash === '#/app/console/web'`)
+	p.wait("the restart done", runningTasks+` === 3 && document.querySelector('#tasks-table tbody').children.length === 3 && !document.querySelector('.deployment')`)
+	p.click("#tab-config")
+	p.wait("the new label", `document.querySelector('#app-json')?.textContent.includes('"tier": "web"')`)
+	browsertest.Screenshot(t, p.ctx, "08-config")
+	p.click("#tab-tasks")
+
 	// Scale to 6: the agent fits only a fourth instance (2 CPUs), so the deployment stays; roll
 	// it back from the deployments page and the app returns to 3.
-	p.do("back to the app", chromedp.NavigateBack())
 	p.click("#scale")
 	p.set("#scale-input", "6")
 	p.click("#scale-ok")
 	p.wait("four running tasks", runningTasks+` === 4`)
 	p.click(`.topbar a[href="#/deployments"]`)
 	p.wait("the deployment", `!!document.querySelector('#deployments-table tr[data-deployment]')`)
-	browsertest.Screenshot(t, p.ctx, "07-deployments")
+	browsertest.Screenshot(t, p.ctx, "09-deployments")
 	p.click(`#deployments-table button[id^="rollback-"]`)
 	p.click("#confirm-ok")
 	p.wait("no deployment left", `!document.querySelector('#deployments-table tr[data-deployment]')`)
@@ -165,7 +197,7 @@ func TestServicesConsole(t *testing.T) {
 	if got := eval[string](p, `document.querySelector('.page-head .muted').textContent`); got != "3 of 3 running" {
 		t.Errorf("after the rollback the app shows %q, want 3 of 3 running", got)
 	}
-	browsertest.Screenshot(t, p.ctx, "08-rolled-back")
+	browsertest.Screenshot(t, p.ctx, "10-rolled-back")
 
 	// Destroy it: the console returns to the folder, now empty.
 	p.click("#destroy")
