@@ -44,8 +44,10 @@ window.MasterConsole = (() => {
     if (box.textContent !== all) box.textContent = all;
   }
 
-  // poll runs fn now and then every ms after it completes (less often while the page is
-  // hidden). Failures show in the page's error line and the live indicator; polling goes on.
+  // poll runs fn now and then every ms after it completes: less often while the page is hidden,
+  // and never more often than every ten times fn took (up to 30 s), so that a large cluster's state, slow to
+  // build and send, does not keep its master busy. Failures show in the page's error line and
+  // the live indicator; polling goes on.
   let polls = 0;
   function poll(fn, ms) {
     const source = 'poll' + (++polls);
@@ -54,6 +56,7 @@ window.MasterConsole = (() => {
       if (running) return; // the run under way schedules the next
       running = true;
       clearTimeout(timer);
+      const start = performance.now();
       try {
         await fn();
         showError(null, source);
@@ -62,7 +65,8 @@ window.MasterConsole = (() => {
       }
       M.setLive(![...errors.keys()].some(k => k.startsWith('poll')));
       running = false;
-      timer = setTimeout(run, document.hidden ? ms * 5 : ms);
+      const wait = Math.max(ms, Math.min(30000, 10 * (performance.now() - start)));
+      timer = setTimeout(run, document.hidden ? wait * 5 : wait);
     };
     document.addEventListener('visibilitychange', () => { if (!document.hidden) run(); });
     run();
