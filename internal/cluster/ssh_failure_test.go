@@ -1,0 +1,96 @@
+package cluster_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marina-dcos/marina/internal/cluster"
+	"github.com/marina-dcos/marina/internal/cluster/sshtest"
+)
+
+// TestSSHFailures checks what goes wrong on real hosts: unknown and changed host keys are
+// refused unless insecure_ignore_host_key, and an up that fails midway rolls back, leaving the
+// hosts clean.
+func TestSSHFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds the binary and runs sshd containers")
+	}
+	hosts := sshtest.Start(t, 2)
+	bin := buildMarina(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec := cluster.Spec{Name: "keys", Masters: 1, Agents: cluster.UniformAgents(1)}
+
+	known, err := os.ReadFile(hosts.KnownHostsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(known)), "\n")
+	// The second host's key recorded for the first host's address.
+	swapped := strings.Replace(lines[1], hosts.IPs[1], hosts.IPs[0], 1)
+	for _, tc := range []struct {
+		name     string
+		known    string
+		insecure bool
+		wantErr  string
+	}{
+		{name: "unknown", known: lines[1] + "\n", wantErr: "host key unknown"},
+		{name: "changed", known: swapped + "\n" + lines[1] + "\n", wantErr: "HOST KEY MISMATCH"},
+		{name: "insecure", known: "", insecure: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			settings := sshSettings(hosts, 1, bin)
+			settings["known_hosts"] = filepath.Join(t.TempDir(), "known_hosts")
+			if err := os.WriteFile(settings["known_hosts"], []byte(tc.known), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tc.insecure {
+				settings["insecure_ignore_host_key"] = "true"
+			}
+			p, err := cluster.NewSSH(settings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			c := &cluster.Cluster{Name: spec.Name, Spec: spec, Dir: t.TempDir()}
+			if err := p.Plan(c); err != nil {
+				t.Fatal(err)
+			}
+			err = p.Preflight(ctx, c)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Preflight: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("Preflight: %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+
+	// An up cut short by its timeout rolls back: nothing stays on the hosts.
+	state := t.TempDir()
+	var yaml strings.Builder
+	yaml.WriteString("name: rollback\nmasters: 1\nagents: 1\nprovider:\n  name: ssh\n  settings:\n")
+	for k, v := range sshSettings(hosts, 1, bin) {
+		yaml.WriteString("    " + k + ": \"" + v + "\"\n")
+	}
+	specFile := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(specFile, []byte(yaml.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := marina(t, ctx, bin, "up", "-f", specFile, "--state-dir", state, "--timeout", "1s")
+	if code == 0 {
+		t.Fatalf("up with a 1s timeout succeeded:\n%s", out)
+	}
+	t.Logf("up cut short:\n%s%s", out, errOut)
+	if !strings.Contains(out+errOut, "roll back") {
+		t.Errorf("no rollback reported:\n%s%s", out, errOut)
+	}
+	assertHostsClean(t, hosts)
+	if _, err := os.Stat(filepath.Join(state, "rollback")); !os.IsNotExist(err) {
+		t.Errorf("state dir remains after the rollback: %v", err)
+	}
+}
