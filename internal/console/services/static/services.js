@@ -46,6 +46,9 @@
     return ['Waiting', 'warn'];
   }
 
+  const plural = (n, word) => n + ' ' + word + (n === 1 ? '' : 's');
+  const inFolder = (apps, folder) => folder === '/' ? apps : apps.filter((a) => a.id.startsWith(folder + '/'));
+
   function badge(text, cls) { return h('span', {class: 'badge ' + (cls || '')}, text); }
 
   // healthBar shows an app's or a folder's instances: healthy, unhealthy, running with no
@@ -178,7 +181,8 @@
         h('div', {class: 'actions'}, h('a', {class: 'btn primary', id: 'create-app',
           href: '#/new' + (folder === '/' ? '' : '?folder=' + encodeURIComponent(folder))}, 'Create application'))),
       h('div', {class: 'toolbar'}, filter,
-        h('span', {class: 'muted', id: 'apps-count'}, c.data.apps.length + ' applications in all')),
+        h('span', {class: 'muted', id: 'apps-count'}, plural(inFolder(c.data.apps, folder).length, 'application') +
+          (folder === '/' ? '' : ' in this folder'))),
       tableBox);
     replace(tableBox, appsTable(c, folder));
     // Marks for measuring: the first rows built here, then painted and every row drawn (apps-painted,
@@ -214,7 +218,7 @@
     for (const [name, f] of [...folders].sort((a, b) => a[0].localeCompare(b[0]))) {
       body.push(h('tr', {class: 'folder'},
         h('td', {}, h('a', {href: folderHref(prefix + name), id: domID('folder', prefix + name)}, name + '/'),
-          ' ', h('span', {class: 'muted'}, f.apps + (f.apps === 1 ? ' app' : ' apps'))),
+          ' ', h('span', {class: 'muted'}, plural(f.apps, 'app'))),
         h('td', {}, badge('Folder')),
         h('td', {class: 'num'}, f.running + ' / ' + f.instances),
         h('td', {}, healthBar(f)),
@@ -358,7 +362,7 @@
       h('div', {class: 'toolbar'},
         h('button', {class: 'btn', type: 'button', id: 'kill-selected', disabled: none, onclick: () => killSelected(false)}, 'Kill selected'),
         h('button', {class: 'btn', type: 'button', id: 'killscale-selected', disabled: none, onclick: () => killSelected(true)}, 'Kill & scale selected'),
-        h('span', {class: 'muted'}, tasks.length + ' instances')),
+        h('span', {class: 'muted'}, plural(tasks.length, 'instance'))),
       h('table', {class: 'grid', id: 'tasks-table'},
         h('caption', {class: 'visually-hidden'}, 'Instances of ' + app.id),
         h('thead', {}, h('tr', {}, ['', 'ID', 'Host', 'Ports', 'State', 'Health', 'Version', 'Logs', ''].map((t) =>
