@@ -164,9 +164,10 @@ func planSteps(from, to map[string]*marathon.App, before, after appDeps) ([][]ac
 	return steps, nil
 }
 
-// scaledBy returns an app's instance count multiplied by factor, rounded up as Marathon does.
+// scaledBy returns an app's instance count multiplied by factor, rounded up as Marathon does
+// (at most math.MaxInt32).
 func scaledBy(instances int, factor float64) int {
-	return int(math.Ceil(float64(instances)*factor - 1e-9))
+	return int(min(math.Ceil(float64(instances)*factor-1e-9), math.MaxInt32))
 }
 
 func instancesOf(s *marathon.App) int {

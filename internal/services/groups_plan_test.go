@@ -3,6 +3,8 @@ package services
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net/http"
 	"reflect"
 	"strings"
@@ -141,7 +143,7 @@ func TestScaledBy(t *testing.T) {
 		n      int
 		factor float64
 		want   int
-	}{{1, 2, 2}, {3, 1.5, 5}, {4, 0.5, 2}, {3, 0, 0}, {0, 10, 0}, {10, 1.1, 11}} {
+	}{{1, 2, 2}, {3, 1.5, 5}, {4, 0.5, 2}, {3, 0, 0}, {0, 10, 0}, {10, 1.1, 11}, {2, 1e300, math.MaxInt32}} {
 		if got := scaledBy(tt.n, tt.factor); got != tt.want {
 			t.Errorf("scaledBy(%d, %v) = %d, want %d", tt.n, tt.factor, got, tt.want)
 		}
@@ -166,4 +168,41 @@ func TestMergedGroup(t *testing.T) {
 	if cur.Groups[0].Dependencies != nil {
 		t.Error("merged changed the current group")
 	}
+}
+
+// FuzzDecodeGroup checks that a group body from the network never panics the way to a plan:
+// decoding, validation, defaults, merging into a group, scaling and planning its deployment.
+func FuzzDecodeGroup(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"shop","apps":[{"id":"db","cmd":"x"},{"id":"web","cmd":"x","dependencies":["db"]}]}`,
+		`{"id":"/a","groups":[{"id":"b","dependencies":["/a/c"],"apps":[{"id":"x","cmd":"x","instances":3}]},{"id":"c"}]}`,
+		`{"id":"a","apps":[{"id":"x","cmd":"x","dependencies":["y"]},{"id":"y","cmd":"y","dependencies":["x"]}]}`,
+		`{"scaleBy":1.5}`, `{"version":"2020-01-01T00:00:00.000Z"}`, `{"id":"../..","apps":[{"id":"../x"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := decodeGroup(data, "/base")
+		if err != nil {
+			return
+		}
+		cur := &marathon.Group{ID: g.ID, Apps: []*marathon.App{planApp(g.ID+"/old", 2, "old")}}
+		target := merged(cur, g)
+		if g.ScaleBy != nil {
+			target = scaled(cur, *g.ScaleBy)
+		}
+		apps, groups := map[string]*marathon.App{}, map[string]*marathon.Group{}
+		flatten(target, apps, groups)
+		deps := map[string][]string{}
+		for id, sg := range groups {
+			deps[id] = sg.Dependencies
+		}
+		to := maps.Clone(apps)
+		if _, err := planSteps(map[string]*marathon.App{}, to, appDeps{}, dependencyGraph(apps, deps)); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("planning failed with %v, want a 422", err)
+			}
+		}
+	})
 }
