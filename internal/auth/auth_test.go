@@ -16,7 +16,7 @@ const token = "s3cret-token"
 var ok = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 
 // session logs in through the form and returns the session cookie.
-func session(t *testing.T, h http.Handler, token string) *http.Cookie {
+func session(t testing.TB, h http.Handler, token string) *http.Cookie {
 	t.Helper()
 	rec := post(h, "/login", url.Values{"token": {token}}, http.Header{"Origin": {"http://example.test"}})
 	if rec.Code != http.StatusSeeOther {
