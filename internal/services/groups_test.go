@@ -291,6 +291,11 @@ func TestGroupDeploymentFailover(t *testing.T) {
 	if s := step(); s != 2 || len(api.tasks("/held/web")) != 0 {
 		t.Fatalf("after the failover: step %d, web tasks %v; want step 2, web held", s, api.tasks("/held/web"))
 	}
+	var versions []string
+	api.json("GET", "/v2/groups/held/versions", nil, http.StatusOK, &versions)
+	if !slices.Equal(versions, []string{res.Version}) {
+		t.Errorf("after the failover: versions %v, want [%s]", versions, res.Version)
+	}
 
 	api.json("DELETE", "/v2/deployments/"+res.DeploymentID+"?force=true", nil, http.StatusAccepted, nil)
 	waitRunning(t, api, "/held/web", 1, 30*time.Second)
