@@ -12,7 +12,8 @@
 // JSON paths they name.
 //
 // A task's stdout and stderr are read through this package's server (GET
-// /ui/api/tasks/{task}/files/{stdout|stderr}?offset=N): it finds the task's agent in the leading
-// master's /master/state and reads the file through the agent's /files/read, with the cluster's
-// token, which the browser never sees.
+// /ui/api/tasks/{task}/files/{stdout|stderr}?offset=N): it finds the task's agent and sandbox in
+// the leading master's /master/state and reads the file through the master's agent proxy
+// (/agent/<agent-id>/files/read), with the cluster's token, which the browser never sees. Each
+// task also links to the master console's sandbox page, which browses every file.
 package services

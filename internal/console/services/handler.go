@@ -1,6 +1,7 @@
 package services
 
 import (
+	"crypto/tls"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -15,10 +16,10 @@ var files embed.FS
 
 // Config is what the console needs from the services instance serving it.
 type Config struct {
-	Masters    []string     // base URLs of the masters, to find a task's agent
-	AuthToken  string       // sent to masters and agents when set
-	HTTPClient *http.Client // for masters and agents; default: one with 10s timeouts
-	Logger     *slog.Logger // default: slog.Default()
+	Masters   []string    // base URLs of the masters, through which sandboxes are read
+	AuthToken string      // sent to the masters when set
+	ClientTLS *tls.Config // verifies https masters; nil trusts the system's roots
+	Logger    *slog.Logger
 }
 
 // Handler serves the console under /ui/: the page, its assets and the sandbox reader.
@@ -26,9 +27,8 @@ func Handler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg.ClientTLS
 	own, err := fs.Sub(files, "static")
 	if err != nil {
 		panic(err) // the embedded directory exists: a build without it does not compile
@@ -44,7 +44,7 @@ func Handler(cfg Config) http.Handler {
 		Styles:  []string{assets.URL("assets/", "base.css"), assets.URL("assets/", "services.css")},
 		Scripts: []string{assets.URL("assets/", "console.js"), assets.URL("assets/", "services.js")},
 	}
-	sb := &sandboxes{masters: cfg.Masters, token: cfg.AuthToken, http: cfg.HTTPClient, log: cfg.Logger}
+	sb := &sandboxes{masters: cfg.Masters, token: cfg.AuthToken, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}, log: cfg.Logger}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if err := console.WritePage(w, page); err != nil {

@@ -27,8 +27,8 @@ const (
 // errNotFound marks a task or file that does not exist (404 to the browser).
 var errNotFound = errors.New("not found")
 
-// sandboxes finds tasks' sandboxes through the leading master and reads their files through
-// the agents' /files API.
+// sandboxes finds tasks' sandboxes in the leading master's state and reads their files through
+// the master's agent proxy (/agent/<agent-id>/files/read), which alone reaches the agents.
 type sandboxes struct {
 	masters []string
 	token   string
@@ -39,7 +39,7 @@ type sandboxes struct {
 	found map[string]located // by task id
 }
 
-// located is where a task's files are: the agent's base URL and the sandbox directory, as the
+// located is where a task's files are: its agent's id and its sandbox directory, as the
 // agent's /files paths name it (relative to its sandboxes directory).
 type located struct {
 	agent, dir string
@@ -48,10 +48,6 @@ type located struct {
 
 // The parts of the master's /master/state used here (Mesos' field names).
 type masterState struct {
-	Slaves []struct {
-		ID  string `json:"id"`
-		PID string `json:"pid"`
-	} `json:"slaves"`
 	Frameworks          []masterFramework `json:"frameworks"`
 	CompletedFrameworks []masterFramework `json:"completed_frameworks"`
 }
@@ -129,8 +125,8 @@ func (s *sandboxes) read(ctx context.Context, task, file string, offset int64) (
 func (s *sandboxes) readAt(ctx context.Context, loc located, file string, offset int64) (*readAnswer, error) {
 	q := url.Values{"path": {loc.dir + "/" + file}, "offset": {strconv.FormatInt(offset, 10)}, "length": {strconv.Itoa(readLength)}}
 	var ans readAnswer
-	if err := s.getJSON(ctx, loc.agent+"/files/read?"+q.Encode(), &ans); err != nil {
-		return nil, fmt.Errorf("read %s from the agent at %s: %w", file, loc.agent, err)
+	if err := s.fromMaster(ctx, "/agent/"+url.PathEscape(loc.agent)+"/files/read?"+q.Encode(), &ans); err != nil {
+		return nil, fmt.Errorf("read %s of agent %s: %w", file, loc.agent, err)
 	}
 	return &ans, nil
 }
@@ -145,30 +141,19 @@ func (s *sandboxes) locate(ctx context.Context, task string) (loc located, cache
 	if ok && now.Sub(loc.at) < locateTTL {
 		return loc, true, nil
 	}
-	st, base, err := s.masterState(ctx)
-	if err != nil {
+	var st masterState
+	if err := s.fromMaster(ctx, "/master/state", &st); err != nil {
 		return located{}, false, err
 	}
 	fw, t := st.task(task)
 	if t == nil {
 		return located{}, false, fmt.Errorf("task %s: %w on the leading master", task, errNotFound)
 	}
-	agent := ""
-	for _, a := range st.Slaves {
-		if a.ID == t.SlaveID {
-			if _, hostport, ok := strings.Cut(a.PID, "@"); ok && hostport != "" {
-				agent = base.Scheme + "://" + hostport
-			}
-		}
-	}
-	if agent == "" {
-		return located{}, false, fmt.Errorf("task %s: its agent %s is %w among the registered agents", task, t.SlaveID, errNotFound)
-	}
 	executor := t.ExecutorID
 	if executor == "" {
 		executor = t.ID
 	}
-	loc = located{agent: agent, dir: fw + "/" + executor, at: now}
+	loc = located{agent: t.SlaveID, dir: fw + "/" + executor, at: now}
 	s.mu.Lock()
 	if s.found == nil {
 		s.found = map[string]located{}
@@ -189,27 +174,21 @@ func (s *sandboxes) forget(task string) {
 	s.mu.Unlock()
 }
 
-// masterState reads /master/state from the first master that answers; a standby redirects to
-// the leader. It returns the URL that answered.
-func (s *sandboxes) masterState(ctx context.Context) (*masterState, *url.URL, error) {
+// fromMaster GETs path from the first master that answers (a standby redirects to the leader)
+// and decodes its JSON answer into out.
+func (s *sandboxes) fromMaster(ctx context.Context, path string, out any) error {
 	if len(s.masters) == 0 {
-		return nil, nil, errors.New("this services instance knows no master to find tasks' agents")
+		return errors.New("this services instance knows no master to read sandboxes through")
 	}
 	var errs []error
 	for _, m := range s.masters {
-		base, err := url.Parse(m)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		err := s.getJSON(ctx, strings.TrimSuffix(m, "/")+path, out)
+		if err == nil || errors.Is(err, errNotFound) {
+			return err
 		}
-		var st masterState
-		if err := s.getJSON(ctx, strings.TrimSuffix(m, "/")+"/master/state", &st); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		return &st, base, nil
+		errs = append(errs, err)
 	}
-	return nil, nil, fmt.Errorf("no master answered: %w", errors.Join(errs...))
+	return fmt.Errorf("no master answered: %w", errors.Join(errs...))
 }
 
 // task finds a task and its framework's id in the master's state.
