@@ -306,6 +306,9 @@ func (d *Docker) Provision(ctx context.Context, c *Cluster) error {
 	}
 	if built {
 		d.note(fmt.Sprintf("built node image %s (%s)", img.ref, fmtSeconds(time.Since(start))))
+		if n, err := pruneNodeImages(ctx, cli, img.ref); err == nil && n > 0 {
+			d.note(fmt.Sprintf("removed %d older node images no container uses", n))
+		}
 	}
 	subnet, err := parseSubnet(c.Spec.Provider.Settings["subnet"])
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 )
@@ -230,6 +231,26 @@ func ensureNodeImage(ctx context.Context, cli *client.Client, img *nodeImage) (b
 		return false, fmt.Errorf("import image %s: %w", img.ref, err)
 	}
 	return true, nil
+}
+
+// pruneNodeImages removes the node images other than keep that no container uses (each new
+// marina binary makes a new image), and returns how many it removed. An image a container still
+// uses, running or not, is the engine's to refuse; that is no error.
+func pruneNodeImages(ctx context.Context, cli *client.Client, keep string) (int, error) {
+	imgs, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", nodeImageLabel+"=node"))})
+	if err != nil {
+		return 0, fmt.Errorf("list node images: %w", err)
+	}
+	removed := 0
+	for _, img := range imgs {
+		if slices.Contains(img.RepoTags, keep) {
+			continue
+		}
+		if _, err := cli.ImageRemove(ctx, img.ID, image.RemoveOptions{PruneChildren: true}); err == nil {
+			removed++
+		}
+	}
+	return removed, nil
 }
 
 // engineStreamError reads a stream of the engine's JSON progress messages to its end and returns

@@ -32,6 +32,10 @@ func (d *Docker) Start(ctx context.Context, c *Cluster, nodes []*Node) error {
 	if err != nil {
 		return err
 	}
+	// Another up may have pruned the image since Provision made it.
+	if _, err := ensureNodeImage(ctx, cli, img); err != nil {
+		return err
+	}
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
