@@ -191,7 +191,7 @@ func (s *Server) routes() http.Handler {
 		}
 		s.serveEvents(w, r)
 	})
-	mux.Handle("/ui/", servicesconsole.Handler(servicesconsole.Config{Masters: s.cfg.Masters, AuthToken: s.cfg.AuthToken, Logger: s.log}))
+	mux.Handle("/ui/", servicesconsole.Handler(servicesconsole.Config{Masters: s.cfg.Masters, AuthToken: s.cfg.AuthToken, ClientTLS: s.cfg.ClientTLS, Logger: s.log}))
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, msg("Not found: %s %s", r.Method, r.URL.Path))
