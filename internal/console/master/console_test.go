@@ -139,6 +139,7 @@ func TestMasterConsole(t *testing.T) {
 	run(t, ctx, chromedp.Focus(chromedp.CSS(`a[aria-label="Sandbox of `+taskID+`"]`)))
 	run(t, ctx, chromedp.KeyEvent(kb.Enter))
 	waitText(t, ctx, "#files tbody", "stdout", "stderr")
+	waitText(t, ctx, "#where", "running", agentHost)
 	browsertest.Screenshot(t, ctx, "sandbox")
 
 	// Its stdout opens from the listing at its last 64 KiB and grows as the task writes: the
@@ -183,14 +184,17 @@ func TestMasterConsole(t *testing.T) {
 		t.Error("the page made no requests")
 	}
 
-	// Once its app is gone, the task is among the completed ones, and its sandbox still opens.
+	// Once its app is gone, the open page shows the task killed; the task is among the completed
+	// ones, and its sandbox still opens.
 	if _, err := apps.DeleteApp(tctx, "/console-demo", false); err != nil {
 		t.Fatal(err)
 	}
+	waitText(t, ctx, "#where", "killed")
 	run(t, ctx, chromedp.Navigate(leader+"/console/tasks"))
 	waitText(t, ctx, "#completed tbody", taskID, "killed")
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#completed a[aria-label="stdout of `+taskID+`"]`)))
 	waitText(t, ctx, "#log", "filler 1279", "tick 1\n")
+	waitText(t, ctx, "#where", "killed")
 	browsertest.Screenshot(t, ctx, "completed-stdout")
 }
 

@@ -35,17 +35,19 @@
       h('pre', {id: 'log', class: 'log', tabindex: 0, 'aria-label': 'Content of ' + rel})));
   if (rel) document.title = rel + ' of ' + task + ' · Marina master';
 
-  // directoryOf finds the executor's sandbox directory in the agent's /state; without one it
-  // falls back to <framework>/<executor>, relative to the agent's sandboxes, where agents keep it.
-  function directoryOf(st) {
-    const runs = ex => [ex.tasks, ex.queued_tasks, ex.completed_tasks].some(ts => (ts || []).some(t => t.id === task));
+  // sandboxOf finds the executor's sandbox directory and the task's state in the agent's /state;
+  // without them it falls back to <framework>/<executor>, relative to the agent's sandboxes,
+  // where agents keep it, and an unknown state.
+  function sandboxOf(st) {
+    const find = ex => [ex.tasks, ex.queued_tasks, ex.completed_tasks].flatMap(ts => ts || []).find(t => t.id === task);
     for (const f of [...(st.frameworks || []), ...(st.completed_frameworks || [])]) {
       if (framework && f.id !== framework) continue;
       for (const ex of [...(f.executors || []), ...(f.completed_executors || [])]) {
-        if (ex.directory && (ex.id === executor || runs(ex))) return ex.directory;
+        const t = find(ex);
+        if (ex.directory && (ex.id === executor || t)) return {dir: ex.directory, state: t ? t.state : ''};
       }
     }
-    return framework ? framework + '/' + executor : '';
+    return {dir: framework ? framework + '/' + executor : '', state: ''};
   }
 
   function crumbs() {
@@ -167,10 +169,16 @@
     crumbs();
     if (!agent || !task) throw new Error('no task given: open a sandbox from the Tasks page');
     const st = await C.getJSON(base + '/state');
-    const dir = directoryOf(st);
+    const {dir} = sandboxOf(st);
     if (!dir) throw new Error('agent ' + agent + ' does not know the sandbox of task ' + task);
-    M.replace($('where'), 'On agent ', h('a', {href: C.agentURL(agent)}, st.hostname || agent),
-      ' · framework ', h('span', {class: 'mono'}, framework || '?'), ' · ', h('span', {class: 'mono'}, dir));
+    // The line under the title: the task's state, kept current, and where its sandbox is.
+    const where = st => C.replaceIfChanged($('where'), JSON.stringify([sandboxOf(st), st.hostname]), () => {
+      const {state} = sandboxOf(st);
+      return [state ? [C.badge(state), ' '] : '', 'On agent ', h('a', {href: C.agentURL(agent)}, st.hostname || agent),
+        ' · framework ', h('span', {class: 'mono'}, framework || '?'), ' · ', h('span', {class: 'mono'}, dir)];
+    });
+    where(st);
+    C.poll(async () => where(await C.getJSON(base + '/state')), 5000);
     const abs = rel ? dir + '/' + rel : dir;
     const browse = () => C.getJSON(base + '/files/browse?' + new URLSearchParams({path: abs}));
     const entries = await browse();
