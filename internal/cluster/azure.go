@@ -35,17 +35,19 @@ import (
 // second up makes nothing new; creation runs in parallel with a line per resource; the SDK's
 // retry policy retries throttling (429) and transient errors with backoff.
 //
-// Settings (provider.settings in a spec, or `--setting name=value`): see azureSettingHelp and
-// docs/azure.md.
+// Settings (provider.settings in a spec, or `--setting name=value`): azureSettingNames, and
+// docs/azure.md for what each means.
 type Azure struct {
 	s azureSettings
 
 	// cred and clientOptions reach Azure; tests put the SDK's fake servers behind them.
 	cred          azcore.TokenCredential
 	clientOptions arm.ClientOptions
-	// pollEvery is how often a long-running operation is polled.
-	pollEvery time.Duration
-	now       func() time.Time
+	// pollEvery is how often a long-running operation is polled; conflictBackoff is the first
+	// wait before a creation that met a conflict Azure clears by itself is tried again.
+	pollEvery       time.Duration
+	conflictBackoff time.Duration
+	now             func() time.Time
 
 	mu       sync.Mutex
 	clients  *azureClients
@@ -110,25 +112,11 @@ func (i azureImage) String() string {
 	return i.publisher + ":" + i.offer + ":" + i.sku + ":" + i.version
 }
 
-// azureSettingHelp lists the settings with their defaults, for errors and docs.
-var azureSettingHelp = map[string]string{
-	"subscription":   "subscription id (default $AZURE_SUBSCRIPTION_ID)",
-	"location":       "region (default westeurope)",
-	"resource-group": "the cluster's resource group (default: the cluster's name)",
-	"address-space":  "the virtual network's range (default 10.42.0.0/16)",
-	"subnet":         "the nodes' subnet, inside address-space (default 10.42.1.0/24)",
-	"master-size":    "masters' VM size (default Standard_D2s_v5)",
-	"agent-size":     "agents' VM size (default Standard_D4s_v5)",
-	"zones":          "availability zones to spread nodes over, e.g. 1,2,3 (default none: masters in an availability set)",
-	"public-ip":      "none, masters or all: which nodes get a public IP (default none)",
-	"allow-from":     "CIDRs (comma separated) admitted to ssh, the consoles and the APIs; required with public IPs, never 0.0.0.0/0 by default",
-	"image":          "publisher:offer:sku:version (default Debian:debian-12:12-gen2:latest)",
-	"admin-user":     "the VMs' admin user (default marina)",
-	"ssh-key":        "public key file for admin-user (default ~/.ssh/id_ed25519.pub, then ~/.ssh/id_rsa.pub)",
-	"binary-url":     "https URL (a storage blob's SAS URL, say) nodes download the marina binary from; never logged",
-	"binary-sha256":  "the binary's SHA-256, checked on every node",
-	"os-disk-gb":     "OS disk size in GiB (default 64)",
-	"os-disk-type":   "managed disk type (default StandardSSD_LRS)",
+// azureSettingNames are the azure provider's settings (docs/azure.md says what each means).
+var azureSettingNames = []string{
+	"address-space", "admin-user", "agent-size", "allow-from", "binary-sha256", "binary-url", "image",
+	"location", "master-size", "os-disk-gb", "os-disk-type", "public-ip", "resource-group", "ssh-key",
+	"subnet", "subscription", "zones",
 }
 
 var (
@@ -253,7 +241,7 @@ func NewAzure(settings map[string]string) (*Azure, error) {
 			}
 			s.diskType = v
 		default:
-			bad(k, "unknown setting of the azure provider (known: %s)", strings.Join(slices.Sorted(maps.Keys(azureSettingHelp)), ", "))
+			bad(k, "unknown setting of the azure provider (known: %s)", strings.Join(azureSettingNames, ", "))
 		}
 	}
 	if s.location == "" {
@@ -269,9 +257,10 @@ func NewAzure(settings map[string]string) (*Azure, error) {
 		return nil, err
 	}
 	return &Azure{
-		s:         s,
-		pollEvery: 5 * time.Second,
-		now:       time.Now,
+		s:               s,
+		pollEvery:       5 * time.Second,
+		conflictBackoff: 5 * time.Second,
+		now:             time.Now,
 		clientOptions: arm.ClientOptions{ClientOptions: policy.ClientOptions{
 			Retry: policy.RetryOptions{MaxRetries: 8, RetryDelay: 2 * time.Second, MaxRetryDelay: time.Minute},
 		}},

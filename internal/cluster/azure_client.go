@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -112,11 +111,7 @@ func isRetryable(err error) bool {
 	if !errors.As(err, &re) {
 		return false
 	}
-	switch re.ErrorCode {
-	case "AnotherOperationInProgress", "RetryableError", "OperationNotAllowed":
-		return re.StatusCode == http.StatusConflict || re.StatusCode == http.StatusTooManyRequests
-	}
-	return false
+	return re.StatusCode == http.StatusConflict && (re.ErrorCode == "AnotherOperationInProgress" || re.ErrorCode == "RetryableError")
 }
 
 // ensure adopts a resource that get finds, or makes it with create, and says which on a line
@@ -131,7 +126,7 @@ func (a *Azure) ensure(ctx context.Context, kind, name string, get, create func(
 		return false, fmt.Errorf("azure: get %s %s: %w", kind, name, err)
 	}
 	start := a.now()
-	backoff := time.Second
+	backoff := a.conflictBackoff
 	for attempt := 1; ; attempt++ {
 		err = create(ctx)
 		if err == nil {

@@ -33,12 +33,13 @@ type fakeAzure struct {
 	throttle  map[string]int // resource path suffix -> 429s still to answer to its PUTs
 	puts      map[string]int // resource path suffix in throttle -> PUTs seen, 429s included
 	failVM    string         // a VM whose creation fails with SkuNotAvailable
+	conflicts map[string]int // "kind name" -> AnotherOperationInProgress answers still to give
 	deleted   []string       // resource groups deleted
 	nextPIP   int
 }
 
 func newFakeAzure() *fakeAzure {
-	return &fakeAzure{resources: map[string]any{}, attempts: map[string]int{}, throttle: map[string]int{}, puts: map[string]int{}}
+	return &fakeAzure{resources: map[string]any{}, attempts: map[string]int{}, throttle: map[string]int{}, puts: map[string]int{}, conflicts: map[string]int{}}
 }
 
 // install makes every azure provider that NewProvider returns, until the test ends, talk to f
@@ -63,6 +64,7 @@ func (f *fakeAzure) attach(a *Azure) {
 	a.clientOptions.Transport = f.transport()
 	a.clientOptions.Retry = policy.RetryOptions{MaxRetries: 4, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond}
 	a.pollEvery = time.Millisecond
+	a.conflictBackoff = time.Millisecond
 }
 
 func key(kind, rg, name string) string { return kind + " " + rg + "/" + name }
@@ -86,6 +88,10 @@ func fakePut[T any](f *fakeAzure, kind, rg, name string, v T, fill func(*T)) (T,
 	defer f.mu.Unlock()
 	k := kind + " " + name
 	f.attempts[k]++
+	if f.conflicts[k] > 0 {
+		f.conflicts[k]--
+		return v, http.StatusConflict, "AnotherOperationInProgress"
+	}
 	if kind == "vm" && name == f.failVM {
 		return v, http.StatusConflict, "SkuNotAvailable"
 	}

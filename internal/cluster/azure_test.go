@@ -218,6 +218,7 @@ func TestAzureThrottlingIsRetried(t *testing.T) {
 	f.throttle["/virtualMachines/master-1"] = 1
 	f.throttle["/resourcegroups/throttled"] = 1
 	f.throttle["/networkSecurityGroups/nsg"] = 0
+	f.conflicts["nic agent-1-nic"] = 2 // a conflict Azure clears by itself: tried again
 	_, out, err := upAzure(t, azureSpec("throttled", 1, 1, testAzureSettings(t)), t.TempDir())
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out)
@@ -232,6 +233,9 @@ func TestAzureThrottlingIsRetried(t *testing.T) {
 		if left != 0 {
 			t.Errorf("%s: %d 429s not sent", k, left)
 		}
+	}
+	if got := f.attempts["nic agent-1-nic"]; got != 3 {
+		t.Errorf("agent-1-nic: %d creations tried, want 3 (two conflicts, then made)", got)
 	}
 	made := f.madeList()
 	for _, k := range []string{"vnet vnet", "vm master-1"} {
