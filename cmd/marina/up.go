@@ -72,7 +72,7 @@ See docs/cluster.md.`,
 	f.StringVar(&name, "name", cluster.DefaultName, "cluster name")
 	f.IntVar(&masters, "masters", cluster.DefaultMasters, "number of masters: 1, 3 or 5")
 	f.IntVar(&agents, "agents", cluster.DefaultAgents, "number of agents")
-	f.StringVar(&provider, "provider", cluster.DefaultProvider, "where nodes run: local (docker, ssh, azure: not supported yet)")
+	f.StringVar(&provider, "provider", cluster.DefaultProvider, "where nodes run: local, docker, ssh or azure (see docs/cluster.md, docs/azure.md)")
 	f.StringArrayVar(&settings, "setting", nil, "a provider setting, name=value (repeatable; added to the spec file's), e.g. --setting location=westeurope")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the provider's full plan (resources, addresses, sizes) and make nothing")
 	f.StringVar(&opts.StateDir, "state-dir", cluster.DefaultStateDir(), "directory for cluster state and the client config (env "+cluster.EnvStateDir+")")
