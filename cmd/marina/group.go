@@ -28,7 +28,7 @@ func newGroupCmd() *cobra.Command {
 	}
 	show := &cobra.Command{
 		Use:   "show ID",
-		Short: "Show a group's apps, dependencies and version",
+		Short: "Show a group's version, dependencies, stored versions and apps",
 		RunE: cli.Run(&o, cobra.ExactArgs(1), func(ctx context.Context, e *cli.Env, args []string) error {
 			return cli.GroupShow(ctx, e, args[0])
 		}),
@@ -60,7 +60,7 @@ func newGroupCmd() *cobra.Command {
 	}
 	rollback := &cobra.Command{
 		Use:   "rollback ID VERSION",
-		Short: "Deploy a group as it was at an earlier version (see the versions in group show --json)",
+		Short: "Deploy a group as it was at an earlier version (group show lists them)",
 		RunE: cli.Run(&o, cobra.ExactArgs(2), func(ctx context.Context, e *cli.Env, args []string) error {
 			return cli.GroupRollback(ctx, e, args[0], args[1], uo.ChangeOptions)
 		}),

@@ -44,7 +44,8 @@ func GroupList(ctx context.Context, e *Env, id string) error {
 	return t.flush()
 }
 
-// GroupShow prints a group's apps (with their groups' ids) and its versions.
+// GroupShow prints a group's version, dependencies and stored versions (newest first, to roll
+// back to), then every app in it.
 func GroupShow(ctx context.Context, e *Env, id string) error {
 	c, raw := e.rawClient()
 	g, err := c.Group(ctx, id, "group.groups", "group.apps", "group.apps.counts", "group.apps.deployments")
@@ -54,9 +55,14 @@ func GroupShow(ctx context.Context, e *Env, id string) error {
 	if e.JSON {
 		return printJSON(e.Out, *raw)
 	}
+	versions, err := c.GroupVersions(ctx, id)
+	if err != nil {
+		return err
+	}
 	kv := newTable(e.Out, "ID:", g.ID)
 	kv.row("Version:", orDash(g.Version))
 	kv.row("Dependencies:", orDash(strings.Join(g.Dependencies, ", ")))
+	kv.row("Versions:", orDash(strings.Join(versions, ", ")))
 	if err := kv.flush(); err != nil {
 		return err
 	}
