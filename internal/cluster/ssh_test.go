@@ -151,6 +151,17 @@ func TestSSHPlan(t *testing.T) {
 		t.Errorf("endpoints %+v", c.Endpoints)
 	}
 
+	var plan strings.Builder
+	if err := p.PrintPlan(&plan, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/bin/true (x86_64), uploaded to /var/lib/marina/prod/bin/marina",
+		"agent-1   ops@10.0.0.1:2222", "https://10.0.0.5:5051", "rack:r1", "marina-prod-<node>.service"} {
+		if !strings.Contains(plan.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, plan.String())
+		}
+	}
+
 	c.Spec.Masters = 1
 	if err := p.Plan(c); err == nil || !strings.Contains(err.Error(), "1 masters but provider.settings.masters lists 3 hosts") {
 		t.Errorf("Plan with too many master hosts: %v", err)
