@@ -48,11 +48,31 @@ func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 // wait waits until the JavaScript expression is true in the page.
 func (p *page) wait(what, expr string) {
 	p.t.Helper()
-	p.do(what, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond),
-			chromedp.WithPollingTimeout(stepTimeout))(ctx, t)
-		return err
-	}))
+	p.do(what, retried(chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond),
+		chromedp.WithPollingTimeout(stepTimeout))))
+}
+
+// retried runs a until it succeeds or fails for good: a navigation can end the page's script
+// context under a poll, and a live update can replace the element a click found.
+func retried(a chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			_, err := a(ctx, t)
+			if err == nil || ctx.Err() != nil || !transient(err) {
+				return err
+			}
+		}
+	})
+}
+
+func transient(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"could not find node", "node is detached", "cannot find context", "execution context was destroyed"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // eval returns the value of a JavaScript expression in the page.
@@ -65,18 +85,10 @@ func eval[T any](p *page, expr string) T {
 	return v
 }
 
-// click clicks the element sel with the mouse. A live update can replace the element between
-// finding it and clicking it; then the click is tried again on the new one.
+// click clicks the element sel with the mouse, again if a live update replaced it meanwhile.
 func (p *page) click(sel string) {
 	p.t.Helper()
-	p.do("click "+sel, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		for {
-			_, err := chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)(ctx, t)
-			if err == nil || ctx.Err() != nil || !strings.Contains(strings.ToLower(err.Error()), "node") {
-				return err
-			}
-		}
-	}))
+	p.do("click "+sel, retried(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)))
 }
 
 func (p *page) set(sel, value string) {
@@ -319,4 +331,27 @@ func TestConsoleServedAndRedirected(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConsoleLogin opens the console of a cluster with a token: the browser is sent to the login
+// page, and once logged in the console's API calls and event stream work through the session
+// cookie alone, which the page's scripts cannot read.
+func TestConsoleLogin(t *testing.T) {
+	const token = "console-test-token"
+	c := testcluster.New(t, testcluster.Options{Masters: 1, Services: true, AuthToken: token})
+	base := c.ServicesURLs()[c.WaitForServicesLeader(20*time.Second)]
+	p := &page{t: t, ctx: browsertest.New(t)}
+
+	p.do("open the console", chromedp.Navigate(base+"/ui/#/deployments"))
+	p.wait("the login page", `!!document.querySelector('input#token')`)
+	p.set("#token", token)
+	p.do("log in", chromedp.Submit(chromedp.CSS("#token")))
+	p.wait("the console", `location.pathname === '/ui/' && !!document.querySelector('#apps-table')`)
+	p.click(`.topbar a[href="#/deployments"]`)
+	p.wait("the deployments page", `!!document.querySelector('#deployments-table')`)
+	p.wait("the event stream", `document.querySelector('#live').classList.contains('on')`)
+	if cookies := eval[string](p, `document.cookie`); strings.Contains(cookies, token) {
+		t.Errorf("the token is readable by the page's scripts: %q", cookies)
+	}
+	browsertest.Screenshot(t, p.ctx, "logged-in")
 }

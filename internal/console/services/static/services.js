@@ -2,7 +2,18 @@
 // origin's Marathon /v2 API, kept live by its /v2/events stream. Plain JavaScript, no build step.
 'use strict';
 (function () {
-  const {h, api, replace, notify} = Marina;
+  const {h, replace, notify} = Marina;
+
+  // api calls the REST API; an answer of 401 (the session ended) sends the browser to the login
+  // page, which brings it back here.
+  async function api(method, path, body) {
+    const res = await Marina.api(method, path, body);
+    if (res.status === 401 && !api.leaving) {
+      api.leaving = true;
+      location.assign('/login?next=' + encodeURIComponent(location.pathname + location.hash));
+    }
+    return res;
+  }
   const main = document.getElementById('main');
 
   // The events that can change what a page shows.
