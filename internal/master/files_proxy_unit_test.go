@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,4 +89,45 @@ func TestAgentProxyRelay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzProxyCall: any call and query a browser sends either fails or yields an agent call whose
+// parameters are the checked ones: a sandbox path without .., NUL or backslash, and a bounded
+// read.
+func FuzzProxyCall(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"state", ""}, {"files/browse", "path=/a/b"}, {"files/read", "path=a&offset=-1&length=0"},
+		{"files/read", "path=%2E%2E/x&offset=5"}, {"files/read.json", "path=a%00b&length=99999999999"},
+		{"files/download", "path=a"}, {"files/browse", "path=a/./b/../c"}, {"state.json", "path=;"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, call, rawQuery string) {
+		in, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return
+		}
+		path, out, err := proxyCall(call, in)
+		if err != nil {
+			return
+		}
+		if path != "state" && path != "files/browse" && path != "files/read" {
+			t.Fatalf("call %q became agent path %q", call, path)
+		}
+		for k := range out {
+			if k != "path" && k != "offset" && k != "length" {
+				t.Fatalf("parameter %q passed on", k)
+			}
+		}
+		if p := out.Get("path"); path != "state" {
+			if p == "" || len(p) > maxProxyPath || strings.ContainsAny(p, "\x00\\") || slices.Contains(strings.Split(p, "/"), "..") {
+				t.Fatalf("path %q passed on", p)
+			}
+		}
+		if l := out.Get("length"); l != "" {
+			if n, err := strconv.Atoi(l); err != nil || n < 0 || n > maxProxyRead {
+				t.Fatalf("length %q passed on", l)
+			}
+		}
+	})
 }
