@@ -194,9 +194,10 @@ func TestServicesConsole(t *testing.T) {
 
 	// Scale to 6: the agent fits only a fourth instance (2 CPUs), so the deployment stays; roll
 	// it back from the deployments page and the app returns to 3.
+	// This time with the keyboard: Enter in the dialog's field scales.
 	p.click("#scale")
 	p.set("#scale-input", "6")
-	p.click("#scale-ok")
+	p.do("press Enter", chromedp.SendKeys(chromedp.CSS("#scale-input"), "\r"))
 	p.wait("four running tasks", runningTasks+` === 4`)
 	p.click(`.topbar a[href="#/deployments"]`)
 	p.wait("the deployment", `!!document.querySelector('#deployments-table tr[data-deployment]')`)

@@ -33,12 +33,16 @@
   M.replace = function replace(el, ...children) {
     const active = document.activeElement;
     const focusID = active && el.contains(active) ? active.id : '';
+    const caret = focusID && typeof active.selectionStart === 'number' ? [active.selectionStart, active.selectionEnd] : null;
     const scroll = window.scrollY;
     el.replaceChildren();
     M.append(el, children);
     if (focusID) {
       const again = document.getElementById(focusID);
-      if (again) again.focus({preventScroll: true});
+      if (again) {
+        again.focus({preventScroll: true});
+        if (caret && typeof again.setSelectionRange === 'function') again.setSelectionRange(caret[0], caret[1]);
+      }
     }
     window.scrollTo(0, scroll);
   };
@@ -117,7 +121,7 @@
       const d = M.h('dialog', {'aria-labelledby': 'confirm-title'},
         M.h('h2', {id: 'confirm-title'}, title), M.h('p', {}, text),
         M.h('form', {method: 'dialog', class: 'actions'},
-          M.h('button', {class: 'btn', value: 'cancel'}, 'Cancel'),
+          M.h('button', {class: 'btn', type: 'button', onclick: () => d.close('cancel')}, 'Cancel'),
           M.h('button', {class: danger ? 'btn danger' : 'btn primary', value: 'ok', id: 'confirm-ok'}, okLabel)));
       d.addEventListener('close', () => { resolve(d.returnValue === 'ok'); d.remove(); });
       document.body.append(d);

@@ -96,9 +96,7 @@
   async function act(label, method, path, body) {
     let res = await api(method, path, body);
     if (res.status === 409) {
-      const force = await Marina.confirm('Deployment in progress', M(res) +
-        ' Force the change? It replaces the running deployment.', 'Force', true);
-      if (!force) return null;
+      if (!await askForce(res)) return null;
       res = await api(method, path + (path.includes('?') ? '&' : '?') + 'force=true', body);
     }
     if (!res.ok) {
@@ -110,6 +108,10 @@
     return res;
   }
   const M = Marina.errorText;
+
+  // askForce asks whether to force a change that a deployment in progress refused (409).
+  const askForce = (res) => Marina.confirm('Deployment in progress',
+    M(res) + ' Force the change? It replaces the running deployment.', 'Force', true);
 
   // ---- router ------------------------------------------------------------------------------
 
@@ -465,7 +467,7 @@
       h('form', {method: 'dialog', id: 'scale-form'},
         h('div', {class: 'field'}, h('label', {for: 'scale-input'}, 'Instances'), input),
         h('div', {class: 'actions'},
-          h('button', {class: 'btn', value: 'cancel', formnovalidate: true}, 'Cancel'),
+          h('button', {class: 'btn', type: 'button', onclick: () => d.close('cancel')}, 'Cancel'),
           h('button', {class: 'btn primary', value: 'ok', id: 'scale-ok'}, 'Scale'))));
     d.addEventListener('close', () => {
       const n = Number(input.value);
@@ -577,11 +579,11 @@
     const submit = async (e) => {
       e.preventDefault();
       if (!syncDef(c, summary)) return;
-      const res = creating ? await api('POST', '/v2/apps', c.def)
-        : await api('PUT', '/v2/apps' + enc(c.rest) + '?partialUpdate=false', c.def);
+      const put = (force) => api('PUT', '/v2/apps' + enc(c.rest) + '?partialUpdate=false' + (force ? '&force=true' : ''), c.def);
+      let res = creating ? await api('POST', '/v2/apps', c.def) : await put(false);
       if (res.status === 409 && !creating) {
-        notify(M(res), true);
-        return;
+        if (!await askForce(res)) return;
+        res = await put(true);
       }
       if (!res.ok) return showErrors(c, res, box, summary);
       notify((creating ? 'Created ' : 'Updated ') + (res.data.id || c.rest) + ': deployment started');
