@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
-	"github.com/marina-dcos/marina/internal/coord"
 )
 
 // GET /v2/apps
@@ -368,7 +367,7 @@ func (s *Server) appVersion(r *http.Request, l *leader, id, version string) (any
 		return cur, nil
 	}
 	var spec marathon.App
-	ok, err := coord.GetJSON(r.Context(), s.cfg.Etcd, appVersionKey(id, version), &spec)
+	ok, err := getValue(r.Context(), s.cfg.Etcd, appVersionKey(id, version), &spec)
 	if err != nil {
 		return nil, fmt.Errorf("reading app %s version %s: %w", id, version, err)
 	}

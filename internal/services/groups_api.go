@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
-	"github.com/marina-dcos/marina/internal/coord"
 )
 
 // groupsRoute serves /v2/groups and everything under it: the group, and its versions.
@@ -185,7 +184,7 @@ func (s *Server) putGroup(r *http.Request, l *leader, pathID string) (any, error
 	switch {
 	case g.Version != "":
 		var old marathon.Group
-		found, err := coord.GetJSON(r.Context(), s.cfg.Etcd, groupVersionKey(id, g.Version), &old)
+		found, err := getValue(r.Context(), s.cfg.Etcd, groupVersionKey(id, g.Version), &old)
 		if err != nil {
 			return nil, fmt.Errorf("reading group %s version %s: %w", id, g.Version, err)
 		}

@@ -1,10 +1,13 @@
 package services
 
 import (
+	"bytes"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -54,6 +57,55 @@ type currentPointer struct {
 	Version string `json:"version"`
 }
 
+// compressAbove is the size beyond which a value is stored gzipped, to stay well under etcd's
+// request limit (1.5 MiB by default): the definitions a deployment or a group version of a
+// thousand apps carries are megabytes of JSON, which shrink tenfold.
+const compressAbove = 64 << 10
+
+// encodeValue encodes a value as it is stored: JSON, gzipped beyond compressAbove.
+func encodeValue(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) <= compressAbove {
+		return b, err
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeValue decodes a stored value, gzipped (told by its magic number, which JSON never
+// starts with) or not.
+func decodeValue(b []byte, v any) error {
+	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		if b, err = io.ReadAll(zr); err != nil {
+			return err
+		}
+	}
+	return json.Unmarshal(b, v)
+}
+
+// getValue reads the value at key into v; it reports false when there is none.
+func getValue(ctx context.Context, kv clientv3.KV, key string, v any) (bool, error) {
+	resp, err := kv.Get(ctx, key)
+	if err != nil || len(resp.Kvs) == 0 {
+		return false, err
+	}
+	if err := decodeValue(resp.Kvs[0].Value, v); err != nil {
+		return false, fmt.Errorf("services: decode %s: %w", key, err)
+	}
+	return true, nil
+}
+
 // snapshot is everything the services role persists, as a new leader loads it.
 type snapshot struct {
 	frameworkID string
@@ -82,14 +134,14 @@ func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
 	for key, val := range raw {
 		if id, ok := strings.CutSuffix(key, "/last-failure"); ok {
 			var f marathon.TaskFailure
-			if err := json.Unmarshal(val, &f); err == nil {
+			if err := decodeValue(val, &f); err == nil {
 				failures["/"+id] = &f
 			}
 			continue
 		}
 		if id, ok := strings.CutSuffix(key, "/current"); ok {
 			var p currentPointer
-			if err := json.Unmarshal(val, &p); err != nil {
+			if err := decodeValue(val, &p); err != nil {
 				return nil, fmt.Errorf("services: app %s: current pointer: %w", id, err)
 			}
 			currents["/"+id] = p.Version
@@ -111,7 +163,7 @@ func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
 			return nil, fmt.Errorf("services: app %s: current version %s is missing", id, cur)
 		}
 		var spec marathon.App
-		if err := json.Unmarshal(def, &spec); err != nil {
+		if err := decodeValue(def, &spec); err != nil {
 			return nil, fmt.Errorf("services: app %s version %s: %w", id, cur, err)
 		}
 		a := &app{spec: &spec, lastFailure: failures[id]}
@@ -128,7 +180,7 @@ func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
 	}
 	for id, val := range raw {
 		var in instance
-		if err := json.Unmarshal(val, &in); err != nil {
+		if err := decodeValue(val, &in); err != nil {
 			return nil, fmt.Errorf("services: instance %s: %w", id, err)
 		}
 		s.instances[in.TaskID] = &in
@@ -140,7 +192,7 @@ func load(ctx context.Context, kv clientv3.KV) (*snapshot, error) {
 	}
 	for id, val := range raw {
 		var d deployment
-		if err := json.Unmarshal(val, &d); err != nil {
+		if err := decodeValue(val, &d); err != nil {
 			return nil, fmt.Errorf("services: deployment %s: %w", id, err)
 		}
 		s.deployments[d.ID] = &d
@@ -159,7 +211,7 @@ func (s *snapshot) loadGroups(ctx context.Context, kv clientv3.KV) error {
 	}
 	for key, val := range raw {
 		var g group
-		if err := json.Unmarshal(val, &g); err != nil {
+		if err := decodeValue(val, &g); err != nil {
 			return fmt.Errorf("services: group %s: %w", key, err)
 		}
 		s.groups[g.ID] = &g
@@ -207,14 +259,14 @@ func (o *ops) add(key string, op clientv3.Op) {
 }
 
 func (o *ops) put(key string, v any) {
-	op, err := coord.PutJSON(key, v)
+	b, err := encodeValue(v)
 	if err != nil {
 		if o.err == nil {
 			o.err = fmt.Errorf("services: encode %s: %w", key, err)
 		}
 		return
 	}
-	o.add(key, op)
+	o.add(key, clientv3.OpPut(key, string(b)))
 }
 
 func (o *ops) del(key string) { o.add(key, clientv3.OpDelete(key)) }
