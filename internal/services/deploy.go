@@ -16,8 +16,8 @@ import (
 //	update   RestartApplication      (any other change, or POST .../restart)
 //	delete   StopApplication
 //
-// An action is done when its app has exactly its instances RUNNING (and healthy, when it has
-// health checks) at its configuration version and nothing else (StopApplication: when no
+// An action is done when its app has exactly its instances RUNNING (healthy, with health
+// checks; ready, with readiness checks) at its configuration version and nothing else (StopApplication: when no
 // instance is left); a step is done when all its actions are. Every app of a deployment is
 // locked while it runs, and held (deployment.held) until its step comes.
 
