@@ -22,6 +22,7 @@ const assetPrefix = Prefix + "assets/"
 var pages = []struct{ path, title, script string }{
 	{"/", "Overview", "overview.js"},
 	{Prefix + "agents", "Agents", "agents.js"},
+	{Prefix + "agent", "Agent", "agent.js"},
 	{Prefix + "frameworks", "Frameworks", "frameworks.js"},
 	{Prefix + "tasks", "Tasks", "tasks.js"},
 	{Prefix + "sandbox", "Sandbox", "sandbox.js"},

@@ -127,6 +127,14 @@ func TestMasterConsole(t *testing.T) {
 	waitText(t, ctx, "#agents tbody", agentHost, "active", "31000-31999")
 	browsertest.Screenshot(t, ctx, "agents")
 
+	// The agent's own page: its resources, its task, and what it reports through the proxy.
+	run(t, ctx, chromedp.Click(chromedp.CSS(`#agents a.name`)))
+	waitText(t, ctx, "#facts", agentHost, "active")
+	waitText(t, ctx, "#resources tbody", "0.25 / 4", "48 MiB / 4 GiB")
+	waitText(t, ctx, "#active tbody", taskID, "running")
+	waitText(t, ctx, "#flags", "work_dir")
+	browsertest.Screenshot(t, ctx, "agent")
+
 	run(t, ctx, chromedp.Navigate(leader+"/console/frameworks"))
 	waitText(t, ctx, "#frameworks tbody", "marathon", "active")
 	browsertest.Screenshot(t, ctx, "frameworks")
@@ -210,6 +218,7 @@ func TestConsoleHandler(t *testing.T) {
 	}{
 		{"GET", "/", http.StatusOK, "text/html"},
 		{"GET", "/console/agents", http.StatusOK, "text/html"},
+		{"GET", "/console/agent?id=a", http.StatusOK, "text/html"},
 		{"GET", "/console/frameworks", http.StatusOK, "text/html"},
 		{"GET", "/console/tasks", http.StatusOK, "text/html"},
 		{"GET", "/console/sandbox?agent=a&task=t", http.StatusOK, "text/html"},

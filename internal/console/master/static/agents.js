@@ -17,7 +17,7 @@
       rows.push({
         key: a.id, sig: JSON.stringify([state, a.hostname, a.attributes, r, u, n[a.id], a.registered_time, a.reregistered_time]),
         cells: [
-          [h('span', {id: a.id, class: 'name'}, name), h('span', {class: 'sub'}, a.id)],
+          [h('a', {href: C.agentURL(a.id), class: 'name'}, name), h('span', {class: 'sub'}, a.id)],
           C.badge(state),
           C.attributes(a.attributes),
           C.meter('CPUs used on ' + name, u.cpus, r.cpus, C.cpus),
@@ -32,12 +32,5 @@
     (st.slaves || []).forEach(a => add(a, a.active ? 'active' : 'inactive'));
     (st.recovered_slaves || []).forEach(a => add(a, 'recovering'));
     C.renderRows(document.getElementById('agents'), rows, 'No agent is registered');
-    // An agent named in the URL's fragment is highlighted, once.
-    const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
-    const tr = target && target.closest('tr');
-    if (tr && !tr.classList.contains('target')) {
-      tr.classList.add('target');
-      tr.scrollIntoView({block: 'center'});
-    }
   }, 2000);
 })();

@@ -230,7 +230,7 @@ window.MasterConsole = (() => {
     return '/console/sandbox?' + q.toString();
   }
 
-  const agentURL = id => '/console/agents#' + encodeURIComponent(id);
+  const agentURL = id => '/console/agent?id=' + encodeURIComponent(id);
   const tasksURL = q => '/console/tasks?q=' + encodeURIComponent(q);
   const param = name => new URLSearchParams(location.search).get(name) || '';
 
