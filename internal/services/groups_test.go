@@ -77,6 +77,11 @@ func TestGroups(t *testing.T) {
 		}
 		api.json("GET", "/v2/groups/nowhere", nil, http.StatusNotFound, nil)
 		api.json("POST", "/v2/groups", map[string]any{"id": "/shop"}, http.StatusConflict, nil)
+		var verr marathon.ValidationError
+		api.json("POST", "/v2/groups", map[string]any{"id": "/g", "apps": []any{sleeper("/other/x", 1)}}, http.StatusUnprocessableEntity, &verr)
+		if len(verr.Details) != 1 || verr.Details[0].Path != "/apps(0)/id" {
+			t.Errorf("422 %+v, want /apps(0)/id", verr)
+		}
 	})
 
 	t.Run("scaleBy", func(t *testing.T) {
