@@ -2,7 +2,7 @@
 // master and its standbys, the agents with their attributes and resources, the frameworks, the
 // active and completed tasks, and each task's sandbox, with a live tail of its files.
 //
-// Handler serves five pages (overview, agents, frameworks, tasks, sandbox) with the shared
+// Handler serves six pages (overview, agents, agent, frameworks, tasks, sandbox) with the shared
 // layout of package console, and their assets: console's base.css and console.js, and this
 // console's master.css, master.js (its helpers) and one script per page, all embedded. The
 // master mounts it at / and under Prefix. Each page's script builds the page in #main and
