@@ -61,7 +61,7 @@ func (l *leader) tree(id string) *marathon.Group {
 	build = func(id string) *marathon.Group {
 		g := &marathon.Group{ID: id, Apps: []*marathon.App{}, Groups: []*marathon.Group{}, Dependencies: []string{}}
 		if meta := l.groups[id]; meta != nil {
-			g.Dependencies = slices.Clone(meta.Dependencies)
+			g.Dependencies = append(g.Dependencies, meta.Dependencies...)
 			g.Version = meta.Version
 			g.EnforceRole = meta.EnforceRole
 		}
