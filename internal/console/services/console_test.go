@@ -101,8 +101,9 @@ const runningTasks = `[...document.querySelectorAll('#tasks-table tbody tr[data-
 
 // TestServicesConsole walks the console as a user does: create an app with the form (the
 // server's 422 shown at the field first), see it reach Running in its folder, scale it to three
-// instances, compare versions, read a task's stdout, roll back a deployment that cannot finish,
-// and destroy the app; every page is saved as a screenshot.
+// instances, compare versions, read a task's stdout, edit it as JSON (a 422 first), roll back a
+// deployment that cannot finish, kill a task and scale down, see the folder's health, and destroy
+// the app; every page is saved as a screenshot.
 func TestServicesConsole(t *testing.T) {
 	agentResources, err := mesos.ParseResources("cpus:2;mem:2048;disk:1024;ports:[31000-31100]")
 	if err != nil {
@@ -168,8 +169,9 @@ func TestServicesConsole(t *testing.T) {
 	p.wait("the task's stdout", `document.querySelector('#sandbox')?.textContent.includes('hello-from-console')`)
 	browsertest.Screenshot(t, p.ctx, "06-sandbox")
 
-	// Edit it as raw JSON: add a label with an invalid memory size first, whose 422 is listed
-	// beside the editor, then fix it and deploy; the restart replaces the instances one by one.
+	// Edit it as raw JSON: add a label and a health check with an invalid memory size first, whose
+	// 422 is listed beside the editor, then fix it and deploy; the restart replaces the instances
+	// one by one, each once healthy.
 	p.do("back to the app", chromedp.NavigateBack())
 	p.click("#edit")
 	p.click("#mode-json")
@@ -177,7 +179,9 @@ func TestServicesConsole(t *testing.T) {
 		p.t.Helper()
 		p.do("edit the JSON", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
 			const ta = document.querySelector('#json'), d = JSON.parse(ta.value);
-			d.labels = {tier: 'web'}; d.mem = %d; ta.value = JSON.stringify(d, null, 2);
+			d.labels = {tier: 'web'}; d.mem = %d;
+			d.healthChecks = [{protocol: 'COMMAND', command: {value: 'true'}, delaySeconds: 0, intervalSeconds: 1, gracePeriodSeconds: 5}];
+			ta.value = JSON.stringify(d, null, 2);
 		})()`, mem)))
 		p.click("#submit")
 	}
@@ -186,7 +190,8 @@ func TestServicesConsole(t *testing.T) {
 	browsertest.Screenshot(t, p.ctx, "07-edit-json-invalid")
 	editJSON(32)
 	p.wait("the app's page", `location.hash === '#/app/console/web'`)
-	p.wait("the restart done", runningTasks+` === 3 && document.querySelector('#tasks-table tbody').children.length === 3 && !document.querySelector('.deployment')`)
+	p.wait("the restart done", `[...document.querySelectorAll('#tasks-table tbody tr[data-task]')].filter((r) => r.textContent.includes('Healthy')).length === 3 &&
+		document.querySelector('#tasks-table tbody').children.length === 3 && !document.querySelector('.deployment')`)
 	p.click("#tab-config")
 	p.wait("the new label", `document.querySelector('#app-json')?.textContent.includes('"tier": "web"')`)
 	browsertest.Screenshot(t, p.ctx, "08-config")
@@ -211,6 +216,17 @@ func TestServicesConsole(t *testing.T) {
 		t.Errorf("after the rollback the app shows %q, want 3 of 3 running", got)
 	}
 	browsertest.Screenshot(t, p.ctx, "10-rolled-back")
+
+	// Kill one task and scale down with it.
+	p.click(`#tasks-table button[id^="killscale-"]`)
+	p.wait("two tasks left", `document.querySelector('#tasks-table tbody').children.length === 2 &&
+		document.querySelector('.page-head .muted').textContent === '2 of 2 running'`)
+
+	// The folder's health bar counts the healthy instances.
+	p.click(`.crumbs a[href="#/apps/console"]`)
+	p.wait("two healthy", `document.querySelector('tr[data-app="/console/web"] .bar')?.getAttribute('aria-label').startsWith('2 healthy, 0 unhealthy')`)
+	browsertest.Screenshot(t, p.ctx, "11-apps-healthy")
+	p.click("#app-_console_web")
 
 	// Destroy it: the console returns to the folder, now empty.
 	p.click("#destroy")

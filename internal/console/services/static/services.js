@@ -398,7 +398,8 @@
           fact('Ports', (app.portDefinitions || []).map((p) => p.port + (p.name ? ' (' + p.name + ')' : '')).join(', ')),
           fact('Environment', kv(app.env)), fact('Labels', kv(app.labels)),
           fact('Constraints', (app.constraints || []).map((x) => x.join(' ')).join('; ')),
-          fact('Health checks', (app.healthChecks || []).map((x) => x.protocol + (x.path ? ' ' + x.path : '')).join('; ')))),
+          fact('Health checks', (app.healthChecks || []).map((x) => (x.protocol || 'HTTP') +
+            (x.path ? ' ' + x.path : '') + (x.command ? ' ' + x.command.value : '')).join('; ')))),
       h('h2', {}, 'Definition'),
       h('pre', {id: 'app-json'}, JSON.stringify(def, null, 2))];
   }
