@@ -383,8 +383,9 @@ func binaryArch(file string) (string, error) {
 	return "", fmt.Errorf("marina binary %s: unsupported machine %v", file, f.Machine)
 }
 
-// Provision uploads the marina binary to every host (unless it holds the same one) and makes
-// the nodes' directories.
+// Provision claims the remote directory on every host (refusing one that holds anything but
+// this cluster's files), uploads the marina binary (unless the host holds the same one) and
+// makes the nodes' directories.
 func (s *SSH) Provision(ctx context.Context, c *Cluster) error {
 	sum, err := s.binarySum(c.Binary)
 	if err != nil {
@@ -392,14 +393,14 @@ func (s *SSH) Provision(ctx context.Context, c *Cluster) error {
 	}
 	r := s.remote(c)
 	return s.eachHost(ctx, c.Nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
-		if _, err := conn.upload(ctx, r.binary(), 0o755, sum.sha256, sum.size, func() (io.ReadCloser, error) { return os.Open(c.Binary) }); err != nil {
-			return err
-		}
 		dirs := []string{path.Join(r.root, "logs"), path.Join(r.root, "run")}
 		for _, n := range nodes {
 			dirs = append(dirs, n.WorkDir)
 		}
-		_, err := conn.run(ctx, "set -e\numask 077\nmkdir -p "+quoteAll(dirs)+"\n")
+		if _, err := conn.run(ctx, provisionScript(r, c.Name, dirs)); err != nil {
+			return err
+		}
+		_, err := conn.upload(ctx, r.binary(), 0o755, sum.sha256, sum.size, func() (io.ReadCloser, error) { return os.Open(c.Binary) })
 		return err
 	})
 }
@@ -583,7 +584,7 @@ func (s *SSH) Destroy(ctx context.Context, c *Cluster) error {
 		for i, n := range nodes {
 			units[i] = unitName(c, n)
 		}
-		_, err := conn.run(ctx, destroyScript(r, units, s.dir == ""))
+		_, err := conn.run(ctx, destroyScript(r, c.Name, units, s.dir == ""))
 		return err
 	})
 	for _, n := range nodes {

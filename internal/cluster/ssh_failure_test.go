@@ -13,8 +13,8 @@ import (
 )
 
 // TestSSHFailures checks what goes wrong on real hosts: unknown and changed host keys are
-// refused unless insecure_ignore_host_key, and an up that fails midway rolls back, leaving the
-// hosts clean.
+// refused unless insecure_ignore_host_key, a remote directory marina did not make is neither
+// used nor removed, and an up that fails midway rolls back, leaving the hosts clean.
 func TestSSHFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds the binary and runs sshd containers")
@@ -68,6 +68,35 @@ func TestSSHFailures(t *testing.T) {
 				t.Fatalf("Preflight: %v, want %q", err, tc.wantErr)
 			}
 		})
+	}
+
+	// A dir setting naming a directory marina did not make: Provision refuses it and Destroy
+	// leaves it alone.
+	if _, err := hosts.Exec(ctx, 0, "sh", "-c", "mkdir -p /var/lib/other && echo keep > /var/lib/other/data"); err != nil {
+		t.Fatal(err)
+	}
+	settings := sshSettings(hosts, 1, bin)
+	settings["dir"] = "/var/lib/other"
+	p, err := cluster.NewSSH(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := &cluster.Cluster{Name: spec.Name, Spec: spec, Dir: t.TempDir()}
+	if err := p.Plan(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Provision(ctx, c); err == nil || !strings.Contains(err.Error(), "was not made by marina") {
+		t.Errorf("Provision into a foreign directory: %v", err)
+	}
+	if err := p.Destroy(ctx, c); err != nil {
+		t.Errorf("Destroy: %v", err)
+	}
+	if out, err := hosts.Exec(ctx, 0, "cat", "/var/lib/other/data"); err != nil || out != "keep\n" {
+		t.Errorf("the foreign directory after Destroy: %q %v", out, err)
+	}
+	if _, err := hosts.Exec(ctx, 0, "rm", "-r", "/var/lib/other"); err != nil {
+		t.Fatal(err)
 	}
 
 	// An up cut short by its timeout rolls back: nothing stays on the hosts.

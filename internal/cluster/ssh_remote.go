@@ -19,7 +19,7 @@ const unitDir = "/etc/systemd/system"
 
 // sshCommands are the commands the scripts need besides the shell's built-ins.
 var sshCommands = []string{"setsid", "sha256sum", "tail", "cat", "mkdir", "rm", "mv", "chmod",
-	"readlink", "find", "cmp", "base64", "grep", "sed", "tr", "sleep", "uname", "id"}
+	"readlink", "find", "cmp", "base64", "grep", "sed", "tr", "sleep", "uname", "id", "ls"}
 
 // factsScript prints what Preflight checks, in sections.
 var factsScript = `echo "os $(uname -s)"
@@ -112,6 +112,31 @@ func parseHostFacts(out []byte) hostFacts {
 		}
 	}
 	return f
+}
+
+// markerFile, in the remote directory, names the cluster that owns it. Destroy removes only a
+// directory that has it: a dir setting naming a directory of something else must never lead to
+// its removal, or to a sweep of its processes.
+const markerFile = ".marina-cluster"
+
+// provisionScript claims the remote directory for cluster name and makes dirs in it.
+func provisionScript(r remote, name string, dirs []string) string {
+	return fmt.Sprintf(`set -e
+umask 077
+root=%s
+name=%s
+marker="$root/%s"
+if [ -f "$marker" ]; then
+	owner=$(cat "$marker")
+	if [ "$owner" != "$name" ]; then echo "$root belongs to cluster $owner" >&2; exit 1; fi
+elif [ -d "$root" ] && [ -n "$(ls -A "$root")" ]; then
+	echo "$root exists and was not made by marina: refusing to use it (set provider.settings.dir)" >&2
+	exit 1
+fi
+mkdir -p "$root"
+echo "$name" > "$marker"
+mkdir -p %s
+`, shellQuote(r.root), shellQuote(name), markerFile, quoteAll(dirs))
 }
 
 // unitFile is node n's systemd unit. Agents are stopped alone (KillMode=process): their tasks
@@ -211,10 +236,11 @@ alive %s || true
 // none is left) every process running the cluster's binary, with the remote root on its
 // command line or as its working directory, or in a task's process group; then it removes the
 // tasks' cgroups and the remote root (and its parent when that was the default and is empty).
+// A remote root without the cluster's marker file is left alone.
 // The node processes get no graceful stop: everything they hold is being removed.
-func destroyScript(r remote, units []string, rmParent bool) string {
+func destroyScript(r remote, name string, units []string, rmParent bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "root=%s\nunits=%s\nrmparent=%t\n", shellQuote(r.root), shellQuote(strings.Join(units, " ")), rmParent)
+	fmt.Fprintf(&b, "root=%s\nname=%s\nunits=%s\nrmparent=%t\n", shellQuote(r.root), shellQuote(name), shellQuote(strings.Join(units, " ")), rmParent)
 	b.WriteString(`cd /
 if [ -d /run/systemd/system ]; then
 	reload=
@@ -231,7 +257,7 @@ if [ -d /run/systemd/system ]; then
 		systemctl reset-failed $units >/dev/null 2>&1
 	fi
 fi
-[ -d "$root" ] || exit 0
+[ -f "$root/` + markerFile + `" ] && [ "$(cat "$root/` + markerFile + `")" = "$name" ] || exit 0
 if command -v docker >/dev/null 2>&1; then
 	for f in $(find "$root" -name docker.json 2>/dev/null); do
 		name=$(sed -n 's/.*"name": *"\([^"]*\)".*/\1/p' "$f")
