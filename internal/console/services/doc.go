@@ -1,9 +1,10 @@
 // Package services is the services web console: a Marathon-style UI served at /ui/ by every
 // services instance (GET / redirects there, as Marathon does).
 //
-// The console is one HTML page (the shared layout of package console) and one script,
-// services.js, that routes on the URL fragment (#/apps, #/app/<id>, #/new, #/edit/<id>,
-// #/deployments, #/sandbox) and talks only to the same origin's Marathon /v2 REST API, so a
+// The console is one HTML page (the shared layout of package console) whose scripts route on the
+// URL fragment (#/apps, #/app/<id>, #/new, #/edit/<id>, #/deployments, #/sandbox): services.js
+// holds the router, the live refresh and the shared helpers, and apps.js, app.js, edit.js and
+// deployments.js one page each. They talk only to the same origin's Marathon /v2 REST API, so a
 // standby's proxying to the leader and cookie authentication apply to it unchanged. Pages follow
 // /v2/events (Server-Sent Events) and reload what they show when an event concerns it.
 //

@@ -42,7 +42,10 @@ func Handler(cfg Config) http.Handler {
 		Product: "Marina services",
 		Nav:     []console.Link{{Href: "#/apps", Label: "Applications"}, {Href: "#/deployments", Label: "Deployments"}},
 		Styles:  []string{assets.URL("assets/", "base.css"), assets.URL("assets/", "services.css")},
-		Scripts: []string{assets.URL("assets/", "console.js"), assets.URL("assets/", "services.js")},
+		Scripts: []string{
+			assets.URL("assets/", "console.js"), assets.URL("assets/", "services.js"), assets.URL("assets/", "apps.js"),
+			assets.URL("assets/", "app.js"), assets.URL("assets/", "edit.js"), assets.URL("assets/", "deployments.js"),
+		},
 	}
 	sb := &sandboxes{masters: cfg.Masters, token: cfg.AuthToken, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}, log: cfg.Logger}
 	mux := http.NewServeMux()
