@@ -41,7 +41,8 @@ func TestSSHConformance(t *testing.T) {
 	assertHostsClean(t, hosts)
 }
 
-// assertHostsClean checks that no host runs a marina process or keeps a file of one.
+// assertHostsClean checks that every host runs nothing but its sshd (no node, no task) and
+// keeps no file of a cluster.
 func assertHostsClean(t *testing.T, hosts *sshtest.Hosts) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -51,8 +52,10 @@ func assertHostsClean(t *testing.T, hosts *sshtest.Hosts) {
 		if err != nil {
 			t.Fatalf("host %d: %v", i+1, err)
 		}
-		if strings.Contains(ps, "marina") {
-			t.Errorf("host %d still runs marina processes:\n%s", i+1, ps)
+		for _, p := range ps {
+			if _, cmd, _ := strings.Cut(p, ": "); !strings.HasPrefix(cmd, "sshd") && !strings.HasPrefix(cmd, "/usr/sbin/sshd") {
+				t.Errorf("host %d still runs %s", i+1, p)
+			}
 		}
 		ls, err := hosts.Exec(ctx, i, "ls", "-A", "/var/lib")
 		if err != nil {

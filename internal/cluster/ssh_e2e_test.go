@@ -141,6 +141,22 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	if err := hosts.Restart(ctx, leader); err != nil {
 		t.Fatal(err)
 	}
+	// The tasks run on the agents' hosts, outside the agents' processes: down must find them.
+	tasks := 0
+	for i := 3; i < 6; i++ {
+		ps, err := hosts.Processes(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if strings.Contains(p, "httpd -f -p") {
+				tasks++
+			}
+		}
+	}
+	if tasks != 3 {
+		t.Errorf("%d httpd tasks run on the agents' hosts, want 3", tasks)
+	}
 	start = time.Now()
 	if out, errOut, code := marina(t, ctx, bin, append([]string{"down"}, common...)...); code != 0 {
 		t.Fatalf("marina down: exit %d\n%s%s", code, out, errOut)

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/marina-dcos/marina/internal/cluster"
 	"github.com/marina-dcos/marina/internal/cluster/sshtest"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 )
 
 // TestSSHFailures checks what goes wrong on real hosts: unknown and changed host keys are
@@ -69,6 +72,56 @@ func TestSSHFailures(t *testing.T) {
 			}
 		})
 	}
+
+	// No identity file and no default key: the key comes from an ssh-agent.
+	t.Run("ssh-agent", func(t *testing.T) {
+		t.Setenv("HOME", t.TempDir())
+		keyPEM, err := os.ReadFile(hosts.IdentityFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := ssh.ParseRawPrivateKey(keyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyring := agent.NewKeyring()
+		if err := keyring.Add(agent.AddedKey{PrivateKey: key}); err != nil {
+			t.Fatal(err)
+		}
+		sock := filepath.Join(t.TempDir(), "agent.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			for {
+				conn, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer conn.Close()
+					_ = agent.ServeAgent(keyring, conn)
+				}()
+			}
+		}()
+		t.Setenv("SSH_AUTH_SOCK", sock)
+		settings := sshSettings(hosts, 1, bin)
+		delete(settings, "identity_file")
+		p, err := cluster.NewSSH(settings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		c := &cluster.Cluster{Name: spec.Name, Spec: spec, Dir: t.TempDir()}
+		if err := p.Plan(c); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Preflight(ctx, c); err != nil {
+			t.Fatalf("Preflight with the key in an ssh-agent: %v", err)
+		}
+	})
 
 	// A dir setting naming a directory marina did not make: Provision refuses it and Destroy
 	// leaves it alone.

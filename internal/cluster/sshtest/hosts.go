@@ -205,9 +205,21 @@ func (h *Hosts) Exec(ctx context.Context, i int, cmd ...string) (string, error) 
 	return out.String(), nil
 }
 
-// Processes lists host i's processes' command lines, one a line.
-func (h *Hosts) Processes(ctx context.Context, i int) (string, error) {
-	return h.Exec(ctx, i, "sh", "-c", `for p in /proc/[0-9]*; do c=$(tr '\0' ' ' < $p/cmdline 2>/dev/null) && [ -n "$c" ] && echo "${p#/proc/}: $c"; done; true`)
+// Processes lists host i's processes, but for this probe itself, as "pid: command line"
+// lines.
+func (h *Hosts) Processes(ctx context.Context, i int) ([]string, error) {
+	out, err := h.Exec(ctx, i, "sh", "-c", `for p in /proc/[0-9]*; do
+	p=${p#/proc/}
+	[ "$p" = $$ ] && continue
+	st=$(cat /proc/$p/stat 2>/dev/null) || continue
+	set -- ${st##*") "}
+	[ "$2" = $$ ] && continue
+	c=$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null) && [ -n "$c" ] && echo "$p: $c"
+done; true`)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSpace(out), "\n"), nil
 }
 
 func newKey(t testing.TB) (ssh.PublicKey, []byte) {
