@@ -44,7 +44,7 @@ func BenchmarkDockerCommandCheck(b *testing.B) {
 		_, _ = c.Wait(ctx)
 		_ = ex.Cleanup(ctx, spec)
 	}()
-	execer, ok := c.(health.Execer)
+	execer, ok := c.(health.Container)
 	if !ok {
 		b.Fatalf("%T runs no commands", c)
 	}

@@ -19,7 +19,7 @@ const maxExecOutput = 4 << 10
 // execKillTimeout bounds the engine calls that kill a command whose context ended.
 const execKillTimeout = 5 * time.Second
 
-var _ health.Execer = (*handle)(nil)
+var _ health.Container = (*handle)(nil)
 
 // Exec runs argv inside the container through the Engine API (exec create, attach, inspect),
 // as the container's user in its working directory, with env added to its environment. It

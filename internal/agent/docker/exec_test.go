@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,15 +18,15 @@ import (
 	"github.com/marina-dcos/marina/internal/testutil"
 )
 
-// execer launches a container that idles and returns it as a health.Execer.
-func execer(t *testing.T, mod func(*mesos.TaskInfo)) (health.Execer, string) {
+// execer launches a container that idles and returns it as a health.Container.
+func execer(t *testing.T, mod func(*mesos.TaskInfo)) (health.Container, string) {
 	t.Helper()
 	ex := newTestExecutor(t, "agent-1")
 	spec := newSpec(t, "agent-1", "exec sleep 3600", nil, mod)
 	c := launch(t, ex, spec)
-	e, ok := c.(health.Execer)
+	e, ok := c.(health.Container)
 	if !ok {
-		t.Fatalf("%T is not a health.Execer", c)
+		t.Fatalf("%T is not a health.Container", c)
 	}
 	return e, spec.Sandbox
 }
@@ -106,7 +107,7 @@ func TestCommandHealthCheckInContainer(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		health.Run(ctx, check, health.Target{Exec: e, Log: slog.New(slog.NewTextHandler(&logs, nil))},
+		health.Run(ctx, check, health.Target{Container: e, Log: slog.New(slog.NewTextHandler(&logs, nil))},
 			func(r health.Result) { results <- r })
 	}()
 	defer func() { cancel(); <-done }()
@@ -150,4 +151,52 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestHTTPCheckPorts runs HTTP health checks of a bridged container by its published host port
+// (as Marathon gives it, reached on the agent's loopback) and by its container port (as Mesos
+// frameworks give it, reached at the container's address), and checks that a port that is
+// neither fails.
+func TestHTTPCheckPorts(t *testing.T) {
+	engine(t)
+	hostPort := uint32(testutil.FreePort(t))
+	ex := newTestExecutor(t, "agent-1")
+	spec := newSpec(t, "agent-1", `echo up > index.html; exec httpd -f -p 8080`, []uint64{uint64(hostPort)}, func(ti *mesos.TaskInfo) {
+		ti.Container.Docker.PortMappings = []mesos.PortMapping{{HostPort: hostPort, ContainerPort: 8080}}
+	})
+	c := launch(t, ex, spec).(health.Container)
+	ip := c.CheckHost(8080)
+	if net.ParseIP(ip) == nil || c.CheckHost(hostPort) != "" {
+		t.Fatalf("check hosts: container port %q, host port %q; want the container's address and the default",
+			ip, c.CheckHost(hostPort))
+	}
+	tests := []struct {
+		name    string
+		port    uint32
+		healthy bool
+	}{
+		{"host port", hostPort, true},
+		{"container port", 8080, true},
+		{"neither", 8081, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check := mesos.HealthCheck{Type: "HTTP", HTTP: &mesos.HTTPCheckInfo{Port: tt.port, Path: "/index.html"},
+				DelaySeconds: new(0.0), IntervalSeconds: new(0.1), TimeoutSeconds: new(2.0),
+				GracePeriodSeconds: new(10.0), ConsecutiveFailures: new(uint32(1))}
+			if !tt.healthy {
+				check.GracePeriodSeconds = new(0.0)
+			}
+			ctx, cancel := context.WithTimeout(ctxFor(t), 20*time.Second)
+			defer cancel()
+			var got *health.Result
+			health.Run(ctx, check, health.Target{Container: c}, func(r health.Result) {
+				got = &r
+				cancel()
+			})
+			if got == nil || got.Healthy != tt.healthy {
+				t.Fatalf("got %+v, want healthy %v", got, tt.healthy)
+			}
+		})
+	}
 }

@@ -131,3 +131,24 @@ func networkInfos(mode, name string, ns *container.NetworkSettings) []mesos.Netw
 	}
 	return []mesos.NetworkInfo{ni}
 }
+
+// CheckHost returns the host HTTP and TCP health checks of port connect to: "" (the agent's
+// loopback) when the container shares the host's network, has no address, or publishes port on
+// the host (a port mapping's host port, as Marathon gives it); else the container's own address,
+// where its container port answers (as Mesos, which runs such checks in the container's network
+// namespace, expects).
+func (c *handle) CheckHost(port uint32) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.nets) == 0 || len(c.nets[0].IPAddresses) == 0 {
+		return ""
+	}
+	if ci := c.spec.Task.Container; ci != nil && ci.Docker != nil {
+		// Validated at launch: a mapping the container runs with.
+		nw, _ := networking(ci, c.spec.Task.Resources)
+		if nw != nil && slices.ContainsFunc(nw.mappings, func(m mesos.PortMapping) bool { return m.HostPort == port }) {
+			return ""
+		}
+	}
+	return c.nets[0].IPAddresses[0].IPAddress
+}

@@ -32,10 +32,10 @@ type Target struct {
 	Host string   // HTTP and TCP checks connect to Host:port; default 127.0.0.1, as Mesos
 	Dir  string   // working directory of COMMAND checks run on the host (the task's sandbox)
 	Env  []string // environment of COMMAND checks run on the host (the task's)
-	// Exec, when set, runs COMMAND checks instead of the host: inside the task's container.
-	// Dir and Env are then unused (the container has its own); the check's own environment
-	// is passed on.
-	Exec Execer
+	// Container, when set, is the task's container (a docker task's): COMMAND checks run inside
+	// it, Dir and Env unused (the container has its own; the check's own environment is passed
+	// on), and it chooses the host of HTTP and TCP checks by their port.
+	Container Container
 	// Resumed is set when checking resumes for a task whose health was reported before (one
 	// a restarted agent recovered): its grace period is over, so failures count at once.
 	Resumed bool
@@ -44,12 +44,16 @@ type Target struct {
 	Log *slog.Logger
 }
 
-// Execer runs a command inside a task's container (the docker executor's containers do).
-type Execer interface {
-	// Exec runs argv with env added to the container's environment and returns its exit code
-	// and the tail of its stdout and stderr. When ctx ends first, the command is killed and
-	// ctx's error returned.
+// Container is a task's container as checks use it; the docker executor's containers
+// implement it.
+type Container interface {
+	// Exec runs argv inside the container with env added to its environment and returns its
+	// exit code and the tail of its stdout and stderr. When ctx ends first, the command is
+	// killed and ctx's error returned.
 	Exec(ctx context.Context, argv, env []string) (code int, output []byte, err error)
+	// CheckHost returns the host an HTTP or TCP check of port connects to, "" for the
+	// target's Host.
+	CheckHost(port uint32) string
 }
 
 // Result is a change of health.
@@ -126,6 +130,11 @@ func Run(ctx context.Context, check mesos.HealthCheck, target Target, report fun
 		return
 	}
 	p := paramsOf(&check)
+	if target.Container != nil {
+		if h := target.Container.CheckHost(checkPort(&check)); h != "" {
+			target.Host = h
+		}
+	}
 	if target.Host == "" {
 		target.Host = "127.0.0.1"
 	}
@@ -183,6 +192,17 @@ func Run(ctx context.Context, check mesos.HealthCheck, target Target, report fun
 		}
 		timer.Reset(p.interval)
 	}
+}
+
+// checkPort is the port an HTTP or TCP check connects to, 0 for COMMAND checks.
+func checkPort(c *mesos.HealthCheck) uint32 {
+	switch c.Type {
+	case "HTTP":
+		return c.HTTP.Port
+	case "TCP":
+		return c.TCP.Port
+	}
+	return 0
 }
 
 type checker struct {
@@ -273,8 +293,8 @@ func (c *checker) command(ctx context.Context) error {
 		out  []byte
 		err  error
 	)
-	if c.target.Exec != nil {
-		code, out, err = c.target.Exec.Exec(ctx, execArgv(ci), env)
+	if c.target.Container != nil {
+		code, out, err = c.target.Container.Exec(ctx, execArgv(ci), env)
 	} else {
 		code, out, err = c.local(ctx, env)
 	}
@@ -302,9 +322,9 @@ func (c *checker) command(ctx context.Context) error {
 	return err
 }
 
-// execArgv is the argv of a COMMAND check run through an Execer: /bin/sh -c value for a shell
+// execArgv is the argv of a COMMAND check run in a Container: /bin/sh -c value for a shell
 // command, else value followed by the arguments after arguments[0] (which Mesos takes as
-// argv[0] and an Execer cannot set apart from the program).
+// argv[0] and an exec cannot set apart from the program).
 func execArgv(ci *mesos.CommandInfo) []string {
 	if ci.IsShell() {
 		return []string{"/bin/sh", "-c", *ci.Value}

@@ -231,24 +231,26 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
-// recordingExecer stands in for a container: it records what it is asked to run.
-type recordingExecer struct {
+// recordingContainer stands in for a container: it records what it is asked to run.
+type recordingContainer struct {
 	mu        sync.Mutex
 	argv, env []string
 	code      int
 	out       string
 }
 
-func (r *recordingExecer) Exec(_ context.Context, argv, env []string) (int, []byte, error) {
+func (r *recordingContainer) Exec(_ context.Context, argv, env []string) (int, []byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.argv, r.env = argv, env
 	return r.code, []byte(r.out), nil
 }
 
-// TestExecer checks that COMMAND checks of a target with an Execer run through it (argv as
+func (r *recordingContainer) CheckHost(uint32) string { return "" }
+
+// TestContainerCommand checks that COMMAND checks of a target with a Container run in it (argv as
 // Mesos builds it, the check's own environment only) and that its exit code decides health.
-func TestExecer(t *testing.T) {
+func TestContainerCommand(t *testing.T) {
 	sh := "test -f /ready"
 	tests := []struct {
 		name     string
@@ -265,8 +267,8 @@ func TestExecer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ex := &recordingExecer{code: tt.code, out: "some output"}
-			target := Target{Exec: ex, Dir: "/host/dir", Env: []string{"HOST_ONLY=1"}}
+			ex := &recordingContainer{code: tt.code, out: "some output"}
+			target := Target{Container: ex, Dir: "/host/dir", Env: []string{"HOST_ONLY=1"}}
 			got := collect(t, fast(mesos.HealthCheck{Type: "COMMAND", Command: &tt.command}, 1), target, 1)
 			if len(got) != 1 {
 				t.Fatalf("got %+v", got)
