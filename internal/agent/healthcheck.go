@@ -29,9 +29,9 @@ func (a *Agent) startHealthCheck(ctx context.Context, t *task, spec executor.Spe
 	log := a.log.With("framework", t.key.fw, "task", t.key.task)
 	hctx, cancel := context.WithCancel(ctx)
 	target := health.Target{Dir: spec.Sandbox, Log: log, Resumed: resumed}
-	if ex, ok := ctr.(health.Execer); ok {
-		// COMMAND checks run inside the task's container (docker tasks).
-		target.Exec = ex
+	if c, ok := ctr.(health.Container); ok {
+		// Docker tasks: COMMAND checks run inside the container.
+		target.Container = c
 	} else if hc.Type == "COMMAND" {
 		target.Env = process.Env(os.Environ(), spec)
 	}
