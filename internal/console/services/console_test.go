@@ -372,3 +372,26 @@ func TestConsoleLogin(t *testing.T) {
 	}
 	browsertest.Screenshot(t, p.ctx, "logged-in")
 }
+
+// TestConsoleOnStandby opens the console on a services instance that does not lead: its API
+// calls and its event stream reach the leader through the standby's proxy, so an app created
+// elsewhere appears live.
+func TestConsoleOnStandby(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Masters: 2, Services: true})
+	leader := c.WaitForServicesLeader(20 * time.Second)
+	standby := c.ServicesURLs()[1-leader]
+	p := &page{t: t, ctx: browsertest.New(t)}
+	p.do("open the standby's console", chromedp.Navigate(standby+"/ui/"))
+	p.wait("the event stream", `!!document.querySelector('#apps-table') && document.querySelector('#live').classList.contains('on')`)
+
+	api, err := client.New(client.Config{URLs: []string{c.ServicesURLs()[leader]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero, cmd := 0, "sleep 600"
+	if _, err := api.CreateApp(t.Context(), &marathon.App{ID: "/elsewhere", Cmd: &cmd, Instances: &zero, CPUs: 0.1, Mem: 16}); err != nil {
+		t.Fatal(err)
+	}
+	p.wait("the app created elsewhere", `!!document.querySelector('tr[data-app="/elsewhere"]')`)
+	browsertest.Screenshot(t, p.ctx, "standby")
+}
