@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -85,12 +87,18 @@ func (c *handle) Exec(ctx context.Context, argv, env []string) (int, []byte, err
 }
 
 // killExec kills a running exec's process group: the engine starts every exec as the leader
-// of a session of its own.
+// of a session of its own. The pid the engine reports is the host's: it is signalled only when
+// this process sees it in the container's cgroup, so an agent in another pid namespace than
+// the engine's never signals a process of its own by mistake.
 func (c *handle) killExec(execID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), execKillTimeout)
 	defer cancel()
 	info, err := c.ex.cli.ContainerExecInspect(ctx, execID)
 	if err != nil || !info.Running || info.Pid <= 0 {
+		return
+	}
+	if !inContainer(info.Pid, info.ContainerID) {
+		c.ex.log.Warn("cannot kill a timed-out exec: its pid is not visible here", "container", c.spec.ContainerID, "pid", info.Pid)
 		return
 	}
 	err = syscall.Kill(-info.Pid, syscall.SIGKILL)
@@ -100,6 +108,17 @@ func (c *handle) killExec(execID string) {
 	if err != nil && !errors.Is(err, syscall.ESRCH) {
 		c.ex.log.Warn("kill timed-out exec", "container", c.spec.ContainerID, "pid", info.Pid, "err", err)
 	}
+}
+
+// inContainer reports whether pid is, in this process's view, a process of the Docker
+// container dockerID: its cgroup paths name the container (/docker/<id>, or
+// docker-<id>.scope with systemd).
+func inContainer(pid int, dockerID string) bool {
+	if dockerID == "" {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	return err == nil && strings.Contains(string(b), dockerID)
 }
 
 // tail keeps the last max bytes written to it.

@@ -200,3 +200,31 @@ func TestHTTPCheckPorts(t *testing.T) {
 		})
 	}
 }
+
+// TestInContainer checks the guard of a timed-out exec's kill: only a pid in the container's
+// cgroup counts as the container's.
+func TestInContainer(t *testing.T) {
+	engine(t)
+	e, _ := execer(t, nil)
+	h := e.(*handle)
+	h.mu.Lock()
+	pid, id := h.pid, h.id
+	h.mu.Unlock()
+	tests := []struct {
+		name string
+		pid  int
+		id   string
+		want bool
+	}{
+		{"the container's init", pid, id, true},
+		{"another container's id", pid, strings.Repeat("0", 64), false},
+		{"a process outside", os.Getpid(), id, false},
+		{"no id", pid, "", false},
+		{"no such process", 1 << 30, id, false},
+	}
+	for _, tt := range tests {
+		if got := inContainer(tt.pid, tt.id); got != tt.want {
+			t.Errorf("%s: inContainer(%d, %q) = %v, want %v", tt.name, tt.pid, tt.id, got, tt.want)
+		}
+	}
+}
