@@ -20,6 +20,11 @@
 // serves a process's; the position reached is kept in the state directory, so a follower started
 // after an agent restart resumes where the last one stopped, without repeating a line.
 //
+// Containers serve health checks (package health) as health.Container: Exec runs a COMMAND
+// check inside the container through the Engine's exec calls, killing it when its timeout ends
+// (exec.go), and CheckHost says where an HTTP or TCP check of a port reaches the container
+// (network.go).
+//
 // # State and recovery
 //
 // The state directory the agent gives each container holds what Recover needs (recover.go):
