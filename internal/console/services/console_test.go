@@ -102,8 +102,8 @@ const runningTasks = `[...document.querySelectorAll('#tasks-table tbody tr[data-
 // TestServicesConsole walks the console as a user does: create an app with the form (the
 // server's 422 shown at the field first), see it reach Running in its folder, scale it to three
 // instances, compare versions, read a task's stdout, edit it as JSON (a 422 first), roll back a
-// deployment that cannot finish, kill a task and scale down, see the folder's health, and destroy
-// the app; every page is saved as a screenshot.
+// deployment that cannot finish, kill a task and scale down, see the folder's health, suspend and
+// destroy the app; every page is saved as a screenshot.
 func TestServicesConsole(t *testing.T) {
 	agentResources, err := mesos.ParseResources("cpus:2;mem:2048;disk:1024;ports:[31000-31100]")
 	if err != nil {
@@ -227,6 +227,12 @@ func TestServicesConsole(t *testing.T) {
 	p.wait("two healthy", `document.querySelector('tr[data-app="/console/web"] .bar')?.getAttribute('aria-label').startsWith('2 healthy, 0 unhealthy')`)
 	browsertest.Screenshot(t, p.ctx, "11-apps-healthy")
 	p.click("#app-_console_web")
+
+	// Suspend it: scaled to 0, the definition kept.
+	p.click("#suspend")
+	p.click("#confirm-ok")
+	p.wait("suspended", `document.querySelector('.page-head .badge')?.textContent === 'Suspended' &&
+		document.querySelector('#tasks-table .empty') !== null`)
 
 	// Destroy it: the console returns to the folder, now empty.
 	p.click("#destroy")
