@@ -36,7 +36,7 @@ const dockerTestImage = "marina-busybox:latest"
 // task's sandbox. Its grace period outlasts the test, so a failure is reported only by a check
 // that knows the task passed before.
 const killApp = `{"id": "/dkill", "instances": 2, "cpus": 0.1, "mem": 32,
- "cmd": "mkdir -p /www && echo hello-from-docker > /www/index.html && exec httpd -f -p 8080 -h /www",
+ "cmd": "echo serving-from-docker && mkdir -p /www && echo hello-from-docker > /www/index.html && exec httpd -f -p 8080 -h /www",
  "container": {"type": "DOCKER", "docker": {"image": "` + dockerTestImage + `"},
    "portMappings": [{"containerPort": 8080, "hostPort": 0, "name": "http"}]},
  "networks": [{"mode": "container/bridge"}],
@@ -248,6 +248,15 @@ func TestDockerSurvivesAgentKill(t *testing.T) {
 		}
 		return nil
 	})
+
+	// Its output reaches the sandbox as before, once: marina task logs reads it through the
+	// master.
+	out, err := exec.CommandContext(ctx, bin, "task", "logs", before[0].ID,
+		"--services", "http://127.0.0.1:"+strconv.Itoa(servicesPort),
+		"--master", "http://127.0.0.1:"+strconv.Itoa(masterPort)).CombinedOutput()
+	if err != nil || strings.Count(string(out), "serving-from-docker") != 1 {
+		t.Errorf("marina task logs: %v: %q, want the task's line once", err, out)
+	}
 
 	phase("taken back")
 	// The new agent checks health: a sick task turns unhealthy, then healthy again.
