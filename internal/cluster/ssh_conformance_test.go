@@ -25,14 +25,17 @@ func sshSettings(h *sshtest.Hosts, masters int, bin string) map[string]string {
 }
 
 // TestSSHConformance runs the provider conformance suite against the ssh provider, with a 1+1
-// cluster on two sshd containers, then checks that Destroy left the hosts clean.
+// cluster on two sshd containers, then checks that Destroy left the hosts clean. It logs in as
+// a user who is not root: every command runs through sudo.
 func TestSSHConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds the binary and runs a cluster on sshd containers")
 	}
 	hosts := sshtest.Start(t, 2)
 	bin := buildMarina(t)
-	p, err := cluster.NewSSH(sshSettings(hosts, 1, bin))
+	settings := sshSettings(hosts, 1, bin)
+	settings["user"] = sshtest.Ops
+	p, err := cluster.NewSSH(settings)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,16 @@ import (
 // Image is the host image scripts/build-sshd-image.sh builds.
 const Image = "marina-sshd:latest"
 
+// imageVersion is the version of the image this package needs (its marina.sshd.version label).
+const imageVersion = "2"
+
+// Ops is a user of every host who may run anything as root through sudo without a password;
+// the identity file logs in as root and as Ops.
+const (
+	Ops    = "ops"
+	OpsUID = 1000
+)
+
 // Hosts are n running SSH hosts.
 type Hosts struct {
 	// IPs are the hosts' addresses on their network, in order.
@@ -53,9 +63,10 @@ func Start(t testing.TB, n int) *Hosts {
 		cli.Close()
 		t.Skipf("no Docker Engine answers: %v", err)
 	}
-	if _, err := cli.ImageInspect(ctx, Image); err != nil {
+	img, err := cli.ImageInspect(ctx, Image)
+	if err != nil || img.Config == nil || img.Config.Labels["marina.sshd.version"] != imageVersion {
 		cli.Close()
-		t.Skipf("image %s is missing: build it with scripts/build-sshd-image.sh (%v)", Image, err)
+		t.Skipf("image %s (version %s) is missing: build it with scripts/build-sshd-image.sh (%v)", Image, imageVersion, err)
 	}
 	h := &Hosts{cli: cli}
 	t.Cleanup(func() { cli.Close() })
@@ -100,8 +111,9 @@ func Start(t testing.TB, n int) *Hosts {
 		}
 		h.containers = append(h.containers, resp.ID)
 		files := tarFiles(t, map[string]tarFile{
-			"etc/ssh/ssh_host_ed25519_key": {mode: 0o600, data: hostPEM},
-			"root/.ssh/authorized_keys":    {mode: 0o600, data: authorized},
+			"etc/ssh/ssh_host_ed25519_key":  {mode: 0o600, data: hostPEM},
+			"root/.ssh/authorized_keys":     {mode: 0o600, data: authorized},
+			"home/ops/.ssh/authorized_keys": {mode: 0o600, data: authorized, uid: OpsUID},
 		})
 		if err := cli.CopyToContainer(ctx, resp.ID, "/", files, container.CopyToContainerOptions{}); err != nil {
 			t.Fatalf("host %d: copy keys: %v", i+1, err)
@@ -242,15 +254,16 @@ func newKey(t testing.TB) (ssh.PublicKey, []byte) {
 type tarFile struct {
 	mode int64
 	data []byte
+	uid  int // and gid
 }
 
-// tarFiles makes a tar stream of files owned by root, in directories the image has.
+// tarFiles makes a tar stream of files, in directories the image has.
 func tarFiles(t testing.TB, files map[string]tarFile) *bytes.Buffer {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for name, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: f.mode, Size: int64(len(f.data)), Uid: f.uid, Gid: f.uid}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tw.Write(f.data); err != nil {
