@@ -89,12 +89,22 @@
     return es;
   };
 
-  // throttle returns f wrapped to run at most once per ms milliseconds, at the end of a burst.
-  M.throttle = function throttle(f, ms) {
-    let timer = null;
+  // coalesce returns a trigger that runs the async function f once for a burst of calls: after
+  // minGap milliseconds, or five times as long as f last took when that is longer, so a heavy
+  // page refreshes less often. A call while f runs makes it run again afterwards.
+  M.coalesce = function coalesce(f, minGap) {
+    let timer = null, again = false, gap = minGap;
+    const run = async () => {
+      again = false;
+      const t0 = performance.now();
+      try { await f(); } finally {
+        gap = Math.max(minGap, 5 * (performance.now() - t0));
+        timer = again ? setTimeout(run, gap) : null;
+      }
+    };
     return function () {
-      if (timer) return;
-      timer = setTimeout(() => { timer = null; f(); }, ms);
+      again = true;
+      if (!timer) timer = setTimeout(run, gap);
     };
   };
 

@@ -210,8 +210,8 @@
     master: () => master,
   };
 
-  const live = Marina.throttle(() => {
-    if (current && current.name !== 'sandbox') refresh();
+  const live = Marina.coalesce(async () => {
+    if (current && current.name !== 'sandbox') await refresh();
   }, 300);
   Marina.stream('/v2/events', EVENTS, live, (on) => { Marina.setLive(on); if (on) live(); });
   api('GET', '/v2/info').then((res) => {
