@@ -28,8 +28,7 @@ var _ health.Container = (*handle)(nil)
 // returns the exit code and the last maxExecOutput bytes of the command's stdout and stderr.
 // When ctx ends first, the command's process group is killed with SIGKILL and ctx's error
 // returned: the Engine API has no call to stop an exec, so the executor signals it by the host
-// pid the engine reports, which works when the agent shares the engine's pid namespace (it
-// logs a warning otherwise).
+// pid the engine reports, when it sees that pid in the container (see killExec).
 func (c *handle) Exec(ctx context.Context, argv, env []string) (int, []byte, error) {
 	cli := c.ex.cli
 	created, err := cli.ContainerExecCreate(ctx, c.ref(), dcontainer.ExecOptions{
