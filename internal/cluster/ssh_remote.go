@@ -146,7 +146,7 @@ func unitFile(c *Cluster, n *Node, r remote) string {
 	fmt.Fprintf(&b, "[Unit]\nDescription=Marina %s %s of cluster %s\n", n.Role, n.Name, c.Name)
 	b.WriteString("Wants=network-online.target\nAfter=network-online.target\n\n[Service]\n")
 	fmt.Fprintf(&b, "ExecStart=%s\n", systemdQuote(append([]string{r.binary()}, n.Args...)))
-	fmt.Fprintf(&b, "WorkingDirectory=%s\n", systemdQuote([]string{n.WorkDir}))
+	fmt.Fprintf(&b, "WorkingDirectory=%s\n", n.WorkDir) // a path, unquoted: systemd takes quotes literally here
 	fmt.Fprintf(&b, "StandardOutput=append:%s\nStandardError=append:%s\n", n.LogFile, n.LogFile)
 	b.WriteString("Restart=on-failure\nRestartSec=2\nTimeoutStopSec=10\nLimitNOFILE=1048576\n")
 	if n.Role == RoleAgent {
@@ -206,6 +206,7 @@ fi
 if alive "$pidf"; then exit 0; fi
 rm -f "$pidf"
 cd "$work"
+umask 022 # as under systemd; the node's own secrets are written 0600 regardless
 setsid sh -c 'echo $$ > "$0"; exec "$@"' "$pidf" "$bin" `)
 	b.WriteString(quoteAll(n.Args))
 	b.WriteString(` </dev/null >>"$log" 2>&1 &
