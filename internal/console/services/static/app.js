@@ -105,11 +105,11 @@
         h('button', {class: 'btn', type: 'button', id: 'kill-selected', disabled: none, onclick: () => killSelected(false)}, 'Kill selected'),
         h('button', {class: 'btn', type: 'button', id: 'killscale-selected', disabled: none, onclick: () => killSelected(true)}, 'Kill & scale selected'),
         h('span', {class: 'muted'}, plural(tasks.length, 'instance'))),
-      h('table', {class: 'grid', id: 'tasks-table'},
+      h('div', {class: 'scroll'}, h('table', {class: 'grid', id: 'tasks-table'},
         h('caption', {class: 'visually-hidden'}, 'Instances of ' + app.id),
         h('thead', {}, h('tr', {}, ['', 'ID', 'Host', 'Ports', 'State', 'Health', 'Version', 'Logs', ''].map((t) =>
           h('th', {scope: 'col'}, t ? t : h('span', {class: 'visually-hidden'}, 'Select or act'))))),
-        h('tbody', {}, rows))];
+        h('tbody', {}, rows)))];
   }
 
   function configTab(app) {
