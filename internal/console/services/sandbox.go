@@ -65,14 +65,16 @@ type masterTask struct {
 	SlaveID    string `json:"slave_id"`
 }
 
-// readAnswer is the agent's /files/read answer, passed on as is.
+// readAnswer is the agent's /files/read answer, with the offset to read from next (the size of
+// the file when the offset asked for was -1).
 type readAnswer struct {
 	Data   string `json:"data"`
 	Offset int64  `json:"offset"`
+	Next   int64  `json:"next"`
 }
 
 // serveRead answers GET /ui/api/tasks/{task}/files/{file}?offset=N with up to readLength bytes
-// of the task's stdout or stderr from offset N.
+// of the task's stdout or stderr from offset N; offset -1 asks for the file's size.
 func (s *sandboxes) serveRead(w http.ResponseWriter, r *http.Request) {
 	task, file := r.PathValue("task"), r.PathValue("file")
 	if file != "stdout" && file != "stderr" {
@@ -80,8 +82,8 @@ func (s *sandboxes) serveRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	offset, err := strconv.ParseInt(r.URL.Query().Get("offset"), 10, 64)
-	if err != nil || offset < 0 {
-		writeError(w, http.StatusBadRequest, "offset must be a number of bytes, 0 or more")
+	if err != nil || offset < -1 {
+		writeError(w, http.StatusBadRequest, "offset must be a number of bytes, or -1 for the size")
 		return
 	}
 	ans, err := s.read(r.Context(), task, file, offset)
@@ -128,6 +130,7 @@ func (s *sandboxes) readAt(ctx context.Context, loc located, file string, offset
 	if err := s.fromMaster(ctx, "/agent/"+url.PathEscape(loc.agent)+"/files/read?"+q.Encode(), &ans); err != nil {
 		return nil, fmt.Errorf("read %s of agent %s: %w", file, loc.agent, err)
 	}
+	ans.Next = ans.Offset + int64(len(ans.Data))
 	return &ans, nil
 }
 

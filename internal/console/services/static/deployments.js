@@ -39,19 +39,31 @@
         h('tbody', {}, rows)));
   };
 
+  // The sandbox page follows a task's stdout or stderr from its last page on, read through this
+  // console's server, which finds the task's agent and asks it through the master.
+  const PAGE = 64 * 1024; // the most one read returns
+  const KEEP = 2 * 1024 * 1024; // characters kept on the page; older ones are dropped
 
-  // The sandbox page follows a task's stdout or stderr, read through this console's server,
-  // which finds the task's agent and asks its /files API.
   function sandboxView() {}
   sandboxView.load = async (c) => {
     const task = c.query.get('task') || '';
     const file = c.query.get('file') === 'stderr' ? 'stderr' : 'stdout';
-    if (c.text === undefined) { c.text = ''; c.offset = 0; }
-    const res = await api('GET', 'api/tasks/' + encodeURIComponent(task) + '/files/' + file + '?offset=' + c.offset);
-    if (!res.ok) return {task, file, error: M(res)};
-    c.text += res.data.data;
-    c.offset = res.data.offset + res.data.data.length;
-    return {task, file, more: res.data.data.length > 0};
+    const read = (offset) => api('GET', 'api/tasks/' + encodeURIComponent(task) + '/files/' + file + '?offset=' + offset);
+    if (c.next === undefined) {
+      const size = await read(-1);
+      if (!size.ok) return {task, file, error: M(size)};
+      c.next = c.skipped = Math.max(0, size.data.next - PAGE);
+      c.text = '';
+    }
+    for (let pages = 0; pages < 16; pages++) { // catch up by up to 1 MiB a second
+      const res = await read(c.next);
+      if (!res.ok) return {task, file, error: M(res), next: c.next};
+      c.text = (c.text + res.data.data).slice(-KEEP);
+      const from = c.next;
+      c.next = res.data.next;
+      if (c.next - from < PAGE) break;
+    }
+    return {task, file, next: c.next};
   };
   sandboxView.render = (c) => {
     const {task, file} = c.data;
@@ -62,17 +74,19 @@
       c.stop = () => clearInterval(timer);
     }
     const other = file === 'stdout' ? 'stderr' : 'stdout';
+    const pre = document.getElementById('sandbox');
+    const atEnd = !pre || pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     replace(main,
       h('div', {class: 'page-head'}, heading(file + ' of ' + task),
         h('div', {class: 'actions'},
           h('a', {class: 'btn', href: sandboxHref(appID, task, other)}, 'Show ' + other),
           appID ? h('a', {class: 'btn', href: appHref(appID)}, 'Back to ' + appID) : null)),
       c.data.error ? h('p', {class: 'errors', id: 'sandbox-error'}, c.data.error) : null,
+      c.skipped ? h('p', {class: 'muted'}, 'The first ' + c.skipped + ' bytes are not shown; the master console\'s sandbox has the whole file.') : null,
       h('pre', {id: 'sandbox', tabindex: '0', 'aria-label': file + ' of ' + task}, c.text || (c.data.error ? '' : '(empty so far)')));
-    if (c.data.more) {
-      const pre = document.getElementById('sandbox');
-      pre.scrollTop = pre.scrollHeight;
-    }
+    // Follow the end unless the reader scrolled up.
+    const now = document.getElementById('sandbox');
+    if (atEnd) now.scrollTop = now.scrollHeight;
   };
 
   S.views.deployments = deploymentsView;
