@@ -9,7 +9,6 @@
     stripped, status, plural, badge, crumbs, heading, rollback, progress, main,
   } = S;
 
-
   function appView() {}
   appView.load = async (c) => {
     const id = c.rest;

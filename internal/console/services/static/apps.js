@@ -9,7 +9,6 @@
     healthBar, counts, crumbs, heading, main,
   } = S;
 
-
   function appsView() {}
   appsView.load = async (c) => {
     const [apps, queue] = await Promise.all([api('GET', '/v2/apps'), api('GET', '/v2/queue')]);

@@ -8,7 +8,6 @@
     stopDeployment, progress, main,
   } = S;
 
-
   function deploymentsView() {}
   deploymentsView.load = async () => {
     const [res, apps] = await Promise.all([api('GET', '/v2/deployments'), api('GET', '/v2/apps')]);

@@ -5,7 +5,6 @@
   const S = window.MarinaServices;
   const {api, M, askForce, renderError, enc, appHref, stripped, crumbs, heading, main} = S;
 
-
   // The form's fields: the JSON path each edits (for the server's 422 details), and how it
   // reads from and writes to a definition.
   const FIELDS = [
