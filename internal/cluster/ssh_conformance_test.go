@@ -11,9 +11,9 @@ import (
 	"github.com/marina-dcos/marina/internal/cluster/sshtest"
 )
 
-// sshSettings are the ssh provider's settings for hosts: masters on the first ones, agents on
+// sshHostSettings are the ssh provider's settings for hosts: masters on the first ones, agents on
 // the rest, host keys checked against the hosts' known_hosts file.
-func sshSettings(h *sshtest.Hosts, masters int, bin string) map[string]string {
+func sshHostSettings(h *sshtest.Hosts, masters int, bin string) map[string]string {
 	return map[string]string{
 		"masters":       strings.Join(h.IPs[:masters], ","),
 		"agents":        strings.Join(h.IPs[masters:], ","),
@@ -33,7 +33,7 @@ func TestSSHConformance(t *testing.T) {
 	}
 	hosts := sshtest.Start(t, 2)
 	bin := buildMarina(t)
-	settings := sshSettings(hosts, 1, bin)
+	settings := sshHostSettings(hosts, 1, bin)
 	settings["user"] = sshtest.Ops
 	p, err := cluster.NewSSH(settings)
 	if err != nil {
@@ -41,12 +41,12 @@ func TestSSHConformance(t *testing.T) {
 	}
 	t.Cleanup(func() { p.Close() })
 	clustertest.Run(t, p, cluster.Spec{Name: "conformance", Masters: 1, Agents: cluster.UniformAgents(1)}, t.TempDir())
-	assertHostsClean(t, hosts)
+	assertSSHHostsClean(t, hosts)
 }
 
-// assertHostsClean checks that every host runs nothing but its sshd (no node, no task) and
+// assertSSHHostsClean checks that every host runs nothing but its sshd (no node, no task) and
 // keeps no file of a cluster.
-func assertHostsClean(t *testing.T, hosts *sshtest.Hosts) {
+func assertSSHHostsClean(t *testing.T, hosts *sshtest.Hosts) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

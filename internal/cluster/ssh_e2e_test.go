@@ -39,7 +39,7 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	settings := sshSettings(hosts, 3, bin)
+	settings := sshHostSettings(hosts, 3, bin)
 	var spec strings.Builder
 	fmt.Fprintf(&spec, "name: %s\nmasters: 3\nagents: 3\nprovider:\n  name: ssh\n  settings:\n", name)
 	for k, v := range settings {
@@ -77,7 +77,7 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	if out, errOut, code := marina(t, ctx, bin, append([]string{"up", "--provider", "ssh", "-f", specFile}, common...)...); code != 0 || !strings.Contains(out, "already running") {
 		t.Errorf("second up: exit %d\n%s%s", code, out, errOut)
 	}
-	checkReprovision(t, ctx, hosts, bin, state, name, settings)
+	checkSSHReprovision(t, ctx, hosts, bin, state, name, settings)
 
 	// An HTTP server app, through the CLI, which finds the cluster and its token by itself.
 	cli := []string{"--state-dir", state, "--cluster", name}
@@ -90,11 +90,11 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "create", "-f", app, "--wait"}, cli...)...); code != 0 {
 		t.Fatalf("app create: exit %d\n%s%s", code, out, errOut)
 	}
-	checkServed(t, ctx, bin, cli, 2)
+	checkSSHServed(t, ctx, bin, cli, 2)
 	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "4", "--wait"}, cli...)...); code != 0 {
 		t.Fatalf("app scale: exit %d\n%s%s", code, out, errOut)
 	}
-	checkServed(t, ctx, bin, cli, 4)
+	checkSSHServed(t, ctx, bin, cli, 4)
 
 	// Kill the leading master's host.
 	leader := -1
@@ -125,16 +125,16 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 			services = append(services, "https://"+net.JoinHostPort(hosts.IPs[i], "8080"))
 		}
 	}
-	newLeader := waitNewLeader(t, ctx, survivors, strings.TrimSpace(string(token)), tlsConfig)
+	newLeader := waitSSHNewLeader(t, ctx, survivors, strings.TrimSpace(string(token)), tlsConfig)
 	fmt.Printf("ssh provider failover: %s leads %.2fs after the leading master's host was killed\n", newLeader, time.Since(killedAt).Seconds())
 	// The client config lists the dead master's services first; the CLI would wait for its
 	// connection to time out before trying the next one.
 	cli = append(cli, "--services", strings.Join(services, ","))
-	checkServed(t, ctx, bin, cli, 4)
+	checkSSHServed(t, ctx, bin, cli, 4)
 	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "3", "--wait"}, cli...)...); code != 0 {
 		t.Fatalf("app scale after failover: exit %d\n%s%s", code, out, errOut)
 	}
-	checkServed(t, ctx, bin, cli, 3)
+	checkSSHServed(t, ctx, bin, cli, 3)
 
 	// The killed host comes back with the cluster's files but none of its processes: down
 	// cleans it too.
@@ -162,15 +162,15 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 		t.Fatalf("marina down: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Logf("marina down took %v", time.Since(start).Round(time.Millisecond))
-	assertHostsClean(t, hosts)
+	assertSSHHostsClean(t, hosts)
 	if _, err := os.Stat(filepath.Join(state, name)); !os.IsNotExist(err) {
 		t.Errorf("state dir remains: %v", err)
 	}
 }
 
-// checkReprovision provisions the running cluster again: nothing is uploaded again unless it
+// checkSSHReprovision provisions the running cluster again: nothing is uploaded again unless it
 // changed on the host.
-func checkReprovision(t *testing.T, ctx context.Context, hosts *sshtest.Hosts, bin, state, name string, settings map[string]string) {
+func checkSSHReprovision(t *testing.T, ctx context.Context, hosts *sshtest.Hosts, bin, state, name string, settings map[string]string) {
 	t.Helper()
 	c, err := cluster.LoadCluster(state, name)
 	if err != nil {
@@ -202,14 +202,14 @@ func checkReprovision(t *testing.T, ctx context.Context, hosts *sshtest.Hosts, b
 	if after := stat(1); after == before1 {
 		t.Errorf("a changed binary was not uploaded again")
 	}
-	if out, err := hosts.Exec(ctx, 1, "sha256sum", remoteBin); err != nil || !strings.Contains(out, fileSHA256(t, bin)) {
+	if out, err := hosts.Exec(ctx, 1, "sha256sum", remoteBin); err != nil || !strings.Contains(out, sshFileSHA256(t, bin)) {
 		t.Errorf("host 2's binary after Provision: %s %v", out, err)
 	}
 }
 
-// checkServed waits until /web has want running tasks, each serving on the host:port the API
+// checkSSHServed waits until /web has want running tasks, each serving on the host:port the API
 // reports.
-func checkServed(t *testing.T, ctx context.Context, bin string, cli []string, want int) {
+func checkSSHServed(t *testing.T, ctx context.Context, bin string, cli []string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var problem string
@@ -219,7 +219,7 @@ func checkServed(t *testing.T, ctx context.Context, bin string, cli []string, wa
 		var list struct{ Tasks []api.Task }
 		if code != 0 || json.Unmarshal([]byte(out), &list) != nil {
 			problem = fmt.Sprintf("task list: exit %d: %s%s", code, out, errOut)
-		} else if n := runningTasks(list.Tasks); n != want {
+		} else if n := sshRunningTasks(list.Tasks); n != want {
 			problem = fmt.Sprintf("%d running tasks, want %d", n, want)
 		}
 		for _, tk := range list.Tasks {
@@ -230,7 +230,7 @@ func checkServed(t *testing.T, ctx context.Context, bin string, cli []string, wa
 				problem = fmt.Sprintf("task %s has no port", tk.ID)
 				break
 			}
-			body, err := httpBody(ctx, "http://"+net.JoinHostPort(tk.Host, strconv.Itoa(tk.Ports[0]))+"/")
+			body, err := sshHTTPBody(ctx, "http://"+net.JoinHostPort(tk.Host, strconv.Itoa(tk.Ports[0]))+"/")
 			if err != nil || !strings.HasPrefix(body, "served-by-") {
 				problem = fmt.Sprintf("task %s at %s:%d: %q %v", tk.ID, tk.Host, tk.Ports[0], body, err)
 			}
@@ -243,7 +243,7 @@ func checkServed(t *testing.T, ctx context.Context, bin string, cli []string, wa
 	t.Fatalf("app /web not served by %d tasks: %s", want, problem)
 }
 
-func runningTasks(tasks []api.Task) int {
+func sshRunningTasks(tasks []api.Task) int {
 	n := 0
 	for _, tk := range tasks {
 		if tk.State == "TASK_RUNNING" {
@@ -253,7 +253,7 @@ func runningTasks(tasks []api.Task) int {
 	return n
 }
 
-func httpBody(ctx context.Context, url string) (string, error) {
+func sshHTTPBody(ctx context.Context, url string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -269,8 +269,8 @@ func httpBody(ctx context.Context, url string) (string, error) {
 	return string(b), err
 }
 
-// waitNewLeader waits until one of masters says it is elected and returns its URL.
-func waitNewLeader(t *testing.T, ctx context.Context, masters []string, token string, tlsConfig *tls.Config) string {
+// waitSSHNewLeader waits until one of masters says it is elected and returns its URL.
+func waitSSHNewLeader(t *testing.T, ctx context.Context, masters []string, token string, tlsConfig *tls.Config) string {
 	t.Helper()
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
 	defer client.CloseIdleConnections()
@@ -299,7 +299,7 @@ func waitNewLeader(t *testing.T, ctx context.Context, masters []string, token st
 	return ""
 }
 
-func fileSHA256(t *testing.T, path string) string {
+func sshFileSHA256(t *testing.T, path string) string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

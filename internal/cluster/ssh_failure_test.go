@@ -46,7 +46,7 @@ func TestSSHFailures(t *testing.T) {
 		{name: "insecure", known: "", insecure: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			settings := sshSettings(hosts, 1, bin)
+			settings := sshHostSettings(hosts, 1, bin)
 			settings["known_hosts"] = filepath.Join(t.TempDir(), "known_hosts")
 			if err := os.WriteFile(settings["known_hosts"], []byte(tc.known), 0o600); err != nil {
 				t.Fatal(err)
@@ -107,7 +107,7 @@ func TestSSHFailures(t *testing.T) {
 			}
 		}()
 		t.Setenv("SSH_AUTH_SOCK", sock)
-		settings := sshSettings(hosts, 1, bin)
+		settings := sshHostSettings(hosts, 1, bin)
 		delete(settings, "identity_file")
 		p, err := cluster.NewSSH(settings)
 		if err != nil {
@@ -128,7 +128,7 @@ func TestSSHFailures(t *testing.T) {
 	if _, err := hosts.Exec(ctx, 0, "sh", "-c", "mkdir -p /var/lib/other && echo keep > /var/lib/other/data"); err != nil {
 		t.Fatal(err)
 	}
-	settings := sshSettings(hosts, 1, bin)
+	settings := sshHostSettings(hosts, 1, bin)
 	settings["dir"] = "/var/lib/other"
 	p, err := cluster.NewSSH(settings)
 	if err != nil {
@@ -156,7 +156,7 @@ func TestSSHFailures(t *testing.T) {
 	state := t.TempDir()
 	var yaml strings.Builder
 	yaml.WriteString("name: rollback\nmasters: 1\nagents: 1\nprovider:\n  name: ssh\n  settings:\n")
-	for k, v := range sshSettings(hosts, 1, bin) {
+	for k, v := range sshHostSettings(hosts, 1, bin) {
 		yaml.WriteString("    " + k + ": \"" + v + "\"\n")
 	}
 	specFile := filepath.Join(t.TempDir(), "cluster.yaml")
@@ -171,7 +171,7 @@ func TestSSHFailures(t *testing.T) {
 	if !strings.Contains(out+errOut, "roll back") {
 		t.Errorf("no rollback reported:\n%s%s", out, errOut)
 	}
-	assertHostsClean(t, hosts)
+	assertSSHHostsClean(t, hosts)
 	if _, err := os.Stat(filepath.Join(state, "rollback")); !os.IsNotExist(err) {
 		t.Errorf("state dir remains after the rollback: %v", err)
 	}
