@@ -96,6 +96,22 @@ func (p *page) set(sel, value string) {
 	p.do("set "+sel, chromedp.SetValue(chromedp.CSS(sel), value, chromedp.NodeVisible))
 }
 
+// unnamedControls is a JavaScript expression: the controls of the page that a screen reader
+// could not name (no text, aria-label or label).
+const unnamedControls = `[...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')]
+	.filter((el) => !((el.getAttribute('aria-label') || el.textContent || '').trim() ||
+		(el.id && document.querySelector('label[for="' + el.id + '"]'))))
+	.map((el) => el.outerHTML.slice(0, 160))`
+
+// shot saves a screenshot of the page and checks that every control on it has a name.
+func (p *page) shot(name string) {
+	p.t.Helper()
+	browsertest.Screenshot(p.t, p.ctx, name)
+	if bad := eval[[]string](p, unnamedControls); len(bad) > 0 {
+		p.t.Errorf("%s: controls without an accessible name: %q", name, bad)
+	}
+}
+
 // runningTasks is a JavaScript expression: the number of RUNNING rows in the tasks table.
 const runningTasks = `[...document.querySelectorAll('#tasks-table tbody tr[data-task]')].filter((r) => r.textContent.includes('RUNNING')).length`
 
@@ -117,7 +133,7 @@ func TestServicesConsole(t *testing.T) {
 	p.do("open the console", chromedp.Navigate(base+"/"))
 	p.wait("the apps page", `location.pathname === '/ui/' && !!document.querySelector('#apps-table')`)
 	p.wait("the event stream", `document.querySelector('#live').classList.contains('on')`)
-	browsertest.Screenshot(t, p.ctx, "01-apps-empty")
+	p.shot("01-apps-empty")
 
 	// Create an app with the form; an invalid CPU share comes back as a 422 shown at its field.
 	p.click("#create-app")
@@ -130,7 +146,7 @@ func TestServicesConsole(t *testing.T) {
 	p.wait("the 422 at the CPUs field", `document.querySelector('#err-cpus').textContent !== '' &&
 		document.querySelector('#f-cpus').getAttribute('aria-invalid') === 'true'`)
 	t.Logf("the server's answer at the CPUs field: %q", eval[string](p, `document.querySelector('#err-cpus').textContent`))
-	browsertest.Screenshot(t, p.ctx, "02-create-invalid")
+	p.shot("02-create-invalid")
 	p.set("#f-cpus", "0.5")
 	p.click("#submit")
 	p.wait("the new app's page", `location.hash === '#/app/console/web'`)
@@ -142,7 +158,7 @@ func TestServicesConsole(t *testing.T) {
 		const row = document.querySelector('tr[data-app="/console/web"]');
 		return row && row.textContent.includes('Running') && row.textContent.includes('1 / 1');
 	})()`)
-	browsertest.Screenshot(t, p.ctx, "03-apps-folder")
+	p.shot("03-apps-folder")
 
 	// Scale to 3 from the app's page.
 	p.click("#app-_console_web")
@@ -151,7 +167,7 @@ func TestServicesConsole(t *testing.T) {
 	p.set("#scale-input", "3")
 	p.click("#scale-ok")
 	p.wait("three running tasks", runningTasks+` === 3`)
-	browsertest.Screenshot(t, p.ctx, "04-app-scaled")
+	p.shot("04-app-scaled")
 
 	// The versions: the scale made a second one; compare the first with the current.
 	p.click("#tab-versions")
@@ -161,13 +177,13 @@ func TestServicesConsole(t *testing.T) {
 		const d = document.querySelector('#diff');
 		return d && [...d.querySelectorAll('.add')].some((l) => l.textContent.includes('"instances": 3'));
 	})()`)
-	browsertest.Screenshot(t, p.ctx, "05-versions-diff")
+	p.shot("05-versions-diff")
 
 	// A task's stdout, read from its sandbox on the agent.
 	p.click("#tab-tasks")
 	p.click(`#tasks-table a[id^="stdout-"]`)
 	p.wait("the task's stdout", `document.querySelector('#sandbox')?.textContent.includes('hello-from-console')`)
-	browsertest.Screenshot(t, p.ctx, "06-sandbox")
+	p.shot("06-sandbox")
 
 	// Edit it as raw JSON: add a label and a health check with an invalid memory size first, whose
 	// 422 is listed beside the editor, then fix it and deploy; the restart replaces the instances
@@ -187,14 +203,14 @@ func TestServicesConsole(t *testing.T) {
 	}
 	editJSON(-5)
 	p.wait("the 422 beside the JSON", `document.querySelector('#json-errors')?.textContent.includes('/mem')`)
-	browsertest.Screenshot(t, p.ctx, "07-edit-json-invalid")
+	p.shot("07-edit-json-invalid")
 	editJSON(32)
 	p.wait("the app's page", `location.hash === '#/app/console/web'`)
 	p.wait("the restart done", `[...document.querySelectorAll('#tasks-table tbody tr[data-task]')].filter((r) => r.textContent.includes('Healthy')).length === 3 &&
 		document.querySelector('#tasks-table tbody').children.length === 3 && !document.querySelector('.deployment')`)
 	p.click("#tab-config")
 	p.wait("the new label", `document.querySelector('#app-json')?.textContent.includes('"tier": "web"')`)
-	browsertest.Screenshot(t, p.ctx, "08-config")
+	p.shot("08-config")
 	p.click("#tab-tasks")
 
 	// Scale to 6: the agent fits only a fourth instance (2 CPUs), so the deployment stays; roll
@@ -206,7 +222,7 @@ func TestServicesConsole(t *testing.T) {
 	p.wait("four running tasks", runningTasks+` === 4`)
 	p.click(`.topbar a[href="#/deployments"]`)
 	p.wait("the deployment", `!!document.querySelector('#deployments-table tr[data-deployment]')`)
-	browsertest.Screenshot(t, p.ctx, "09-deployments")
+	p.shot("09-deployments")
 	p.click(`#deployments-table button[id^="rollback-"]`)
 	p.click("#confirm-ok")
 	p.wait("no deployment left", `!document.querySelector('#deployments-table tr[data-deployment]')`)
@@ -215,7 +231,7 @@ func TestServicesConsole(t *testing.T) {
 	if got := eval[string](p, `document.querySelector('.page-head .muted').textContent`); got != "3 of 3 running" {
 		t.Errorf("after the rollback the app shows %q, want 3 of 3 running", got)
 	}
-	browsertest.Screenshot(t, p.ctx, "10-rolled-back")
+	p.shot("10-rolled-back")
 
 	// Kill one task and scale down with it.
 	p.click(`#tasks-table button[id^="killscale-"]`)
@@ -225,7 +241,7 @@ func TestServicesConsole(t *testing.T) {
 	// The folder's health bar counts the healthy instances.
 	p.click(`.crumbs a[href="#/apps/console"]`)
 	p.wait("two healthy", `document.querySelector('tr[data-app="/console/web"] .bar')?.getAttribute('aria-label').startsWith('2 healthy, 0 unhealthy')`)
-	browsertest.Screenshot(t, p.ctx, "11-apps-healthy")
+	p.shot("11-apps-healthy")
 	p.click("#app-_console_web")
 
 	// Suspend it: scaled to 0, the definition kept.
