@@ -23,7 +23,7 @@ type UpOptions struct {
 	// Wait for a leader and for every agent to register; without it Up returns once the
 	// processes run.
 	Wait bool
-	// Timeout bounds the whole bring-up; default 60s.
+	// Timeout bounds the whole bring-up; default 60s, or the provider's (a SlowProvider).
 	Timeout time.Duration
 	Out     io.Writer // progress and endpoints; default os.Stdout
 	Logger  *slog.Logger
@@ -37,6 +37,12 @@ type UpOptions struct {
 // PlanPrinter is a provider that shows its plan in full, for `up --dry-run`.
 type PlanPrinter interface {
 	PrintPlan(w io.Writer, c *Cluster) error
+}
+
+// SlowProvider is a provider whose nodes take minutes to make and remove (cloud VMs): its
+// Timeouts replace up's defaults for the bring-up and for a rollback.
+type SlowProvider interface {
+	Timeouts() (up, rollback time.Duration)
 }
 
 // ProgressReporter is a provider that reports progress of its own within up's steps (one line
@@ -65,9 +71,6 @@ func Up(ctx context.Context, opts UpOptions) (*Cluster, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir()
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 60 * time.Second
-	}
 	spec := *opts.Spec
 	spec.Default()
 	if err := spec.Validate(); err != nil {
@@ -79,6 +82,17 @@ func Up(ctx context.Context, opts UpOptions) (*Cluster, error) {
 		if prov, err = NewProvider(spec.Provider.Name, spec.Provider.Settings); err != nil {
 			return nil, err
 		}
+	}
+	var rollbackTimeout time.Duration
+	if sp, ok := prov.(SlowProvider); ok {
+		var up time.Duration
+		up, rollbackTimeout = sp.Timeouts()
+		if opts.Timeout <= 0 {
+			opts.Timeout = up
+		}
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
 	}
 	if opts.DryRun {
 		pp, ok := prov.(PlanPrinter)
@@ -125,9 +139,10 @@ func Up(ctx context.Context, opts UpOptions) (*Cluster, error) {
 	fmt.Fprintf(opts.Out, "Bringing up cluster %q: %d masters, %d agents, %s provider\n",
 		c.Name, len(c.Masters()), len(c.Agents()), c.Provider)
 	runner := &Runner{
-		Progress:  progress,
-		Retain:    opts.Retain,
-		OnFailure: func(e *StepError) { reportFailure(opts.Out, prov, c, e) },
+		Progress:        progress,
+		Retain:          opts.Retain,
+		OnFailure:       func(e *StepError) { reportFailure(opts.Out, prov, c, e) },
+		RollbackTimeout: rollbackTimeout,
 	}
 	start := time.Now()
 	if err := runner.Run(ctx, upSteps(opts, prov, c)); err != nil {
