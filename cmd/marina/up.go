@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -78,6 +77,6 @@ See docs/cluster.md.`,
 	f.StringVar(&opts.StateDir, "state-dir", cluster.DefaultStateDir(), "directory for cluster state and the client config (env "+cluster.EnvStateDir+")")
 	f.BoolVar(&opts.Retain, "retain", false, "keep what was made when a step fails, for a post mortem")
 	f.BoolVar(&opts.Wait, "wait", true, "wait for a leader and for every agent to register; false returns once the processes run")
-	f.DurationVar(&opts.Timeout, "timeout", 60*time.Second, "give up (and roll back) after this long")
+	f.DurationVar(&opts.Timeout, "timeout", 0, "give up (and roll back) after this long (default 60s; azure: 30m)")
 	return cmd
 }
