@@ -59,6 +59,7 @@ var (
 	_ PlanPrinter      = (*Azure)(nil)
 	_ ProgressReporter = (*Azure)(nil)
 	_ DestroyConfirmer = (*Azure)(nil)
+	_ SlowProvider     = (*Azure)(nil)
 )
 
 func init() {

@@ -13,6 +13,18 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 )
 
+// Azure's defaults for up and for its rollback: VMs take minutes to make, a resource group's
+// deletion as long.
+const (
+	azureUpTimeout       = 30 * time.Minute
+	azureRollbackTimeout = 30 * time.Minute
+)
+
+// Timeouts are up's defaults for Azure: minutes, not seconds.
+func (a *Azure) Timeouts() (up, rollback time.Duration) {
+	return azureUpTimeout, azureRollbackTimeout
+}
+
 // azureCallTimeout bounds the calls of Running and Logs, which take no context.
 const azureCallTimeout = 2 * time.Minute
 
