@@ -57,19 +57,19 @@ func marinaBinary(t *testing.T) string {
 	return bin
 }
 
-// proc is a marina process the test started; its output goes to a file shown when the test
+// marinaProc is a marina process the test started; its output goes to a file shown when the test
 // fails.
-type proc struct {
+type marinaProc struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
 }
 
-// startNode runs bin with args and stops it (SIGTERM, then SIGKILL) when the test ends.
-func startNode(t *testing.T, bin, name string, args ...string) *proc {
+// startMarina runs bin with args and stops it (SIGTERM, then SIGKILL) when the test ends.
+func startMarina(t *testing.T, bin, name string, args ...string) *marinaProc {
 	t.Helper()
-	n := &proc{name: name, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
+	n := &marinaProc{name: name, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
 	f, err := os.Create(n.log)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func startNode(t *testing.T, bin, name string, args ...string) *proc {
 }
 
 // stop signals the process and waits for it to end, killing it after grace.
-func (n *proc) stop(sig syscall.Signal, grace time.Duration) {
+func (n *marinaProc) stop(sig syscall.Signal, grace time.Duration) {
 	select {
 	case <-n.done:
 		return
@@ -149,7 +149,7 @@ func TestDockerSurvivesAgentKill(t *testing.T) {
 	phase("built")
 
 	masterPort, servicesPort := testutil.FreePort(t), testutil.FreePort(t)
-	startNode(t, bin, "master", "master", "--ip", "127.0.0.1",
+	startMarina(t, bin, "master", "master", "--ip", "127.0.0.1",
 		"--port", strconv.Itoa(masterPort), "--services-port", strconv.Itoa(servicesPort),
 		"--etcd-client-port", strconv.Itoa(testutil.FreePort(t)), "--etcd-peer-port", strconv.Itoa(testutil.FreePort(t)),
 		"--etcd-heartbeat-ms", "50", "--etcd-election-ms", "500",
@@ -161,7 +161,7 @@ func TestDockerSurvivesAgentKill(t *testing.T) {
 		"--listen", agentAddr, "--work-dir", agentDir,
 		"--containerizers", "process,docker",
 		"--resources", "cpus:2;mem:1024;disk:1024;ports:" + freePorts(t, 4)}
-	agent := startNode(t, bin, "agent", agentArgs...)
+	agent := startMarina(t, bin, "agent", agentArgs...)
 
 	mc, err := marathon.New(marathon.Config{URLs: []string{"http://127.0.0.1:" + strconv.Itoa(servicesPort)}})
 	if err != nil {
@@ -215,12 +215,12 @@ func TestDockerSurvivesAgentKill(t *testing.T) {
 	phase("serving and healthy; killing the agent")
 	agent.stop(syscall.SIGKILL, 0)
 	for _, task := range before {
-		if _, err := page(task); err != nil {
+		if _, err := taskPage(task); err != nil {
 			t.Fatalf("with the agent killed, task %s stopped serving: %v", task.ID, err)
 		}
 	}
 	if got := containersOf(t, engine, agentID); !sameContainers(got, containers) {
-		t.Fatalf("with the agent killed, containers are %v, want %v", names(got), names(containers))
+		t.Fatalf("with the agent killed, containers are %v, want %v", containerNames(got), containerNames(containers))
 	}
 
 	// A container of this agent that no task owns, as a lost checkpoint would leave: the new
@@ -228,7 +228,7 @@ func TestDockerSurvivesAgentKill(t *testing.T) {
 	orphan := createOrphan(t, engine, agentID)
 
 	phase("agent restarting")
-	startNode(t, bin, "agent-2", agentArgs...)
+	startMarina(t, bin, "agent-2", agentArgs...)
 	// The new agent process runs the tasks itself, not just the master's memory of them.
 	testutil.WaitFor(t, 30*time.Second, func() error {
 		got, err := agentTasks(agentAddr)
@@ -244,7 +244,7 @@ func TestDockerSurvivesAgentKill(t *testing.T) {
 	testutil.WaitFor(t, 30*time.Second, func() error {
 		if got := containersOf(t, engine, agentID); !sameContainers(got, containers) {
 			return fmt.Errorf("after the agent's restart, containers are %v, want %v (the orphan %s removed)",
-				names(got), names(containers), orphan)
+				containerNames(got), containerNames(containers), orphan)
 		}
 		return nil
 	})
@@ -311,7 +311,7 @@ func TestDockerSurvivesAgentKill(t *testing.T) {
 	}
 	testutil.WaitFor(t, 30*time.Second, func() error {
 		if got := containersOf(t, engine, agentID); len(got) > 0 {
-			return fmt.Errorf("containers left after the app's deletion: %v", names(got))
+			return fmt.Errorf("containers left after the app's deletion: %v", containerNames(got))
 		}
 		return nil
 	})
@@ -406,7 +406,7 @@ func healthyTasks(t *testing.T, mc *marathon.Client) []api.Task {
 			if len(task.HealthCheckResults) != 1 || !task.HealthCheckResults[0].Alive {
 				return fmt.Errorf("task %s is not healthy: %+v", task.ID, task.HealthCheckResults)
 			}
-			if _, err := page(task); err != nil {
+			if _, err := taskPage(task); err != nil {
 				return err
 			}
 		}
@@ -433,8 +433,8 @@ func waitHealth(t *testing.T, mc *marathon.Client, id string, alive bool) {
 	})
 }
 
-// page fetches a task's page from the host port it reports.
-func page(task api.Task) (string, error) {
+// taskPage fetches a task's page from the host port it reports.
+func taskPage(task api.Task) (string, error) {
 	if len(task.Ports) == 0 {
 		return "", fmt.Errorf("task %s reports no port", task.ID)
 	}
@@ -480,7 +480,7 @@ func sameContainers(a, b []container.Summary) bool {
 	return len(x) == len(a) && len(y) == len(b) && slices.Equal(x, y)
 }
 
-func names(l []container.Summary) []string {
+func containerNames(l []container.Summary) []string {
 	var out []string
 	for _, c := range l {
 		out = append(out, strings.Join(c.Names, ",")+" "+c.State)
