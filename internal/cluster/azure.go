@@ -313,7 +313,7 @@ func (a *Azure) group(c *Cluster) string {
 
 // Plan lays out the nodes on static addresses of the subnet (masters from .4, agents from
 // .10), with the paths they have on their VMs. The binary URL is redacted from the spec that
-// is saved.
+// is saved, and the subscription recorded in it.
 func (a *Azure) Plan(c *Cluster) error {
 	agents := c.Spec.Agents.Expand()
 	masterAt := func(i int) (netip.Addr, error) { return subnetHost(a.s.subnet, azureFirstMaster+i) }
@@ -321,10 +321,19 @@ func (a *Azure) Plan(c *Cluster) error {
 	if _, err := agentAt(len(agents) - 1); len(agents) > 0 && err != nil {
 		return fmt.Errorf("azure provider: %d agents do not fit in subnet %s: %w", len(agents), a.s.subnet, err)
 	}
-	if c.Spec.Provider.Settings["binary-url"] != "" {
-		c.Spec.Provider.Settings = maps.Clone(c.Spec.Provider.Settings)
-		c.Spec.Provider.Settings["binary-url"] = redacted
+	// What is saved: the binary URL redacted, and the subscription even when it came from the
+	// environment, so that status and down find the cluster from any shell.
+	saved := maps.Clone(c.Spec.Provider.Settings)
+	if saved == nil {
+		saved = map[string]string{}
 	}
+	if saved["binary-url"] != "" {
+		saved["binary-url"] = redacted
+	}
+	if a.s.subscription != "" {
+		saved["subscription"] = a.s.subscription
+	}
+	c.Spec.Provider.Settings = saved
 	r := azureRemote(c)
 	c.Binary = r.binary()
 	c.Nodes = nil

@@ -291,9 +291,14 @@ func TestAzureDownDeletesTheGroupAfterConfirmation(t *testing.T) {
 	f := newFakeAzure()
 	f.install(t)
 	state := t.TempDir()
-	if _, out, err := upAzure(t, azureSpec("gone", 1, 1, testAzureSettings(t)), state); err != nil {
+	// The subscription comes from the environment at up, and is gone at down.
+	settings := testAzureSettings(t)
+	delete(settings, "subscription")
+	t.Setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000009")
+	if _, out, err := upAzure(t, azureSpec("gone", 1, 1, settings), state); err != nil {
 		t.Fatalf("up: %v\n%s", err, out)
 	}
+	t.Setenv("AZURE_SUBSCRIPTION_ID", "")
 	down := func(yes bool, answer string) (string, error) {
 		var out bytes.Buffer
 		err := Down(context.Background(), DownOptions{Name: "gone", StateDir: state, Out: &out, Yes: yes, In: strings.NewReader(answer)})
