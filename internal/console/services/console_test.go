@@ -118,8 +118,8 @@ const runningTasks = `[...document.querySelectorAll('#tasks-table tbody tr[data-
 // TestServicesConsole walks the console as a user does: create an app with the form (the
 // server's 422 shown at the field first), see it reach Running in its folder, scale it to three
 // instances, compare versions, read a task's stdout, edit it as JSON (a 422 first), roll back a
-// deployment that cannot finish, kill a task and scale down, see the folder's health, suspend and
-// destroy the app; every page is saved as a screenshot.
+// deployment that cannot finish, kill a task and scale down, see the folder's health, roll back to
+// the first version, suspend and destroy the app; every page is saved as a screenshot.
 func TestServicesConsole(t *testing.T) {
 	agentResources, err := mesos.ParseResources("cpus:2;mem:2048;disk:1024;ports:[31000-31100]")
 	if err != nil {
@@ -244,7 +244,23 @@ func TestServicesConsole(t *testing.T) {
 	p.shot("11-apps-healthy")
 	p.click("#app-_console_web")
 
+	// Roll back to the first version from the versions tab: one instance, no label, no health
+	// check.
+	p.click("#tab-versions")
+	p.wait("every version", `document.querySelectorAll('#versions-table tbody tr').length >= 4`)
+	p.click(`#versions-table tbody tr:last-child button[id^="apply-"]`)
+	p.click("#confirm-ok")
+	p.wait("the first version deployed", runningTasks+` === 1 && document.querySelector('#tasks-table tbody').children.length === 1 &&
+		!document.querySelector('.deployment')`)
+	p.click("#tab-config")
+	p.wait("the first definition", `(() => {
+		const j = document.querySelector('#app-json')?.textContent || '';
+		return j.includes('"instances": 1') && !j.includes('"tier"') && !j.includes('healthChecks');
+	})()`)
+	p.shot("12-version-rolled-back")
+
 	// Suspend it: scaled to 0, the definition kept.
+	p.click("#tab-tasks")
 	p.click("#suspend")
 	p.click("#confirm-ok")
 	p.wait("suspended", `document.querySelector('.page-head .badge')?.textContent === 'Suspended' &&
