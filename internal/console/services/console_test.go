@@ -202,7 +202,7 @@ func TestServicesConsole(t *testing.T) {
 		p.click("#submit")
 	}
 	editJSON(-5)
-	p.wait("the 422 beside the JSON", `document.querySelector('#json-errors')?.textContent.includes('/mem')`)
+	p.wait("the 422 beside the JSON", `/line \d+, \/mem: /.test(document.querySelector('#json-errors')?.textContent)`)
 	p.shot("07-edit-json-invalid")
 	editJSON(32)
 	p.wait("the app's page", `location.hash === '#/app/console/web'`)

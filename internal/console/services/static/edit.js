@@ -98,8 +98,8 @@
     if (c.mode === 'json') {
       replace(box, h('div', {class: 'field'},
         h('label', {for: 'json'}, 'App definition (JSON)'),
-        h('textarea', {id: 'json', rows: 24, spellcheck: 'false', 'aria-describedby': 'json-errors'}, JSON.stringify(c.def, null, 2)),
-        h('div', {class: 'errors', id: 'json-errors'})));
+        h('div', {class: 'errors', id: 'json-errors'}),
+        h('textarea', {id: 'json', rows: 24, spellcheck: 'false', 'aria-describedby': 'json-errors'}, JSON.stringify(c.def, null, 2))));
       return;
     }
     // Consecutive numeric fields share a row.
@@ -151,16 +151,45 @@
     renderEditor(c, box);
   }
 
-  // showErrors puts the server's validation details next to the fields they concern, and the
-  // rest in the summary above the form.
+  // lineOf returns the line of the JSON text where the member a detail's path starts with is,
+  // or 0: "/healthChecks(0)/path" is on the line of "healthChecks".
+  function lineOf(text, path) {
+    const key = (path.split('/')[1] || '').replace(/\(\d+\)$/, '');
+    if (!key) return 0;
+    const lines = text.split('\n');
+    const i = lines.findIndex((l) => l.startsWith('  "' + key + '":'));
+    return i + 1;
+  }
+
+  // showErrors puts the server's validation details next to the fields they concern (in the
+  // JSON editor, above it with their line numbers), and the rest in the summary above the form.
   function showErrors(c, res, box, summary) {
     const details = (res.data && res.data.details) || [];
+    if (c.mode === 'json') {
+      const text = document.getElementById('json').value;
+      replace(summary, h('p', {}, M(res)));
+      replace(document.getElementById('json-errors'), h('ul', {}, details.map((d) => {
+        const line = lineOf(text, d.path);
+        return h('li', {}, (line ? 'line ' + line + ', ' : '') + d.path + ': ' + (d.errors || []).join('; '));
+      })));
+      // Select the line of the first problem found in the text, and bring it into view.
+      const ta = document.getElementById('json');
+      const line = details.map((d) => lineOf(text, d.path)).find((n) => n > 0);
+      ta.focus();
+      if (line) {
+        const lines = text.split('\n');
+        const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+        ta.setSelectionRange(start, start + lines[line - 1].length);
+        ta.scrollTop = Math.max(0, (line - 3) * (parseFloat(getComputedStyle(ta).lineHeight) || 18));
+      }
+      return;
+    }
     const unplaced = [];
     for (const el of box.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
     for (const el of box.querySelectorAll('.error')) el.textContent = '';
     for (const d of details) {
       const text = (d.errors || []).join('; ');
-      const f = c.mode === 'form' && FIELDS.filter((x) => d.path === x.path || d.path.startsWith(x.path + '/') || d.path.startsWith(x.path + '('))
+      const f = FIELDS.filter((x) => d.path === x.path || d.path.startsWith(x.path + '/') || d.path.startsWith(x.path + '('))
         .sort((a, b) => b.path.length - a.path.length)[0];
       if (!f) { unplaced.push(d.path + ': ' + text); continue; }
       const input = document.getElementById('f-' + f.key);
@@ -170,7 +199,6 @@
     }
     const title = M(res) + (details.length ? ' (' + details.length + (details.length === 1 ? ' problem)' : ' problems)') : '');
     replace(summary, h('p', {}, title), unplaced.length ? h('ul', {}, unplaced.map((u) => h('li', {}, u))) : null);
-    if (c.mode === 'json') replace(document.getElementById('json-errors'), h('ul', {}, details.map((d) => h('li', {}, d.path + ': ' + (d.errors || []).join('; ')))));
     const first = box.querySelector('[aria-invalid="true"]');
     (first || summary).focus();
   }
