@@ -156,6 +156,10 @@
       data = {error: String(e)};
     }
     if (mine !== seq || c !== current) return;
+    // A page that failed to load (no leader yet, a network error) tries again by itself.
+    if (data.error && !c.retry) {
+      c.retry = setTimeout(() => { c.retry = null; if (current === c) refresh(); }, 2000);
+    }
     // Redraw only what changed: a redraw replaces the elements under the pointer.
     const key = JSON.stringify(data);
     if (!c.fresh && key === c.key) return;
@@ -171,7 +175,8 @@
   }
 
   function renderError(c) {
-    replace(main, heading('Cannot load this page'), h('p', {class: 'errors'}, c.data.error));
+    replace(main, heading('Cannot load this page'), h('p', {class: 'errors'}, c.data.error),
+      h('p', {class: 'muted'}, 'This page tries again every two seconds.'));
   }
 
   async function rollback(d) {
