@@ -63,6 +63,9 @@ type Node struct {
 	// Agent only: the resources and attributes the agent offers.
 	Resources  string `json:"resources,omitempty"`
 	Attributes string `json:"attributes,omitempty"`
+	// PublicIP is the node's address outside its private network (a cloud VM's public IP),
+	// when it has one: its certificate is valid for it too.
+	PublicIP string `json:"public_ip,omitempty"`
 }
 
 // Endpoints are the cluster's entry points.
