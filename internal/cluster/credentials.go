@@ -186,6 +186,9 @@ func (cr *Credentials) issueNode(ca *pki.CA, token string, n *Node, now time.Tim
 			ips = append(ips, lo)
 		}
 	}
+	if pub := net.ParseIP(n.PublicIP); pub != nil {
+		ips = append(ips, pub)
+	}
 	kp, err := ca.Issue(pki.Request{CommonName: n.Name, IPs: ips, DNSNames: []string{n.Name, "localhost"}}, now)
 	if err != nil {
 		return &NodeError{Node: n.Name, Err: fmt.Errorf("credentials: %w", err)}
