@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,14 +80,18 @@ func (a *Azure) Provision(ctx context.Context, c *Cluster) error {
 }
 
 // Configure generates the cluster's credentials (token, CA, node certificates for the static
-// addresses) and each node's command line, and checks that every node's cloud-init renders.
+// addresses and the public ones) and each node's command line, and checks that every node's
+// cloud-init renders. Nodes talk to each other on their private addresses; clients reach a node
+// with a public IP there (through the security group, from allow-from), so its URL and the
+// cluster's endpoints become the public ones.
 func (a *Azure) Configure(_ context.Context, c *Cluster) error {
 	if _, err := GenerateCredentials(c, a.now()); err != nil {
 		return err
 	}
-	var ips []string
+	var ips, masterURLs []string
 	for _, m := range c.Masters() {
 		ips = append(ips, m.IP)
+		masterURLs = append(masterURLs, "https://"+net.JoinHostPort(m.IP, strconv.Itoa(masterPort)))
 	}
 	for _, n := range c.Nodes {
 		switch n.Role {
@@ -100,7 +105,7 @@ func (a *Azure) Configure(_ context.Context, c *Cluster) error {
 			n.Args = []string{"agent",
 				"--listen", net.JoinHostPort(n.IP, strconv.Itoa(agentPort)),
 				"--hostname", n.IP,
-				"--master", strings.Join(c.MasterURLs(), ","),
+				"--master", strings.Join(masterURLs, ","),
 				"--work-dir", n.WorkDir,
 			}
 			if n.Resources != "" {
@@ -114,6 +119,16 @@ func (a *Azure) Configure(_ context.Context, c *Cluster) error {
 		if _, err := a.userData(c, n); err != nil {
 			return &NodeError{Node: n.Name, Err: err}
 		}
+	}
+	for _, n := range c.Nodes {
+		if n.PublicIP != "" {
+			n.URL = "https://" + net.JoinHostPort(n.PublicIP, strconv.Itoa(n.Ports[0]))
+		}
+	}
+	c.Endpoints.Masters = c.MasterURLs()
+	if ms := c.Masters(); len(ms) > 0 {
+		c.Endpoints.Master = ms[0].URL
+		c.Endpoints.Services = httpsURL(servicesURL(cmp.Or(ms[0].PublicIP, ms[0].IP)))
 	}
 	return nil
 }

@@ -193,7 +193,7 @@ func (a *Azure) pipResource(c *Cluster, n *Node) azureResource {
 		get: func(ctx context.Context, cl *azureClients) error {
 			r, err := cl.pips.Get(ctx, a.group(c), name, nil)
 			if err == nil {
-				a.notePublicIP(n, r.Properties)
+				a.setPublicIP(n, r.Properties)
 			}
 			return err
 		},
@@ -210,17 +210,18 @@ func (a *Azure) pipResource(c *Cluster, n *Node) azureResource {
 			}
 			r, err := p.PollUntilDone(ctx, a.pollOptions())
 			if err == nil {
-				a.notePublicIP(n, r.Properties)
+				a.setPublicIP(n, r.Properties)
 			}
 			return err
 		},
 	}
 }
 
-// notePublicIP reports node n's public address.
-func (a *Azure) notePublicIP(n *Node, p *armnetwork.PublicIPAddressPropertiesFormat) {
+// setPublicIP records node n's public address (its certificate will carry it) and reports it.
+func (a *Azure) setPublicIP(n *Node, p *armnetwork.PublicIPAddressPropertiesFormat) {
 	if p != nil && p.IPAddress != nil {
-		a.note("  %s: public address %s", n.Name, *p.IPAddress)
+		n.PublicIP = *p.IPAddress
+		a.note("  %s: public address %s", n.Name, n.PublicIP)
 	}
 }
 

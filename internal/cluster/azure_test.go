@@ -3,12 +3,15 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,6 +165,32 @@ func TestAzureUpCreatesInOrderWithStaticAddresses(t *testing.T) {
 	if c.Spec.Provider.Settings["binary-url"] != redacted || settings["binary-url"] != secretURL {
 		t.Errorf("binary-url: saved %q, caller's %q", c.Spec.Provider.Settings["binary-url"], settings["binary-url"])
 	}
+	// Clients reach the masters on their public addresses, which their certificates carry;
+	// nodes reach each other on the private ones.
+	for _, n := range c.Nodes {
+		want := "https://" + n.IP + ":" + strconv.Itoa(n.Ports[0])
+		if n.Role == RoleMaster {
+			if !strings.HasPrefix(n.PublicIP, "203.0.113.") {
+				t.Errorf("%s: public IP %q", n.Name, n.PublicIP)
+			}
+			want = "https://" + n.PublicIP + ":5050"
+			if !certCovers(t, filepath.Join(c.Credentials.NodeDir(n.Name), NodeCertFile), n.PublicIP, n.IP) {
+				t.Errorf("%s: certificate not valid for %s and %s", n.Name, n.PublicIP, n.IP)
+			}
+		} else if n.PublicIP != "" {
+			t.Errorf("%s: public IP %q with public-ip=masters", n.Name, n.PublicIP)
+		}
+		if n.URL != want {
+			t.Errorf("%s: URL %s, want %s", n.Name, n.URL, want)
+		}
+		if n.Role == RoleAgent && !slices.Contains(n.Args, "https://10.42.1.4:5050,https://10.42.1.5:5050,https://10.42.1.6:5050") {
+			t.Errorf("%s: agent not pointed at the masters' private addresses: %q", n.Name, n.Args)
+		}
+	}
+	if m := c.Masters()[0]; c.Endpoints.Master != m.URL || c.Endpoints.Services != "https://"+m.PublicIP+":8080" {
+		t.Errorf("endpoints %+v", c.Endpoints)
+	}
+
 	// A later process (status, down) finds the VMs running and reads logs through run command.
 	loaded, err := LoadCluster(state, "demo")
 	if err != nil {
@@ -545,4 +574,27 @@ func TestRunCommandStdout(t *testing.T) {
 			t.Errorf("runCommandStdout(%q) = %q, want %q", msg, got, want)
 		}
 	}
+}
+
+// certCovers reports whether the PEM certificate at path is valid for every one of ips.
+func certCovers(t *testing.T, path string, ips ...string) bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatalf("%s: no PEM", path)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range ips {
+		if cert.VerifyHostname(ip) != nil {
+			return false
+		}
+	}
+	return true
 }
