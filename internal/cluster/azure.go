@@ -27,7 +27,8 @@ import (
 // deletes a group it did not make). Masters and agents get static private addresses in one
 // subnet, known at Plan, so that every node's configuration (and certificate) is written
 // before any VM exists. Nodes boot with cloud-init custom data that installs the marina binary
-// from binary-url, writes the node's credentials and runs it as the systemd service marina.
+// from binary-url, writes the node's credentials and runs it as a systemd service (the ssh
+// provider's unit and file layout).
 //
 // Provision makes the resource group, the network security group, the virtual network, the
 // masters' availability set (when no zones are given), public IPs where asked and the NICs;
