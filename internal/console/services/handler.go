@@ -19,7 +19,7 @@ type Config struct {
 	Masters   []string    // base URLs of the masters, through which sandboxes are read
 	AuthToken string      // sent to the masters when set
 	ClientTLS *tls.Config // verifies https masters; nil trusts the system's roots
-	Logger    *slog.Logger
+	Logger    *slog.Logger // default slog.Default()
 }
 
 // Handler serves the console under /ui/: the page, its assets and the sandbox reader.
@@ -37,15 +37,14 @@ func Handler(cfg Config) http.Handler {
 	if err != nil {
 		panic(err)
 	}
+	asset := func(name string) string { return assets.URL("assets/", name) } // relative to /ui/
 	page := console.Page{
 		Title:   "Services · Marina",
 		Product: "Marina services",
 		Nav:     []console.Link{{Href: "#/apps", Label: "Applications"}, {Href: "#/deployments", Label: "Deployments"}},
-		Styles:  []string{assets.URL("assets/", "base.css"), assets.URL("assets/", "services.css")},
-		Scripts: []string{
-			assets.URL("assets/", "console.js"), assets.URL("assets/", "services.js"), assets.URL("assets/", "apps.js"),
-			assets.URL("assets/", "app.js"), assets.URL("assets/", "edit.js"), assets.URL("assets/", "deployments.js"),
-		},
+		Styles:  []string{asset("base.css"), asset("services.css")},
+		// The shared helpers, then the router, then one script per page.
+		Scripts: []string{asset("console.js"), asset("services.js"), asset("apps.js"), asset("app.js"), asset("edit.js"), asset("deployments.js")},
 	}
 	sb := &sandboxes{masters: cfg.Masters, token: cfg.AuthToken, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}, log: cfg.Logger}
 	mux := http.NewServeMux()
