@@ -16,9 +16,9 @@ var files embed.FS
 
 // Config is what the console needs from the services instance serving it.
 type Config struct {
-	Masters   []string    // base URLs of the masters, through which sandboxes are read
-	AuthToken string      // sent to the masters when set
-	ClientTLS *tls.Config // verifies https masters; nil trusts the system's roots
+	Masters   []string     // base URLs of the masters, through which sandboxes are read
+	AuthToken string       // sent to the masters when set
+	ClientTLS *tls.Config  // verifies https masters; nil trusts the system's roots
 	Logger    *slog.Logger // default slog.Default()
 }
 
