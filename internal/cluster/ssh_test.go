@@ -235,3 +235,17 @@ func TestShellQuote(t *testing.T) {
 		t.Errorf("got %q, want %q", out, want)
 	}
 }
+
+// FuzzParseHostFacts feeds arbitrary host output to the parser of what a host reports about
+// itself: it must never panic.
+func FuzzParseHostFacts(f *testing.F) {
+	f.Add([]byte("os Linux\narch x86_64\nuid 0\n--- tcp\n 0: 0100007F:094B 00000000:0000 0A\n--- fib\n |-- 10.0.0.5\n /32 host LOCAL\n--- inet6\nfd000000000000000000000000000005 02\n"))
+	f.Add([]byte("--- tcp\n0: :FFFFFFFFF 0 0A\n--- inet6\nzz\n"))
+	f.Fuzz(func(t *testing.T, out []byte) {
+		facts := parseHostFacts(out)
+		facts.localAddr("10.0.0.5")
+		if _, err := parseSSHHost(string(out), "u", 22); err == nil && len(out) == 0 {
+			t.Error("an empty host parsed")
+		}
+	})
+}
