@@ -30,6 +30,7 @@ fuzz: ## fuzz the decoders of network input for FUZZTIME each
 	$(GO) test -run '^$$' -fuzz FuzzSelector -fuzztime $(FUZZTIME) ./internal/services/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeGroup -fuzztime $(FUZZTIME) ./internal/services/
 	$(GO) test -run '^$$' -fuzz FuzzCredentials -fuzztime $(FUZZTIME) ./internal/auth/
+	$(GO) test -run '^$$' -fuzz FuzzParseHostFacts -fuzztime $(FUZZTIME) ./internal/cluster/
 
 bench: ## run the benchmarks in bench/ and print their figures
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
