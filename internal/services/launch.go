@@ -82,6 +82,36 @@ func hostPorts(s *marathon.App) []portSpec {
 	return out
 }
 
+// indexedPort returns the port that port index i of an app names on an instance, as Marathon
+// resolves a health check's portIndex: with port mappings, the host port given to mapping i when
+// it asks for one, else its container port (which the agent checks at the container's address);
+// otherwise the host port given to port definition i. 0 when there is no such port.
+func indexedPort(s *marathon.App, in *instance, i int) int {
+	if s.Container == nil || len(s.Container.PortMappings) == 0 {
+		if i < 0 || i >= len(in.Ports) {
+			return 0
+		}
+		return in.Ports[i]
+	}
+	pms := s.Container.PortMappings
+	if i < 0 || i >= len(pms) {
+		return 0
+	}
+	if pms[i].HostPort == nil {
+		return pms[i].ContainerPort
+	}
+	k := 0 // the host ports handed out belong to the mappings that ask for one, in order
+	for _, pm := range pms[:i] {
+		if pm.HostPort != nil {
+			k++
+		}
+	}
+	if k >= len(in.Ports) {
+		return 0
+	}
+	return in.Ports[k]
+}
+
 // servicePorts returns an app's service ports, as tasks show them.
 func servicePorts(s *marathon.App) []int {
 	out := []int{}
@@ -166,8 +196,8 @@ func healthCheck(s *marathon.App, in *instance) *mesos.HealthCheck {
 	switch {
 	case h.Port != nil:
 		port = *h.Port
-	case h.PortIndex != nil && *h.PortIndex < len(in.Ports):
-		port = in.Ports[*h.PortIndex]
+	case h.PortIndex != nil:
+		port = indexedPort(s, in, *h.PortIndex)
 	}
 	switch h.EffectiveProtocol() {
 	case marathon.ProtocolCommand:

@@ -212,3 +212,51 @@ func TestHealthCheckDelay(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthCheckPort(t *testing.T) {
+	idx := func(i int) *int { return &i }
+	mappings := func(hostPorts ...*int) *marathon.Container {
+		c := &marathon.Container{Type: "DOCKER"}
+		for i, hp := range hostPorts {
+			c.PortMappings = append(c.PortMappings, marathon.PortMapping{ContainerPort: 8080 + i, HostPort: hp})
+		}
+		return c
+	}
+	tests := []struct {
+		name      string
+		container *marathon.Container
+		ports     []int // the instance's host ports
+		check     marathon.HealthCheck
+		want      uint32
+	}{
+		{"port definition", nil, []int{31000, 31001}, marathon.HealthCheck{PortIndex: idx(1)}, 31001},
+		{"fixed port", nil, []int{31000}, marathon.HealthCheck{Port: idx(9000)}, 9000},
+		{"index beyond the ports", nil, []int{31000}, marathon.HealthCheck{PortIndex: idx(2)}, 0},
+		{"bridge mapping", mappings(idx(0), idx(0)), []int{31000, 31001}, marathon.HealthCheck{PortIndex: idx(1)}, 31001},
+		{"container network: the container port", mappings(nil, nil), nil, marathon.HealthCheck{PortIndex: idx(1)}, 8081},
+		{"mixed: after a mapping without host port", mappings(nil, idx(0)), []int{31000}, marathon.HealthCheck{PortIndex: idx(1)}, 31000},
+		{"mixed: the mapping without host port", mappings(idx(0), nil), []int{31000}, marathon.HealthCheck{PortIndex: idx(1)}, 8081},
+		{"mesos tcp on a container port", mappings(nil), nil, marathon.HealthCheck{Protocol: marathon.ProtocolMesosTCP, PortIndex: idx(0)}, 8080},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.check.Protocol == "" {
+				tt.check.Protocol = marathon.ProtocolMesosHTTP
+			}
+			app := &marathon.App{ID: "/a", Container: tt.container, HealthChecks: []marathon.HealthCheck{tt.check}}
+			hc := healthCheck(app, &instance{Ports: tt.ports})
+			var got uint32
+			switch {
+			case hc == nil:
+				t.Fatal("no health check")
+			case hc.HTTP != nil:
+				got = hc.HTTP.Port
+			case hc.TCP != nil:
+				got = hc.TCP.Port
+			}
+			if got != tt.want {
+				t.Errorf("port %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
