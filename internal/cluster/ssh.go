@@ -68,6 +68,10 @@ type runningProbe struct {
 // every few milliseconds while it waits, and each answer costs a round trip to the host.
 const runningCacheFor = time.Second
 
+// runningTimeout bounds Running's look at a host, so that status does not wait long for one
+// that is down.
+const runningTimeout = 3 * time.Second
+
 // sshSettings are the names NewSSH knows.
 var sshSettings = []string{"masters", "agents", "user", "port", "identity_file", "known_hosts",
 	"insecure_ignore_host_key", "binary", "dir"}
@@ -520,7 +524,8 @@ func (s *SSH) Start(ctx context.Context, c *Cluster, nodes []*Node) error {
 	})
 }
 
-// Running reports whether n's process runs on its host; an unreachable host counts as not.
+// Running reports whether n's process runs on its host; a host that does not answer within
+// runningTimeout counts as not running.
 func (s *SSH) Running(c *Cluster, n *Node) bool {
 	s.mu.Lock()
 	p, ok := s.running[n.Name]
@@ -528,7 +533,7 @@ func (s *SSH) Running(c *Cluster, n *Node) bool {
 	if ok && time.Since(p.at) < runningCacheFor {
 		return p.running
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), sshDialTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), runningTimeout)
 	defer cancel()
 	running := false
 	if conn, err := s.pool.get(ctx, s.hostOf(n)); err == nil {
