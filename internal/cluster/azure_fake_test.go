@@ -67,13 +67,13 @@ func (f *fakeAzure) attach(a *Azure) {
 	a.conflictBackoff = time.Millisecond
 }
 
-func key(kind, rg, name string) string { return kind + " " + rg + "/" + name }
+func fakeKey(kind, rg, name string) string { return kind + " " + rg + "/" + name }
 
 // get answers a Get: the resource, or 404.
 func fakeGet[T, R any](f *fakeAzure, kind, rg, name string, wrap func(T) R) (resp azfake.Responder[R], errResp azfake.ErrorResponder) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	v, ok := f.resources[key(kind, rg, name)]
+	v, ok := f.resources[fakeKey(kind, rg, name)]
 	if !ok {
 		errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
 		return
@@ -96,14 +96,14 @@ func fakePut[T any](f *fakeAzure, kind, rg, name string, v T, fill func(*T)) (T,
 		return v, http.StatusConflict, "SkuNotAvailable"
 	}
 	if kind != "group" {
-		if _, ok := f.resources[key("group", rg, "")]; !ok {
+		if _, ok := f.resources[fakeKey("group", rg, "")]; !ok {
 			return v, http.StatusNotFound, "ResourceGroupNotFound"
 		}
 	}
 	if fill != nil {
 		fill(&v)
 	}
-	f.resources[key(kind, rg, name)] = v
+	f.resources[fakeKey(kind, rg, name)] = v
 	f.made = append(f.made, k)
 	return v, 0, ""
 }
@@ -145,7 +145,7 @@ func (f *fakeAzure) transport() policy.Transporter {
 		BeginDelete: func(_ context.Context, rg string, _ *armresources.ResourceGroupsClientBeginDeleteOptions) (resp azfake.PollerResponder[armresources.ResourceGroupsClientDeleteResponse], errResp azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			if _, ok := f.resources[key("group", rg, "")]; !ok {
+			if _, ok := f.resources[fakeKey("group", rg, "")]; !ok {
 				errResp.SetResponseError(http.StatusNotFound, "ResourceGroupNotFound")
 				return
 			}
@@ -248,7 +248,7 @@ func (f *fakeAzure) transport() policy.Transporter {
 			BeginRunCommand: func(_ context.Context, rg, name string, in armcompute.RunCommandInput, _ *armcompute.VirtualMachinesClientBeginRunCommandOptions) (resp azfake.PollerResponder[armcompute.VirtualMachinesClientRunCommandResponse], errResp azfake.ErrorResponder) {
 				f.mu.Lock()
 				defer f.mu.Unlock()
-				if _, ok := f.resources[key("vm", rg, name)]; !ok {
+				if _, ok := f.resources[fakeKey("vm", rg, name)]; !ok {
 					errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
 					return
 				}
@@ -324,5 +324,5 @@ func (f *fakeAzure) count() int {
 func (f *fakeAzure) resource(kind, rg, name string) any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.resources[key(kind, rg, name)]
+	return f.resources[fakeKey(kind, rg, name)]
 }

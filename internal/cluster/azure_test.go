@@ -24,7 +24,7 @@ import (
 	"github.com/marina-dcos/marina/internal/cloudinit"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // secretURL is a binary URL with a SAS token that must never show.
 const secretURL = "https://acct.blob.core.windows.net/bin/marina?sv=2024&sig=SECRET-SAS-TOKEN"
@@ -356,7 +356,7 @@ func TestAzureDownDeletesTheGroupAfterConfirmation(t *testing.T) {
 func TestAzureForeignGroupIsNeitherAdoptedNorDeleted(t *testing.T) {
 	f := newFakeAzure()
 	f.install(t)
-	f.resources[key("group", "shared", "")] = armresources.ResourceGroup{Name: to.Ptr("shared"), Tags: map[string]*string{"team": to.Ptr("db")}}
+	f.resources[fakeKey("group", "shared", "")] = armresources.ResourceGroup{Name: to.Ptr("shared"), Tags: map[string]*string{"team": to.Ptr("db")}}
 	_, out, err := upAzure(t, azureSpec("shared", 1, 0, testAzureSettings(t)), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "is not cluster") {
 		t.Fatalf("up into a foreign group: %v\n%s", err, out)
@@ -407,7 +407,7 @@ func TestAzureDryRunGolden(t *testing.T) {
 				t.Error("the dry run shows the binary URL")
 			}
 			golden := filepath.Join("testdata", tt.golden)
-			if *update {
+			if *updateGolden {
 				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
