@@ -119,7 +119,7 @@ const runningTasks = `[...document.querySelectorAll('#tasks-table tbody tr[data-
 // server's 422 shown at the field first), see it reach Running in its folder, scale it to three
 // instances, compare versions, read a task's stdout, edit it as JSON (a 422 first), roll back a
 // deployment that cannot finish, kill a task and scale down, see the folder's health, roll back to
-// the first version, suspend and destroy the app; every page is saved as a screenshot.
+// the first version, restart, suspend and destroy the app; every page is saved as a screenshot.
 func TestServicesConsole(t *testing.T) {
 	agentResources, err := mesos.ParseResources("cpus:2;mem:2048;disk:1024;ports:[31000-31100]")
 	if err != nil {
@@ -259,8 +259,19 @@ func TestServicesConsole(t *testing.T) {
 	})()`)
 	p.shot("12-version-rolled-back")
 
-	// Suspend it: scaled to 0, the definition kept.
+	// Restart it: the one task is replaced by a new one.
 	p.click("#tab-tasks")
+	p.wait("the task", runningTasks+` === 1`)
+	before := eval[string](p, `document.querySelector('#tasks-table tr[data-task]').dataset.task`)
+	p.click("#restart")
+	p.click("#confirm-ok")
+	p.wait("a new task", fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll('#tasks-table tr[data-task]')];
+		return rows.length === 1 && rows[0].dataset.task !== %q && rows[0].textContent.includes('RUNNING') &&
+			!document.querySelector('.deployment');
+	})()`, before))
+
+	// Suspend it: scaled to 0, the definition kept.
 	p.click("#suspend")
 	p.click("#confirm-ok")
 	p.wait("suspended", `document.querySelector('.page-head .badge')?.textContent === 'Suspended' &&
