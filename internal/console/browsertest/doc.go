@@ -7,7 +7,8 @@
 // page's console messages are logged through t.Log, and an uncaught JavaScript exception fails
 // the test: a console that throws is broken even when the assertion at hand still passes.
 //
-// Screenshot saves a full-page PNG of the tab. The files of a test go to
+// Screenshot saves a full-page PNG of the tab, and Dir names the folder it saves to. The files of
+// a test go to
 // $MARINA_SCREENSHOTS/<TestName>, or to <os.TempDir()>/marina-screenshots/<TestName> when the
 // variable is unset; the folder is emptied at its first use in a run and logged once, so it holds
 // the pictures of the last run only and survives the test for a person to look at.
