@@ -8,10 +8,9 @@
 // the test: a console that throws is broken even when the assertion at hand still passes.
 //
 // Screenshot saves a full-page PNG of the tab, and Dir names the folder it saves to. The files of
-// a test go to
-// $MARINA_SCREENSHOTS/<TestName>, or to <os.TempDir()>/marina-screenshots/<TestName> when the
-// variable is unset; the folder is emptied at its first use in a run and logged once, so it holds
-// the pictures of the last run only and survives the test for a person to look at.
+// a test go to $MARINA_SCREENSHOTS/<TestName>, or to <os.TempDir()>/marina-screenshots/<TestName>
+// when the variable is unset; the folder is emptied at its first use in a run and logged once, so
+// it holds the pictures of the last run only and survives the test for a person to look at.
 //
 //	func TestAppsPage(t *testing.T) {
 //		ctx := browsertest.New(t)
