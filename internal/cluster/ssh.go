@@ -315,7 +315,8 @@ func (s *SSH) eachHost(ctx context.Context, nodes []*Node, f func(ctx context.Co
 			if err == nil {
 				err = f(ctx, conn, g.nodes)
 			}
-			if err != nil && len(g.nodes) > 0 {
+			var ne *NodeError
+			if err != nil && !errors.As(err, &ne) && len(g.nodes) > 0 {
 				err = &NodeError{Node: g.nodes[0].Name, Err: err}
 			}
 			errs[i] = err
@@ -365,7 +366,7 @@ func (s *SSH) Preflight(ctx context.Context, c *Cluster) error {
 	})
 }
 
-// binaryArch returns the GOARCH-style name (uname -m, as hosts say it) of an ELF executable.
+// binaryArch returns the machine of an ELF executable as `uname -m` names it on Linux.
 func binaryArch(file string) (string, error) {
 	f, err := elf.Open(file)
 	if err != nil {
