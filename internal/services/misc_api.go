@@ -134,3 +134,25 @@ func (s *Server) getQueue(_ *http.Request, l *leader) (any, error) {
 	}
 	return q, nil
 }
+
+// DELETE /v2/queue/{appId}/delay: the app's launch backoff ends now; its queued instances are
+// launched on the next offers. 404 when the app has no delay.
+func (s *Server) resetQueueDelay(r *http.Request, l *leader) (any, error) {
+	path, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v2/queue"), "/delay")
+	if !ok {
+		return nil, &apiError{Status: http.StatusNotFound, Body: msg("Not found: %s %s", r.Method, r.URL.Path)}
+	}
+	id, _ := marathon.CanonicalPath(path, "/")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := l.apps[id]
+	if a == nil || a.backoff == (backoff{}) {
+		return nil, &apiError{Status: http.StatusNotFound, Body: msg("Application %s not found in tasks queue.", id)}
+	}
+	a.backoff = backoff{}
+	if a.queued > 0 {
+		l.demandSeq++
+		l.poke()
+	}
+	return reply{status: http.StatusNoContent}, nil
+}

@@ -151,6 +151,39 @@ func TestEventsAndFailures(t *testing.T) {
 		api.json("DELETE", "/v2/apps/crash?force=true", nil, http.StatusOK, nil)
 	})
 
+	t.Run("queue delay reset", func(t *testing.T) {
+		if code, _, body := api.do("DELETE", "/v2/queue/nodelay/delay", nil); code != http.StatusNotFound {
+			t.Errorf("reset of an unknown app's delay: %d %s", code, body)
+		}
+		app := map[string]any{"id": "/crashslow", "cmd": "exit 3", "cpus": 0.1, "mem": 16, "instances": 1, "backoffSeconds": 600}
+		api.json("POST", "/v2/apps", app, http.StatusCreated, nil)
+		var first string
+		testutil.WaitFor(t, 30*time.Second, func() error {
+			var q marathon.Queue
+			api.json("GET", "/v2/queue", nil, http.StatusOK, &q)
+			for _, item := range q.Queue {
+				if item.App.ID == "/crashslow" && item.Delay.TimeLeftSeconds > 60 {
+					var got struct{ App marathon.App }
+					api.json("GET", "/v2/apps/crashslow", nil, http.StatusOK, &got)
+					first = got.App.LastTaskFailure.TaskID
+					return nil
+				}
+			}
+			return fmt.Errorf("no delay in queue %+v", q)
+		})
+		api.json("DELETE", "/v2/queue/crashslow/delay", nil, http.StatusNoContent, nil)
+		// Without the delay the app is launched again at once, and fails again.
+		testutil.WaitFor(t, 30*time.Second, func() error {
+			var got struct{ App marathon.App }
+			api.json("GET", "/v2/apps/crashslow", nil, http.StatusOK, &got)
+			if f := got.App.LastTaskFailure; f == nil || f.TaskID == first {
+				return fmt.Errorf("no new failure after %s", first)
+			}
+			return nil
+		})
+		api.json("DELETE", "/v2/apps/crashslow?force=true", nil, http.StatusOK, nil)
+	})
+
 	t.Run("rollback", func(t *testing.T) {
 		app := sleeper("/rb", 4)
 		app["constraints"] = [][]string{{"hostname", "UNIQUE"}}
