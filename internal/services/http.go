@@ -182,6 +182,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v2/tasks", s.serveAPI("tasks", s.listTasks))
 	mux.HandleFunc("POST /v2/tasks/delete", s.serveAPI("tasks_delete", s.deleteTasks))
 	mux.HandleFunc("GET /v2/queue", s.serveAPI("queue", s.getQueue))
+	mux.HandleFunc("DELETE /v2/queue/{path...}", s.serveAPI("queue_delay", s.resetQueueDelay))
 	mux.HandleFunc("GET /v2/deployments", s.serveAPI("deployments", s.listDeployments))
 	mux.HandleFunc("DELETE /v2/deployments/{id}", s.serveAPI("deployment", s.deleteDeployment))
 	mux.HandleFunc("GET /v2/events", func(w http.ResponseWriter, r *http.Request) {
