@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -27,7 +28,7 @@ import (
 // deletes a group it did not make). Masters and agents get static private addresses in one
 // subnet, known at Plan, so that every node's configuration (and certificate) is written
 // before any VM exists. Nodes boot with cloud-init custom data that installs the marina binary
-// from binary-url, writes the node's credentials and runs it as a systemd service (the ssh
+// from binary-url (or binary-blob, with a managed identity), writes the node's credentials and runs it as a systemd service (the ssh
 // provider's unit and file layout).
 //
 // Provision makes the resource group, the network security group, the virtual network, the
@@ -102,6 +103,8 @@ type azureSettings struct {
 	adminUser     string
 	sshKey        string // path of the public key
 	binaryURL     string // secret: may carry a SAS token; never logged or saved
+	binaryBlob    string // a blob's URL, read with identity's token instead of a SAS
+	identity      string // resource id of a user-assigned managed identity the VMs carry
 	binarySHA256  string
 	diskGB        int32
 	diskType      string
@@ -116,8 +119,8 @@ func (i azureImage) String() string {
 
 // azureSettingNames are the azure provider's settings (docs/azure.md says what each means).
 var azureSettingNames = []string{
-	"address-space", "admin-user", "agent-size", "allow-from", "binary-sha256", "binary-url", "image",
-	"location", "master-size", "os-disk-gb", "os-disk-type", "public-ip", "resource-group", "ssh-key",
+	"address-space", "admin-user", "agent-size", "allow-from", "binary-blob", "binary-sha256", "binary-url",
+	"identity", "image", "location", "master-size", "os-disk-gb", "os-disk-type", "public-ip", "resource-group", "ssh-key",
 	"subnet", "subscription", "zones",
 }
 
@@ -126,6 +129,8 @@ var (
 	azureUserRE  = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	azureSHA256  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	azureGroupRE = regexp.MustCompile(`^[-\w._()]{1,90}$`)
+	// azureIdentityRE is a user-assigned managed identity's resource id.
+	azureIdentityRE = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$`)
 )
 
 // NewAzure returns an azure provider with settings, checked. Credentials are found when
@@ -226,6 +231,16 @@ func NewAzure(settings map[string]string) (*Azure, error) {
 				bad(k, "want an https URL") // the value is secret: not repeated
 			}
 			s.binaryURL = v
+		case "binary-blob":
+			if u, err := url.Parse(v); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" {
+				bad(k, "want the https URL of a blob, without a SAS (identity reads it)") // not repeated: it may hold a SAS
+			}
+			s.binaryBlob = v
+		case "identity":
+			if !azureIdentityRE.MatchString(v) {
+				bad(k, "%q is not the resource id of a user-assigned managed identity", v)
+			}
+			s.identity = v
 		case "binary-sha256":
 			if v = strings.ToLower(v); !azureSHA256.MatchString(v) {
 				bad(k, "%q is not a SHA-256 in hex", v)
@@ -390,8 +405,13 @@ func (a *Azure) Preflight(ctx context.Context, c *Cluster) error {
 	if a.s.subscription == "" {
 		errs = append(errs, errors.New("azure: no subscription: set AZURE_SUBSCRIPTION_ID or --setting subscription=<id>"))
 	}
-	if a.s.binaryURL == "" || a.s.binaryURL == redacted {
-		errs = append(errs, errors.New("azure: no binary-url: nodes download marina from it (--setting binary-url=https://...)"))
+	switch url := a.s.binaryURL != "" && a.s.binaryURL != redacted; {
+	case url && a.s.binaryBlob != "":
+		errs = append(errs, errors.New("azure: binary-url and binary-blob both set: nodes download marina from one"))
+	case !url && a.s.binaryBlob == "":
+		errs = append(errs, errors.New("azure: no binary-url or binary-blob: nodes download marina from it (--setting binary-url=https://...)"))
+	case a.s.binaryBlob != "" && a.s.identity == "":
+		errs = append(errs, errors.New("azure: binary-blob needs identity, a user-assigned managed identity allowed to read the blob (Storage Blob Data Reader)"))
 	}
 	if a.s.publicIP != "none" && len(a.s.allowFrom) == 0 {
 		errs = append(errs, errors.New("azure: public-ip needs allow-from, the operator's address: the consoles and APIs are admitted from there only"))

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path"
@@ -10,17 +11,32 @@ import (
 )
 
 // azureInstallScript downloads the marina binary from the URL in azureURLFile, checks its
-// SHA-256 when one is given, installs it and deletes the URL file. curl is silent but for
-// errors, which never carry a URL's query (a SAS token), and the script does not trace.
+// SHA-256 when one is given, installs it and deletes the URL file. With a managed identity
+// (binary-blob), it asks the instance metadata service for a storage token and sends it. curl is
+// silent but for errors, which never carry a URL's query (a SAS token), and the script does not
+// trace.
 const azureInstallScript = `#!/bin/sh
 # Installs the marina binary from the URL in %[1]s; the URL is never printed.
 set -eu
 url=$(cat %[1]s)
+identity=%[6]q
+set --
+if [ -n "$identity" ]; then
+	token=$(curl --fail --silent --show-error --retry 10 --retry-all-errors -H Metadata:true --get \
+		--data-urlencode "msi_res_id=$identity" --data-urlencode "resource=https://storage.azure.com/" \
+		--data-urlencode "api-version=2018-02-01" http://169.254.169.254/metadata/identity/oauth2/token |
+		sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p')
+	if [ -z "$token" ]; then
+		echo "install-marina: no storage token for the managed identity" >&2
+		exit 1
+	fi
+	set -- -H "Authorization: Bearer $token" -H "x-ms-version: 2021-08-06"
+fi
 mkdir -p "$(dirname %[2]s)"
 tmp=$(mktemp %[2]s.XXXXXX)
 trap 'rm -f "$tmp"' EXIT
 n=0
-until curl --fail --silent --show-error --location --retry 5 --retry-all-errors -o "$tmp" "$url"; do
+until curl --fail --silent --show-error --location --retry 5 --retry-all-errors "$@" -o "$tmp" "$url"; do
 	n=$((n + 1))
 	if [ "$n" -ge 10 ]; then
 		echo "install-marina: download failed" >&2
@@ -51,9 +67,9 @@ func (a *Azure) userData(c *Cluster, n *Node) ([]byte, error) {
 	cfg := cloudinit.Config{
 		Packages: []string{"curl", "ca-certificates"},
 		Files: []cloudinit.File{
-			{Path: azureURLFile, Mode: 0o600, Content: []byte(a.s.binaryURL + "\n")},
+			{Path: azureURLFile, Mode: 0o600, Content: []byte(cmp.Or(a.s.binaryBlob, a.s.binaryURL) + "\n")},
 			{Path: azureInstaller, Mode: 0o700, Content: fmt.Appendf(nil, azureInstallScript,
-				azureURLFile, c.Binary, a.s.binarySHA256, path.Dir(n.LogFile), n.WorkDir)},
+				azureURLFile, c.Binary, a.s.binarySHA256, path.Dir(n.LogFile), n.WorkDir, a.identityFor())},
 			{Path: "/etc/systemd/system/" + unitName(c, n), Mode: 0o644, Content: []byte(unitFile(c, n, r))},
 		},
 		Commands: [][]string{
@@ -75,4 +91,12 @@ func (a *Azure) userData(c *Cluster, n *Node) ([]byte, error) {
 		cfg.Files = append(cfg.Files, cloudinit.File{Path: path.Join(r.credentials(n.Name), f), Mode: mode, Content: b})
 	}
 	return cfg.Render()
+}
+
+// identityFor is the identity the installer reads binary-blob with; "" for binary-url.
+func (a *Azure) identityFor() string {
+	if a.s.binaryBlob == "" {
+		return ""
+	}
+	return a.s.identity
 }

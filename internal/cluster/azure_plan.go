@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"io"
+	"path"
 	"text/tabwriter"
 )
 
@@ -20,7 +21,10 @@ func (a *Azure) PrintPlan(w io.Writer, c *Cluster) error {
 	fmt.Fprintf(w, "  resource group:  %s\n", a.group(c))
 	fmt.Fprintf(w, "  image:           %s, admin user %s (ssh key only)\n", a.s.image, a.s.adminUser)
 	binary := "binary-url (not shown)"
-	if a.s.binaryURL == "" {
+	switch {
+	case a.s.binaryBlob != "":
+		binary = a.s.binaryBlob + ", read with managed identity " + path.Base(a.s.identity)
+	case a.s.binaryURL == "":
 		binary = "binary-url: not set yet (required to make the cluster)"
 	}
 	fmt.Fprintf(w, "  marina binary:   %s\n\n", binary)

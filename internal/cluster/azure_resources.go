@@ -346,7 +346,14 @@ func (a *Azure) vm(c *Cluster, n *Node, sshKey string, userData []byte) armcompu
 	if n.Role == RoleMaster && a.availabilitySet() {
 		props.AvailabilitySet = &armcompute.SubResource{ID: to.Ptr(a.id(c, "Microsoft.Compute/availabilitySets", azureAvSet))}
 	}
-	return armcompute.VirtualMachine{Location: to.Ptr(a.s.location), Tags: a.tags(c), Zones: a.zones(n), Properties: props}
+	vm := armcompute.VirtualMachine{Location: to.Ptr(a.s.location), Tags: a.tags(c), Zones: a.zones(n), Properties: props}
+	if a.s.identity != "" {
+		vm.Identity = &armcompute.VirtualMachineIdentity{
+			Type:                   to.Ptr(armcompute.ResourceIdentityTypeUserAssigned),
+			UserAssignedIdentities: map[string]*armcompute.UserAssignedIdentitiesValue{a.s.identity: {}},
+		}
+	}
+	return vm
 }
 
 func joinInts(v []int) string {

@@ -29,6 +29,12 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files under te
 // secretURL is a binary URL with a SAS token that must never show.
 const secretURL = "https://acct.blob.core.windows.net/bin/marina?sv=2024&sig=SECRET-SAS-TOKEN"
 
+// A blob read with a user-assigned managed identity, instead of a SAS URL.
+const (
+	testBlob     = "https://acct.blob.core.windows.net/bin/marina"
+	testIdentity = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ops/providers/Microsoft.ManagedIdentity/userAssignedIdentities/marina-nodes"
+)
+
 // azureSettings returns the settings of a test cluster, with an ssh key of its own.
 func testAzureSettings(t *testing.T, extra ...string) map[string]string {
 	t.Helper()
@@ -44,6 +50,9 @@ func testAzureSettings(t *testing.T, extra ...string) map[string]string {
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		s[extra[i]] = extra[i+1]
+		if extra[i+1] == "" {
+			delete(s, extra[i])
+		}
 	}
 	return s
 }
@@ -511,6 +520,9 @@ func TestAzureSettings(t *testing.T) {
 		{"size", map[string]string{"master-size": "big one"}, "not a VM size"},
 		{"user", map[string]string{"admin-user": "Root!"}, "not a Linux user name"},
 		{"group", map[string]string{"resource-group": "bad/name"}, "not a resource group name"},
+		{"blob with a SAS", map[string]string{"binary-blob": "https://a.blob.core.windows.net/c/marina?sig=secret"}, "without a SAS"},
+		{"identity", map[string]string{"identity": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/x"}, "not the resource id of a user-assigned managed identity"},
+		{"blob and identity", map[string]string{"binary-blob": testBlob, "identity": testIdentity}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -538,6 +550,8 @@ func TestAzurePreflight(t *testing.T) {
 		{"public IPs need allow-from", testAzureSettings(t, "public-ip", "all"), []string{"public-ip needs allow-from"}},
 		{"no binary, no key", map[string]string{"subscription": "s", "ssh-key": "/nonexistent.pub"}, []string{"no binary-url", "no ssh public key"}},
 		{"no subscription", map[string]string{"binary-url": secretURL, "ssh-key": testAzureSettings(t)["ssh-key"]}, []string{"no subscription"}},
+		{"blob without identity", testAzureSettings(t, "binary-url", "", "binary-blob", testBlob), []string{"binary-blob needs identity"}},
+		{"url and blob", testAzureSettings(t, "binary-blob", testBlob, "identity", testIdentity), []string{"both set"}},
 	}
 	t.Setenv("AZURE_SUBSCRIPTION_ID", "")
 	for _, tt := range tests {
@@ -597,4 +611,46 @@ func certCovers(t *testing.T, path string, ips ...string) bool {
 		}
 	}
 	return true
+}
+
+func TestAzureCloudInitReadsABlobWithAManagedIdentity(t *testing.T) {
+	a, err := NewAzure(testAzureSettings(t, "binary-url", "", "binary-blob", testBlob, "identity", testIdentity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := azureSpec("blob", 1, 0, nil)
+	spec.Default()
+	c := &Cluster{Name: "blob", Spec: *spec, Dir: t.TempDir()}
+	if err := a.Plan(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Configure(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	n := c.Masters()[0]
+	ud, err := a.userData(c, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := cloudinit.Parse(ud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(ci.File(azureURLFile).Content)); got != testBlob {
+		t.Errorf("URL file %q", got)
+	}
+	inst := string(ci.File(azureInstaller).Content)
+	for _, want := range []string{"identity=\"" + testIdentity + "\"", "169.254.169.254/metadata/identity/oauth2/token", "resource=https://storage.azure.com/", `"$@" -o "$tmp" "$url"`} {
+		if !strings.Contains(inst, want) {
+			t.Errorf("installer lacks %s:\n%s", want, inst)
+		}
+	}
+	vm := a.vm(c, n, "ssh-ed25519 AAAA", ud)
+	if vm.Identity == nil || *vm.Identity.Type != armcompute.ResourceIdentityTypeUserAssigned || vm.Identity.UserAssignedIdentities[testIdentity] == nil {
+		t.Errorf("VM identity %+v", vm.Identity)
+	}
+	var out bytes.Buffer
+	if err := a.PrintPlan(&out, c); err != nil || !strings.Contains(out.String(), testBlob+", read with managed identity marina-nodes") {
+		t.Errorf("plan: %v\n%s", err, out.String())
+	}
 }
