@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -26,11 +25,7 @@ func (d *Docker) PrintPlan(w io.Writer, c *Cluster) error {
 	fmt.Fprintf(w, "  image:     %s\n", image)
 	fmt.Fprintf(w, "  network:   %s, bridge, %s, gateway %s (docker tasks' host ports)\n", networkName(c.Name), subnet, gatewayOf(subnet))
 	fmt.Fprintf(w, "  state:     %s (work dirs and logs bind-mounted at the same paths)\n", c.Dir)
-	creds := "a generated token, over http (the binary's nodes take no TLS files)"
-	if nodesServeTLS(context.Background(), c.Binary) {
-		creds = "a generated token and TLS certificates of a cluster CA: the URLs below become https"
-	}
-	fmt.Fprintf(w, "  nodes get: %s\n\n", creds)
+	fmt.Fprintf(w, "  nodes get: a generated token and TLS certificates of a cluster CA: the URLs below become https\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tCONTAINER\tADDRESS\tAPI\tRESOURCES")
 	for _, n := range c.Nodes {

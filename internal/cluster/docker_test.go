@@ -97,7 +97,7 @@ func TestDockerPlanConfigure(t *testing.T) {
 	if err := d.PrintPlan(&plan, c); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"network:   marina-plan, bridge, 10.99.5.0/24, gateway 10.99.5.1", "marina-plan-agent-3   10.99.5.13"} {
+	for _, w := range []string{"network:   marina-plan, bridge, 10.99.5.0/24, gateway 10.99.5.1", "marina-plan-agent-3   10.99.5.13", "TLS certificates"} {
 		if !strings.Contains(plan.String(), w) {
 			t.Errorf("plan lacks %q:\n%s", w, plan.String())
 		}
@@ -105,55 +105,29 @@ func TestDockerPlanConfigure(t *testing.T) {
 	if err := d.Configure(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
+	// The nodes serve TLS with certificates of the cluster's CA and take its token.
+	if c.Credentials == nil || c.Endpoints.Master != "https://10.99.5.2:5050" || c.Endpoints.Services != "https://10.99.5.2:8080" ||
+		a[0].URL != "https://10.99.5.11:5051" {
+		t.Fatalf("credentials %+v, endpoints %+v, agent-1 %s", c.Credentials, c.Endpoints, a[0].URL)
+	}
 	args := strings.Join(c.Masters()[1].Args, " ")
-	for _, w := range []string{"--ip 10.99.5.3", "--masters 10.99.5.2,10.99.5.3,10.99.5.4", "--auth-token-file " + dir + "/nodes/master-2/token"} {
+	for _, w := range []string{"--ip 10.99.5.3", "--masters 10.99.5.2,10.99.5.3,10.99.5.4",
+		"--auth-token-file " + dir + "/nodes/master-2/token", "--tls-cert " + dir + "/nodes/master-2/node.pem"} {
 		if !strings.Contains(args, w) {
 			t.Errorf("master-2 args %q lack %q", args, w)
 		}
 	}
 	args = strings.Join(a[0].Args, " ")
-	for _, w := range []string{"--listen 10.99.5.11:5051", "--hostname 10.99.5.11", "--work-dir " + dir + "/nodes/agent-1", "--auth-token-file"} {
+	for _, w := range []string{"--listen 10.99.5.11:5051", "--hostname 10.99.5.11", "--work-dir " + dir + "/nodes/agent-1",
+		"--master https://10.99.5.2:5050,https://10.99.5.3:5050,https://10.99.5.4:5050",
+		"--auth-token-file " + dir + "/nodes/agent-1/token", "--tls-ca " + dir + "/nodes/agent-1/ca.pem"} {
 		if !strings.Contains(args, w) {
 			t.Errorf("agent-1 args %q lack %q", args, w)
 		}
 	}
-	// The nodes serve plain HTTP with the generated token, which the CLI finds in <dir>/token.
-	if c.Credentials != nil || !strings.HasPrefix(c.Nodes[0].URL, "http://") {
-		t.Errorf("credentials %+v, URL %s", c.Credentials, c.Nodes[0].URL)
-	}
-	tok, err := os.ReadFile(dir + "/" + TokenFile)
-	if err != nil || len(strings.TrimSpace(string(tok))) < 32 {
-		t.Errorf("token file: %q, %v", tok, err)
-	}
-}
-
-func TestDockerConfigureTLS(t *testing.T) {
-	// A binary whose nodes take TLS files says so in its help.
-	bin := filepath.Join(t.TempDir(), "marina")
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho '      --tls-cert string   the node certificate'\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	d, err := NewDocker(map[string]string{"binary": bin, "subnet": "10.99.6.0/24"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := Spec{Name: "tls", Masters: 1, Agents: UniformAgents(1), Provider: ProviderSpec{Name: "docker", Settings: map[string]string{"subnet": "10.99.6.0/24"}}}
-	spec.Default()
-	dir := t.TempDir()
-	c := &Cluster{Name: spec.Name, Spec: spec, Dir: dir}
-	if err := d.Plan(c); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Configure(t.Context(), c); err != nil {
-		t.Fatal(err)
-	}
-	if c.Credentials == nil || c.Endpoints.Master != "https://10.99.6.2:5050" || c.Agents()[0].URL != "https://10.99.6.11:5051" {
-		t.Fatalf("credentials %+v, endpoints %+v", c.Credentials, c.Endpoints)
-	}
-	args := strings.Join(c.Agents()[0].Args, " ")
-	for _, w := range []string{"--master https://10.99.6.2:5050", "--tls-cert " + dir + "/nodes/agent-1/node.pem", "--auth-token-file " + dir + "/nodes/agent-1/token"} {
-		if !strings.Contains(args, w) {
-			t.Errorf("agent-1 args %q lack %q", args, w)
+	for _, f := range []string{TokenFile, "ca.pem", "nodes/agent-1/node.pem", "nodes/agent-1/node-key.pem"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("credentials: %v", err)
 		}
 	}
 }
