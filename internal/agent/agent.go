@@ -18,6 +18,7 @@ import (
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
 	"github.com/marina-dcos/marina/internal/agent/docker"
 	"github.com/marina-dcos/marina/internal/agent/executor"
+	"github.com/marina-dcos/marina/internal/agent/internal/fsutil"
 	"github.com/marina-dcos/marina/internal/agent/process"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
@@ -73,6 +74,7 @@ type Agent struct {
 	ownTr  *http.Transport
 	dir    layout
 	now    func() time.Time
+	sync   *fsutil.Syncer // makes checkpoints durable in batches
 
 	// Tunables, set by tests before Start.
 	updateBackoffMin, updateBackoffMax   time.Duration
@@ -165,6 +167,7 @@ func New(cfg Config) (*Agent, error) {
 		tasks:             map[taskKey]*task{},
 		pendingSet:        map[taskKey]*task{},
 	}
+	a.sync = fsutil.NewSyncer(a.log, a.kick)
 	return a, nil
 }
 
@@ -228,6 +231,7 @@ func (a *Agent) start(ctx context.Context) error {
 			a.log.Error("http server", "err", err)
 		}
 	})
+	a.goTracked(func() { a.sync.Run(a.ctx) })
 	a.goTracked(a.connectLoop)
 	a.goTracked(a.updateLoop)
 	a.goTracked(a.gcLoop)

@@ -72,6 +72,7 @@ type updateRecord struct {
 	Ack    []byte            `json:"ack,omitempty"`
 }
 
+// writeJSON replaces path with v's JSON, durably, before it returns.
 func writeJSON(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -94,13 +95,36 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// appendUpdate appends rec to a task's updates log, durably.
-func appendUpdate(dir string, rec updateRecord) error {
+// checkpointJSON replaces path with v's JSON at once, which survives the agent's crash, and
+// has the syncer make it durable with its directory, which may be new, in the next batch. It
+// returns that batch.
+func (a *Agent) checkpointJSON(path string, v any) (uint64, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := fsutil.Replace(path, b, 0o600); err != nil {
+		return 0, err
+	}
+	return a.sync.Mark(path, dir, filepath.Dir(dir)), nil
+}
+
+// appendUpdate appends rec to a task's updates log, as checkpointJSON writes: at once, durably
+// in the returned batch.
+func (a *Agent) appendUpdate(dir string, rec updateRecord) (uint64, error) {
 	b, err := json.Marshal(rec)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return fsutil.Append(filepath.Join(dir, updatesFile), append(b, '\n'))
+	path := filepath.Join(dir, updatesFile)
+	if err := fsutil.Append(path, append(b, '\n')); err != nil {
+		return 0, err
+	}
+	return a.sync.Mark(path, dir), nil
 }
 
 // replayUpdates reads a task's updates log: the updates not yet acknowledged, in order, and the

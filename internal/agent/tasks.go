@@ -38,9 +38,12 @@ type task struct {
 	statuses []mesos.TaskStatus // most recent last, bounded
 
 	// Status updates not yet acknowledged, in order; the first is outstanding.
-	pending  []mesos.TaskStatus
-	nextSend time.Time
-	backoff  time.Duration
+	pending []mesos.TaskStatus
+	// terminalBatch is the checkpoint batch that makes the task's terminal update durable: the
+	// update is sent only once it is (0: durable already, or no terminal update yet).
+	terminalBatch uint64
+	nextSend      time.Time
+	backoff       time.Duration
 
 	container executor.Container // nil until launched or recovered
 	killing   bool               // a kill goroutine was started
@@ -106,7 +109,7 @@ func (a *Agent) handleLaunch(l *mesos.AgentLaunch) {
 	}
 	if f, ok := a.frameworks[fw]; !ok || !reflect.DeepEqual(f.info, l.Framework) {
 		a.frameworks[fw] = &framework{info: l.Framework}
-		if err := writeJSON(filepath.Join(a.dir.framework(fw), frameworkFile), l.Framework); err != nil {
+		if _, err := a.checkpointJSON(filepath.Join(a.dir.framework(fw), frameworkFile), l.Framework); err != nil {
 			a.log.Error("checkpoint framework", "framework", fw, "err", err)
 		}
 	}
@@ -145,7 +148,7 @@ func (a *Agent) launchLocked(fw string, ti mesos.TaskInfo) {
 	}
 	a.tasks[key] = t
 	if err := os.MkdirAll(filepath.Join(t.dir, executorDir), 0o700); err == nil {
-		err = writeJSON(filepath.Join(t.dir, taskFile), t.rec)
+		_, err = a.checkpointJSON(filepath.Join(t.dir, taskFile), t.rec)
 		if err != nil {
 			log.Error("checkpoint task", "err", err)
 		}
@@ -320,7 +323,7 @@ func (a *Agent) reportUnknownLocked(fw string, id mesos.ID) {
 		state: mesos.TaskLost,
 		rec:   taskRecord{FrameworkID: fw, Task: mesos.TaskInfo{TaskID: id}, Phantom: true},
 	}
-	if err := writeJSON(filepath.Join(t.dir, taskFile), t.rec); err != nil {
+	if _, err := a.checkpointJSON(filepath.Join(t.dir, taskFile), t.rec); err != nil {
 		a.log.Error("checkpoint task", "task", id.Value, "err", err)
 	}
 	a.tasks[t.key] = t
@@ -335,7 +338,7 @@ func (a *Agent) killLocked(t *task, policy *mesos.KillPolicy) {
 	if !t.rec.KillRequested {
 		t.rec.KillRequested = true
 		t.rec.KillGrace = killGrace(policy, t.rec.Task.KillPolicy)
-		if err := writeJSON(filepath.Join(t.dir, taskFile), t.rec); err != nil {
+		if _, err := a.checkpointJSON(filepath.Join(t.dir, taskFile), t.rec); err != nil {
 			a.log.Error("checkpoint task", "task", t.key.task, "err", err)
 		}
 		a.log.Info("killing task", "framework", t.key.fw, "task", t.key.task, "grace", t.rec.KillGrace)

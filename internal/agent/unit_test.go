@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/executor"
+	"github.com/marina-dcos/marina/internal/agent/internal/fsutil"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
@@ -40,6 +41,7 @@ func TestCheckID(t *testing.T) {
 
 func TestReplayUpdates(t *testing.T) {
 	dir := t.TempDir()
+	a := &Agent{sync: fsutil.NewSyncer(nil, nil)}
 	st := func(state mesos.TaskState, uuid byte) *mesos.TaskStatus {
 		return &mesos.TaskStatus{State: state, UUID: []byte{uuid}}
 	}
@@ -50,7 +52,7 @@ func TestReplayUpdates(t *testing.T) {
 		{Ack: []byte{9}}, // unknown: ignored
 		{Status: st(mesos.TaskKilled, 3)},
 	} {
-		if err := appendUpdate(dir, rec); err != nil {
+		if _, err := a.appendUpdate(dir, rec); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,7 +9,11 @@ import (
 )
 
 // The status update manager: every update a task produces is checkpointed, then sent, then
-// resent with backoff until acknowledged; per task one update is outstanding, in order.
+// resent with backoff until acknowledged; per task one update is outstanding, in order. The
+// checkpoint is written before the update is sent, so it survives the agent's crash; a
+// terminal update is sent only once its checkpoint is durable too (synced in batches by the
+// agent's syncer), while the others go out at once and are synced in the background: a machine
+// crash that loses one loses the task with it, and the agent then reports how the task ended.
 
 func newUUID() []byte {
 	b := make([]byte, 16)
@@ -30,9 +34,12 @@ func (a *Agent) enqueueLocked(t *task, st mesos.TaskStatus) {
 	if id := a.agentIDLocked(); id != "" {
 		st.AgentID = mesos.NewID(id)
 	}
-	if err := appendUpdate(t.dir, updateRecord{Status: &st}); err != nil {
+	b, err := a.appendUpdate(t.dir, updateRecord{Status: &st})
+	if err != nil {
 		// Delivery continues from memory; only a restart before the ack would lose the update.
 		a.log.Error("checkpoint status update", "task", t.key.task, "state", st.State, "err", err)
+	} else if st.State.Terminal() {
+		t.terminalBatch = b
 	}
 	t.state = st.State
 	t.statuses = appendBounded(t.statuses, st, maxStatuses)
@@ -85,7 +92,8 @@ func (a *Agent) updateLoop() {
 }
 
 // flushUpdates sends each task's outstanding update when it is due and returns when the next
-// one will be due (zero when none is, or no stream is registered).
+// one will be due (zero when none is, or no stream is registered). A terminal update waits for
+// its checkpoint to be durable; the syncer kicks the loop when a batch is.
 func (a *Agent) flushUpdates() time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -96,6 +104,9 @@ func (a *Agent) flushUpdates() time.Time {
 	now := a.now()
 	var next time.Time
 	for _, t := range a.pendingSet {
+		if t.pending[0].State.Terminal() && !a.sync.Synced(t.terminalBatch) {
+			continue
+		}
 		if !t.nextSend.After(now) {
 			st := t.pending[0]
 			st.AgentID = mesos.NewID(a.id)
@@ -135,7 +146,9 @@ func (a *Agent) handleAck(ack *mesos.AgentAcknowledged) {
 		a.log.Debug("ignoring unexpected acknowledgement", "framework", key.fw, "task", key.task)
 		return
 	}
-	if err := appendUpdate(t.dir, updateRecord{Ack: ack.UUID}); err != nil {
+	// Synced in the background: an acknowledgement lost to a machine crash only has the
+	// update resent.
+	if _, err := a.appendUpdate(t.dir, updateRecord{Ack: ack.UUID}); err != nil {
 		a.log.Error("checkpoint acknowledgement", "task", key.task, "err", err)
 	}
 	head := t.pending[0]

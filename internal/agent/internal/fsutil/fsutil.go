@@ -50,35 +50,34 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 	if !durable {
 		return nil
 	}
-	return SyncDir(dir)
+	return Sync(dir)
 }
 
-// SyncDir fsyncs a directory so that entries created or renamed in it are durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+// Sync fsyncs a file, or a directory so that entries created or renamed in it are durable.
+func Sync(path string) error {
+	d, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	err = d.Sync()
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	return nil
 }
 
-// Append appends data to path (created when missing) and syncs it before returning.
+// Append appends data to path (created when missing) without syncing it: the data survives
+// the writer's crash at once, a machine crash once the file and its directory are synced (see
+// Syncer).
 func Append(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("append %s: %w", path, err)
 	}
 	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
