@@ -26,6 +26,9 @@ type member struct {
 	info    proc.Info
 	assign  *os.File // write end of the supervisor's AssignFD
 	started *os.File // read end of its StartedFD
+	// launched tells the pool that took the member that its task started, or will not; it
+	// does nothing for a member started for its launch. Idempotent.
+	launched func()
 }
 
 // spawn starts a supervisor that waits for its assignment; args follow its name on its command
@@ -63,7 +66,7 @@ func (e *Executor) spawn(args ...string) (*member, error) {
 		info = proc.Info{PID: cmd.Process.Pid}
 	}
 	_ = cmd.Process.Release()
-	return &member{info: info, assign: assignW, started: startedR}, nil
+	return &member{info: info, assign: assignW, started: startedR, launched: func() {}}, nil
 }
 
 // hand gives the member its assignment. Once written, the assignment is the supervisor's even
@@ -89,23 +92,31 @@ func (m *member) discard() {
 	m.info.Reap()
 }
 
+// refillHold bounds how long the refill waits for launches in flight to start their tasks.
+const refillHold = 100 * time.Millisecond
+
 // pool keeps idle supervisors ready, so that a launch costs a write to a pipe rather than the
 // start of the agent's binary: tens to hundreds of milliseconds of page faults and package
-// initialisation. It refills in the background after each take.
+// initialisation. It refills in the background after each take, once the launches that took
+// a member have started their tasks (or refillHold passed): a supervisor starting competes for
+// the CPU with the one starting a task, and on a busy host that doubled the slowest launches.
 type pool struct {
-	e    *Executor
-	size int
-	wake chan struct{}
-	stop chan struct{}
-	wg   sync.WaitGroup
+	e     *Executor
+	size  int
+	wake  chan struct{}
+	quiet chan struct{} // signalled when the last launch in flight started its task
+	stop  chan struct{}
+	wg    sync.WaitGroup
 
-	mu     sync.Mutex
-	idle   []*member // oldest, and so readiest, first
-	closed bool
+	mu       sync.Mutex
+	idle     []*member // oldest, and so readiest, first
+	inFlight int       // members taken whose task has not started yet
+	closed   bool
 }
 
 func newPool(e *Executor, size int) *pool {
-	p := &pool{e: e, size: size, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	p := &pool{e: e, size: size, wake: make(chan struct{}, 1), quiet: make(chan struct{}, 1),
+		stop: make(chan struct{})}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -122,8 +133,8 @@ func (p *pool) kick() {
 	}
 }
 
-// take returns the oldest idle member, or nil when none is, and has the pool refilled. A nil
-// pool has none.
+// take returns the oldest idle member, or nil when none is, and has the pool refilled. The
+// caller calls launched once the member's task started, or will not. A nil pool has none.
 func (p *pool) take() *member {
 	if p == nil {
 		return nil
@@ -139,7 +150,44 @@ func (p *pool) take() *member {
 	}
 	m := p.idle[0]
 	p.idle = p.idle[1:]
+	p.inFlight++
+	m.launched = sync.OnceFunc(p.launched)
 	return m
+}
+
+// launched says that a taken member's task started, or will not: the refill may go on.
+func (p *pool) launched() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inFlight--
+	if p.inFlight == 0 {
+		select {
+		case p.quiet <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitQuiet waits until no launch is in flight, or refillHold passed; false when the pool
+// stops first.
+func (p *pool) waitQuiet() bool {
+	hold := time.NewTimer(refillHold)
+	defer hold.Stop()
+	for {
+		p.mu.Lock()
+		busy := p.inFlight > 0
+		p.mu.Unlock()
+		if !busy {
+			return true
+		}
+		select {
+		case <-p.stop:
+			return false
+		case <-hold.C:
+			return true
+		case <-p.quiet:
+		}
+	}
 }
 
 // refillLoop starts members until the pool is full, whenever woken. A start that fails (the
@@ -152,6 +200,9 @@ func (p *pool) refillLoop() {
 		case <-p.wake:
 		}
 		for p.short() {
+			if !p.waitQuiet() {
+				return
+			}
 			m, err := p.e.spawn()
 			if err != nil {
 				p.e.log.Warn("start warm supervisor", "err", err)
@@ -227,6 +278,7 @@ func (e *Executor) startSupervisor(taskID, stateDir, specPath string) (*member, 
 		if err == nil {
 			return m, nil
 		}
+		m.launched()
 		m.discard()
 		if cold {
 			return nil, fmt.Errorf("start supervisor: %w", err)

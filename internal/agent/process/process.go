@@ -150,7 +150,7 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Con
 		return nil, err
 	}
 	e.log.Debug("supervisor started", "task", spec.Task.TaskID.Value, "container", spec.ContainerID, "pid", m.info.PID)
-	return &container{spec: spec, sup: m.info, group: group, notify: m.started}, nil
+	return &container{spec: spec, sup: m.info, group: group, notify: m.started, launched: m.launched}, nil
 }
 
 // Recover re-attaches to a container from its state directory.
@@ -222,6 +222,8 @@ type container struct {
 
 	startMu sync.Mutex
 	notify  *os.File // the supervisor's started pipe, until read; nil when recovered
+	// launched lets the warm pool refill once the task started or ended; nil when recovered.
+	launched func()
 
 	mu   sync.Mutex
 	exit *executor.Exit
@@ -240,6 +242,7 @@ func (c *container) Started(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		c.settle()
 		c.notify.Close()
 		c.notify = nil
 		if ok {
@@ -269,6 +272,13 @@ func (c *container) Started(ctx context.Context) error {
 	}
 }
 
+// settle tells the warm pool that the launch is over.
+func (c *container) settle() {
+	if c.launched != nil {
+		c.launched()
+	}
+}
+
 // readStarted reads the supervisor's started pipe: true when it said the task runs, false at
 // EOF (it ended first), or ctx's error.
 func readStarted(ctx context.Context, f *os.File) (bool, error) {
@@ -290,6 +300,7 @@ func readStarted(ctx context.Context, f *os.File) (bool, error) {
 
 // Wait waits for the supervisor to exit and reads the exit it recorded.
 func (c *container) Wait(ctx context.Context) (executor.Exit, error) {
+	c.settle() // a task killed while starting may never be seen started
 	c.mu.Lock()
 	if c.exit != nil {
 		defer c.mu.Unlock()

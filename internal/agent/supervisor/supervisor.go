@@ -147,12 +147,13 @@ func run(specPath string, started *os.File) int {
 		_ = cmd.Wait()
 		return finish(Exit{Code: -1, Error: err.Error()})
 	}
-	if err := fsutil.Replace(filepath.Join(dir, StartedFile), []byte(time.Now().UTC().Format(time.RFC3339Nano)), 0o600); err != nil {
-		logf("%v", err)
-	}
+	// The agent hears first; the marker, for an agent that restarts meanwhile, follows.
 	if started != nil {
 		_, _ = started.Write([]byte{1})
 		started.Close()
+	}
+	if err := fsutil.Replace(filepath.Join(dir, StartedFile), []byte(time.Now().UTC().Format(time.RFC3339Nano)), 0o600); err != nil {
+		logf("%v", err)
 	}
 
 	done := make(chan error, 1)
