@@ -8,7 +8,7 @@
 set -euo pipefail
 
 image="${MARINA_SSHD_IMAGE:-marina-sshd:latest}"
-version=2
+version=3
 
 if ! docker info >/dev/null 2>&1; then
   echo "build-sshd-image: no Docker engine reachable" >&2
@@ -73,6 +73,7 @@ chmod 0440 "$root/etc/sudoers"
 for t in auth account session password; do echo "$t required pam_permit.so"; done >"$root/etc/pam.d/sudo"
 cat >"$root/etc/ssh/sshd_config" <<'EOF'
 Port 22
+HostKey /etc/ssh/ssh_host_ecdsa_key
 HostKey /etc/ssh/ssh_host_ed25519_key
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes

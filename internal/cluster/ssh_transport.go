@@ -164,34 +164,68 @@ type sshConn struct {
 	sudo   bool
 }
 
-// dialSSH connects and authenticates to h.
+// dialSSH connects and authenticates to h. A host whose key known_hosts holds, but of another
+// type than the one the host offered first, is asked again for the known types: a host has keys
+// of several types, and known_hosts often holds only the one OpenSSH prefers (ed25519), which
+// this client would not ask for first.
 func dialSSH(ctx context.Context, a *sshAuth, h sshHost) (*sshConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, sshDialTimeout)
 	defer cancel()
+	c, offered, err := dialOnce(ctx, a, h, nil)
+	var ke *knownhosts.KeyError
+	if errors.As(err, &ke) && len(ke.Want) > 0 {
+		var types, algos []string
+		for _, k := range ke.Want {
+			types = append(types, k.Key.Type())
+			if k.Key.Type() == ssh.KeyAlgoRSA {
+				algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
+			}
+			algos = append(algos, k.Key.Type())
+		}
+		if !slices.Contains(types, offered) {
+			c, _, err = dialOnce(ctx, a, h, algos)
+		}
+	}
+	if errors.As(err, &ke) {
+		if len(ke.Want) == 0 {
+			return nil, fmt.Errorf("ssh %s: host key unknown: not in %s (add it, e.g. `ssh-keyscan %s >> ~/.ssh/known_hosts`, after checking it; or set insecure_ignore_host_key: \"true\"): %w",
+				h, strings.Join(a.knownHosts, ", "), h.Addr, err)
+		}
+		return nil, fmt.Errorf("ssh %s: HOST KEY MISMATCH: the host's key differs from the one in %s: %w", h, strings.Join(a.knownHosts, ", "), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s: %w", h, err)
+	}
+	return c, nil
+}
+
+// dialOnce connects to h, asking for host keys of hostKeyAlgorithms (nil: the default order),
+// and returns the type of the host key the host offered.
+func dialOnce(ctx context.Context, a *sshAuth, h sshHost, hostKeyAlgorithms []string) (*sshConn, string, error) {
 	addr := net.JoinHostPort(h.Addr, strconv.Itoa(h.Port))
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("ssh %s: %w", h, err)
+		return nil, "", err
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(dl)
 	}
-	cc, chans, reqs, err := ssh.NewClientConn(nc, addr, a.config(h.User))
+	cfg := a.config(h.User)
+	cfg.HostKeyAlgorithms = hostKeyAlgorithms
+	var offered string
+	check := cfg.HostKeyCallback
+	cfg.HostKeyCallback = func(host string, remote net.Addr, key ssh.PublicKey) error {
+		offered = key.Type()
+		return check(host, remote, key)
+	}
+	cc, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
 	if err != nil {
 		nc.Close()
-		var ke *knownhosts.KeyError
-		if errors.As(err, &ke) {
-			if len(ke.Want) == 0 {
-				return nil, fmt.Errorf("ssh %s: host key unknown: not in %s (add it, e.g. `ssh-keyscan %s >> ~/.ssh/known_hosts`, after checking it; or set insecure_ignore_host_key: \"true\"): %w",
-					h, strings.Join(a.knownHosts, ", "), h.Addr, err)
-			}
-			return nil, fmt.Errorf("ssh %s: HOST KEY MISMATCH: the host's key differs from the one in %s: %w", h, strings.Join(a.knownHosts, ", "), err)
-		}
-		return nil, fmt.Errorf("ssh %s: %w", h, err)
+		return nil, offered, err
 	}
 	_ = nc.SetDeadline(time.Time{})
-	return &sshConn{host: h, client: ssh.NewClient(cc, chans, reqs), sudo: h.User != "root"}, nil
+	return &sshConn{host: h, client: ssh.NewClient(cc, chans, reqs), sudo: h.User != "root"}, offered, nil
 }
 
 // errRemote is a remote command that ran and failed.

@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
@@ -28,7 +30,7 @@ import (
 const Image = "marina-sshd:latest"
 
 // imageVersion is the version of the image this package needs (its marina.sshd.version label).
-const imageVersion = "2"
+const imageVersion = "3"
 
 // Ops is a user of every host who may run anything as root through sudo without a password;
 // the identity file logs in as root and as Ops.
@@ -98,6 +100,9 @@ func Start(t testing.TB, n int) *Hosts {
 	for i := range n {
 		ip := fmt.Sprintf("%s.%d", subnet, 10+i)
 		hostKey, hostPEM := newKey(t)
+		_, ecdsaPEM := newECDSAKey(t)
+		// Like the known_hosts of an OpenSSH user: the Ed25519 key only, while the host offers
+		// ECDSA first to a client that asks for it first.
 		known.WriteString(knownhosts.Line([]string{ip}, hostKey) + "\n")
 		resp, err := cli.ContainerCreate(ctx,
 			&container.Config{Image: Image, Hostname: fmt.Sprintf("host-%d", i+1)},
@@ -112,6 +117,7 @@ func Start(t testing.TB, n int) *Hosts {
 		h.containers = append(h.containers, resp.ID)
 		files := tarFiles(t, map[string]tarFile{
 			"etc/ssh/ssh_host_ed25519_key":  {mode: 0o600, data: hostPEM},
+			"etc/ssh/ssh_host_ecdsa_key":    {mode: 0o600, data: ecdsaPEM},
 			"root/.ssh/authorized_keys":     {mode: 0o600, data: authorized},
 			"home/ops/.ssh/authorized_keys": {mode: 0o600, data: authorized, uid: OpsUID},
 		})
@@ -249,6 +255,23 @@ func newKey(t testing.TB) (ssh.PublicKey, []byte) {
 		t.Fatal(err)
 	}
 	return sshPub, pem.EncodeToMemory(block)
+}
+
+func newECDSAKey(t testing.TB) (ssh.PublicKey, []byte) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ssh.NewPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, pem.EncodeToMemory(block)
 }
 
 type tarFile struct {
