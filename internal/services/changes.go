@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
@@ -228,6 +229,9 @@ func (l *leader) createApp(spec *marathon.App, force bool, post func(*marathon.A
 	if l.apps[spec.ID] != nil {
 		return nil, nil, &apiError{Status: http.StatusConflict, Body: msg("An app with id [%s] already exists.", spec.ID)}
 	}
+	if err := l.newAppIDClash(spec.ID); err != nil {
+		return nil, nil, err
+	}
 	spec.Version, spec.VersionInfo = "", nil
 	d, err := l.deploy(appChange{apps: map[string]*marathon.App{spec.ID: spec}, post: post}, force)
 	if err != nil {
@@ -255,6 +259,8 @@ func (l *leader) updateApps(builds map[string]func(old *marathon.App) (*marathon
 		var current *marathon.App
 		if a := l.apps[id]; a != nil {
 			current = a.spec
+		} else if err := l.newAppIDClash(id); err != nil {
+			return nil, nil, err
 		}
 		spec, err := builds[id](current)
 		if err != nil {
@@ -265,6 +271,27 @@ func (l *leader) updateApps(builds map[string]func(old *marathon.App) (*marathon
 	}
 	d, err := l.deploy(c, force)
 	return d, created, err
+}
+
+// newAppIDClash returns the error for a new app whose id names a group or lies under an app:
+// groups and apps may not share an id. l.mu must be held.
+func (l *leader) newAppIDClash(id string) error {
+	isGroup := l.groups[id] != nil
+	for aid := range l.apps {
+		if isGroup {
+			break
+		}
+		isGroup = strings.HasPrefix(aid, id+"/")
+	}
+	if isGroup {
+		return &apiError{Status: http.StatusConflict, Body: msg("A group with id [%s] already exists.", id)}
+	}
+	for p := marathon.ParentPath(id); p != "/"; p = marathon.ParentPath(p) {
+		if l.apps[p] != nil {
+			return &apiError{Status: http.StatusConflict, Body: msg("An app with id [%s] already exists; it cannot hold %s.", p, id)}
+		}
+	}
+	return nil
 }
 
 // setSpec makes spec the app's current version, forgetting versions beyond maxVersions.

@@ -164,6 +164,13 @@ func (l *leader) groupChange(id string, cur, target *marathon.Group) (appChange,
 	flatten(target, apps, groups)
 	c := appChange{apps: map[string]*marathon.App{}, groups: map[string]*group{}, groupID: id}
 	existing := l.groupIndex().known
+	if target != nil {
+		for p := id; p != "/"; p = marathon.ParentPath(p) {
+			if l.apps[p] != nil && curApps[p] == nil {
+				return c, &apiError{Status: http.StatusConflict, Body: msg("An app with id [%s] already exists.", p)}
+			}
+		}
+	}
 	for aid := range curApps {
 		if apps[aid] == nil {
 			c.apps[aid] = nil

@@ -363,6 +363,24 @@ func TestValidation(t *testing.T) {
 	if m.Message != "An app with id [/dup] already exists." {
 		t.Errorf("409 message %q", m.Message)
 	}
+	// Apps and groups may not share an id, nor may an app lie under an app.
+	api.json("POST", "/v2/apps", sleeper("/grp/a", 0), http.StatusCreated, nil)
+	for _, tt := range []struct {
+		method, path string
+		body         any
+		message      string
+	}{
+		{"POST", "/v2/apps", sleeper("/grp", 0), "A group with id [/grp] already exists."},
+		{"PUT", "/v2/apps/grp", sleeper("/grp", 0), "A group with id [/grp] already exists."},
+		{"PUT", "/v2/apps", []any{sleeper("/grp", 0)}, "A group with id [/grp] already exists."},
+		{"POST", "/v2/apps", sleeper("/dup/inner", 0), "An app with id [/dup] already exists; it cannot hold /dup/inner."},
+		{"POST", "/v2/groups", map[string]any{"id": "/dup/g"}, "An app with id [/dup] already exists."},
+	} {
+		api.json(tt.method, tt.path, tt.body, http.StatusConflict, &m)
+		if m.Message != tt.message {
+			t.Errorf("%s %s: 409 message %q, want %q", tt.method, tt.path, m.Message, tt.message)
+		}
+	}
 	var vs struct{ Versions []string }
 	api.json("PUT", "/v2/apps/dup", map[string]any{"cmd": "sleep 2"}, http.StatusOK, nil)
 	api.json("GET", "/v2/apps/dup/versions", nil, http.StatusOK, &vs)
