@@ -69,6 +69,7 @@ func (c *handle) Started(ctx context.Context) error {
 // is in the sandbox. Engine errors are retried: Wait ends only with an exit or ctx's error.
 func (c *handle) Wait(ctx context.Context) (executor.Exit, error) {
 	if x, ok := c.known(); ok {
+		c.ex.stopForward(c.spec.ContainerID)
 		c.drain(ctx)
 		return x, nil
 	}
@@ -77,6 +78,7 @@ func (c *handle) Wait(ctx context.Context) (executor.Exit, error) {
 		x, err := c.waitOnce(ctx)
 		if err == nil {
 			x = c.record(x)
+			c.ex.stopForward(c.spec.ContainerID)
 			c.drain(ctx)
 			return x, nil
 		}

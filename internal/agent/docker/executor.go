@@ -59,6 +59,12 @@ type Config struct {
 	AgentID string
 	// Labels are added to every container (after the task's labels, before Marina's own).
 	Labels map[string]string
+	// PublishedAt is the address where the engine publishes containers' host ports when that is
+	// not the agent's own: for an agent that runs in a container of its own (a docker-provider
+	// cluster), its network's gateway. The executor then listens on the TCP host ports of every
+	// BRIDGE or USER task in the agent's network namespace and relays connections there, so a
+	// task answers at its agent's address, where Marathon reports it (forward.go).
+	PublishedAt string
 }
 
 // Executor is the Docker executor.
@@ -74,6 +80,7 @@ type Executor struct {
 	mu        sync.Mutex
 	closed    bool
 	followers map[string]*follower // by container id
+	forwards  map[string]*forward  // by container id
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -85,7 +92,7 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Executor{cfg: cfg, cli: cfg.Client, log: cfg.Logger, followers: map[string]*follower{}}
+	e := &Executor{cfg: cfg, cli: cfg.Client, log: cfg.Logger, followers: map[string]*follower{}, forwards: map[string]*forward{}}
 	if e.cli == nil {
 		c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 		if err != nil {
@@ -161,6 +168,7 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Con
 	} else {
 		log.Warn("inspect started container", "err", err)
 	}
+	e.startForward(spec.ContainerID, forwardedPorts(spec.Task.Container, spec.Task.Resources))
 	log.Debug("container started", "name", cs.name, "id", created.ID)
 	return c, nil
 }
@@ -169,6 +177,7 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Con
 // first when nobody read it yet.
 func (e *Executor) Cleanup(ctx context.Context, spec executor.Spec) error {
 	e.stopFollower(spec.ContainerID)
+	e.stopForward(spec.ContainerID)
 	st, err := readState(spec.StateDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -190,7 +199,7 @@ func (e *Executor) Cleanup(ctx context.Context, spec executor.Spec) error {
 	return nil
 }
 
-// Close stops the log followers and releases the client's idle connections. Containers keep
+// Close stops the log followers and port forwards and releases the client's idle connections. Containers keep
 // running, and handles keep working; a new executor recovers the containers and resumes their
 // logs. Close is idempotent.
 func (e *Executor) Close() error {

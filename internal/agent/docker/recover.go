@@ -127,6 +127,9 @@ func (e *Executor) Recover(ctx context.Context, spec executor.Spec) (executor.Co
 	}
 	c.started = c.started || startedAt(info.State)
 	c.follower = e.follow(spec, info.ID)
+	if c.exit == nil && info.State != nil && info.State.Running {
+		e.startForward(spec.ContainerID, forwardedPorts(spec.Task.Container, spec.Task.Resources))
+	}
 	return c, nil
 }
 
