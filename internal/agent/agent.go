@@ -55,7 +55,11 @@ type Config struct {
 	Containerizers []string
 	// DockerAllowPrivileged lets docker tasks run privileged or with added capabilities.
 	DockerAllowPrivileged bool
-	Logger                *slog.Logger
+	// DockerPublishedAt is where the engine publishes docker tasks' host ports when that is not
+	// the agent's own address (an agent in a container: its network's gateway); the agent then
+	// relays those ports from its own address (docker.Config.PublishedAt).
+	DockerPublishedAt string
+	Logger            *slog.Logger
 }
 
 // Defaults.
@@ -281,6 +285,7 @@ func (a *Agent) setupDocker(ctx context.Context, explicit bool) error {
 	de, err := docker.New(docker.Config{
 		Logger:          a.log.With("executor", docker.Name),
 		AllowPrivileged: a.cfg.DockerAllowPrivileged,
+		PublishedAt:     a.cfg.DockerPublishedAt,
 		AgentID:         a.savedID,
 	})
 	if err != nil {
