@@ -265,3 +265,27 @@ func (l *leader) changeGroup(id string, build func(cur *marathon.Group) (*marath
 	}
 	return d, nil, nil
 }
+
+// patchGroup changes the settings of group id that need no deployment. l.mu must not be held.
+func (l *leader) patchGroup(id string, u *marathon.GroupPartialUpdate) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tree(id) == nil {
+		return errGroupNotFound(id)
+	}
+	g := l.groups[id]
+	if g == nil {
+		g = &group{ID: id}
+	}
+	ng := *g
+	if u.EnforceRole != nil {
+		ng.EnforceRole = new(*u.EnforceRole)
+	}
+	o := &ops{}
+	o.putGroup(&ng, nil)
+	if err := l.commit(o); err != nil {
+		return err
+	}
+	l.groups[id] = &ng
+	return nil
+}

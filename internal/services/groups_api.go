@@ -31,6 +31,8 @@ func (s *Server) groupsRoute(r *http.Request, l *leader) (any, error) {
 		return s.putGroup(r, l, id)
 	case r.Method == http.MethodDelete:
 		return s.deleteGroup(r, l, id)
+	case r.Method == http.MethodPatch:
+		return s.patchGroup(r, l, id)
 	}
 	return nil, &apiError{Status: http.StatusMethodNotAllowed, Body: msg("%s is not allowed on %s", r.Method, r.URL.Path)}
 }
@@ -210,6 +212,28 @@ func (s *Server) putGroup(r *http.Request, l *leader, pathID string) (any, error
 		return marathon.DeploymentSteps{Steps: stepsOf(plan)}, nil
 	}
 	return deploymentReply(http.StatusOK, d), nil
+}
+
+// PATCH /v2/groups/{id}: change the settings of a top-level group (enforceRole) without
+// touching its apps: no deployment, nothing restarted.
+func (s *Server) patchGroup(r *http.Request, l *leader, id string) (any, error) {
+	body, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	u, err := marathon.DecodeGroupPartialUpdate(body)
+	if err != nil {
+		return nil, err
+	}
+	if id == "/" || marathon.ParentPath(id) != "/" {
+		return nil, &marathon.ValidationError{Message: marathon.MsgInvalidObject, Details: []marathon.ErrorDetail{{
+			Path: "/id", Errors: []string{fmt.Sprintf("%s is not a top-level group: only those can be patched", id)},
+		}}}
+	}
+	if err := l.patchGroup(id, u); err != nil {
+		return nil, err
+	}
+	return reply{status: http.StatusOK}, nil
 }
 
 // DELETE /v2/groups[/{id}]: stop and remove every app and group in it.

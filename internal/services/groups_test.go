@@ -305,3 +305,50 @@ func TestGroupDeploymentFailover(t *testing.T) {
 	api.json("DELETE", "/v2/deployments/"+res.DeploymentID+"?force=true", nil, http.StatusAccepted, nil)
 	waitRunning(t, api, "/held/web", 1, 30*time.Second)
 }
+
+// TestGroupPatch changes a top-level group's enforceRole with PATCH: no deployment, the apps
+// untouched, the setting kept by a new leader; and refuses what PATCH cannot change.
+func TestGroupPatch(t *testing.T) {
+	c, api := newServicesCluster(t, 3, 0)
+	var created marathon.App
+	api.json("POST", "/v2/apps", sleeper("/team/a", 0), http.StatusCreated, &created)
+	waitNoDeployments(t, api)
+	api.json("PATCH", "/v2/groups/team", map[string]any{"enforceRole": true}, http.StatusOK, nil)
+	var ds []marathon.Deployment
+	api.json("GET", "/v2/deployments", nil, http.StatusOK, &ds)
+	if len(ds) != 0 {
+		t.Errorf("PATCH started deployments %+v", ds)
+	}
+	check := func(api *client) {
+		t.Helper()
+		var g marathon.Group
+		api.json("GET", "/v2/groups/team", nil, http.StatusOK, &g)
+		if g.EnforceRole == nil || !*g.EnforceRole {
+			t.Errorf("enforceRole %v after PATCH", g.EnforceRole)
+		}
+		if len(g.Apps) != 1 || g.Apps[0].Version != created.Version {
+			t.Errorf("PATCH changed the apps: %+v", g.Apps)
+		}
+	}
+	check(api)
+	for _, tt := range []struct {
+		path string
+		body any
+		want int
+	}{
+		{"/v2/groups/team/sub", map[string]any{"enforceRole": true}, http.StatusUnprocessableEntity},
+		{"/v2/groups/", map[string]any{"enforceRole": true}, http.StatusUnprocessableEntity},
+		{"/v2/groups/nope", map[string]any{"enforceRole": true}, http.StatusNotFound},
+		{"/v2/groups/team", map[string]any{"enforceRole": "yes"}, http.StatusBadRequest},
+		{"/v2/groups/team", map[string]any{"apps": []any{}}, http.StatusBadRequest},
+		{"/v2/groups/team", "{", http.StatusBadRequest},
+	} {
+		if code, _, body := api.do("PATCH", tt.path, tt.body); code != tt.want {
+			t.Errorf("PATCH %s %v: %d %s, want %d", tt.path, tt.body, code, body, tt.want)
+		}
+	}
+	// A new leader reads the setting back from etcd.
+	old := c.ServicesLeaderIndex()
+	c.StopMaster(old)
+	check(newClient(t, c.Masters()[c.WaitForServicesLeader(30*time.Second)].ServicesURL))
+}

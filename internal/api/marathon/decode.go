@@ -57,6 +57,15 @@ func DecodeGroup(data []byte) (*Group, error) {
 	return &g, nil
 }
 
+// DecodeGroupPartialUpdate decodes the body of PATCH /v2/groups/{id} strictly.
+func DecodeGroupPartialUpdate(data []byte) (*GroupPartialUpdate, error) {
+	var u GroupPartialUpdate
+	if err := decodeStrict(data, &u, false); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
 // DecodeGroupInfo decodes a group as GET /v2/groups returns it, read-only app fields allowed.
 func DecodeGroupInfo(data []byte) (*Group, error) {
 	var g Group

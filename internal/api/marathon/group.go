@@ -116,3 +116,9 @@ func (g *Group) validateIn(path, base string, seen map[string]string, p *problem
 		sg.validateIn(gp, id, seen, p)
 	}
 }
+
+// GroupPartialUpdate is the body of PATCH /v2/groups/{id} (RAML group.GroupPartialUpdate): the
+// settings of a top-level group that change without restarting its apps.
+type GroupPartialUpdate struct {
+	EnforceRole *bool `json:"enforceRole,omitempty"`
+}
