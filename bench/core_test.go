@@ -1,8 +1,16 @@
 package bench
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,10 +79,75 @@ func BenchmarkSubscribeToOffers(b *testing.B) {
 }
 
 // BenchmarkLaunchToRunning measures ACCEPT(LAUNCH) -> TASK_RUNNING for a command that exits at
-// once, on one real agent running real processes. Target: p99 <= 50 ms.
+// once, on one real agent running real processes. Target: p99 <= 50 ms. Built with
+// -tags launchtrace, it also prints where the agent's share of each launch went, phase by phase.
 func BenchmarkLaunchToRunning(b *testing.B) {
+	trace := filepath.Join(b.TempDir(), "launch.trace")
+	b.Setenv("LAUNCH_TRACE_FILE", trace) // see internal/agent/internal/launchtrace
 	c := testcluster.New(b, testcluster.Options{Masters: 1, Agents: 1})
 	launchLatency(b, c.MasterURLs(), "real agent")
+	if err := printLaunchPhases(trace); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// printLaunchPhases prints, for each pair of consecutive phases the launch trace recorded, the
+// p50, p90 and p99 of the time between them over the launches, the phases ordered as they
+// happened. Without a trace (the agent built without -tags launchtrace) it prints nothing.
+func printLaunchPhases(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	marks := map[string]map[string]time.Time{} // task -> phase -> first time
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		if marks[f[1]] == nil {
+			marks[f[1]] = map[string]time.Time{}
+		}
+		if _, ok := marks[f[1]][f[2]]; !ok {
+			marks[f[1]][f[2]] = time.Unix(0, ns)
+		}
+	}
+	// Order the phases by their median offset from each launch's first mark.
+	offsets := map[string][]time.Duration{}
+	for _, m := range marks {
+		first := slices.MinFunc(slices.Collect(maps.Values(m)), time.Time.Compare)
+		for p, t := range m {
+			offsets[p] = append(offsets[p], t.Sub(first))
+		}
+	}
+	phases := slices.Collect(maps.Keys(offsets))
+	median := func(p string) time.Duration { m, _ := percentiles(offsets[p]); return m }
+	slices.SortFunc(phases, func(x, y string) int { return cmp.Compare(median(x), median(y)) })
+	fmt.Printf("launch phases over %d launches (ms):  p50     p90     p99\n", len(marks))
+	for i := 1; i < len(phases); i++ {
+		var ds []time.Duration
+		for _, m := range marks {
+			from, ok1 := m[phases[i-1]]
+			to, ok2 := m[phases[i]]
+			if ok1 && ok2 {
+				ds = append(ds, to.Sub(from))
+			}
+		}
+		if len(ds) == 0 {
+			continue
+		}
+		s := slices.Sorted(slices.Values(ds))
+		at := func(q float64) float64 { return ms(s[min(len(s)-1, int(q*float64(len(s))))]) }
+		fmt.Printf("  %-12s -> %-12s %7.2f %7.2f %7.2f\n", phases[i-1], phases[i], at(0.5), at(0.9), at(0.99))
+	}
+	return nil
 }
 
 // BenchmarkLaunchToRunningSimulated measures the same path with a simulated agent that reports

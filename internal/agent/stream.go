@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/agent/internal/launchtrace"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
@@ -262,6 +263,9 @@ func (a *Agent) handleEvent(s *session, ev *mesos.AgentEvent) error {
 		return a.onRegistered(s, ev.Registered)
 	case mesos.AgentEventLaunch:
 		if ev.Launch != nil {
+			for _, ti := range ev.Launch.Tasks {
+				launchtrace.Mark(ti.TaskID.Value, launchtrace.Received)
+			}
 			a.handleLaunch(ev.Launch)
 		}
 	case mesos.AgentEventKill:

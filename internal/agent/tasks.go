@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/executor"
+	"github.com/marina-dcos/marina/internal/agent/internal/launchtrace"
 	"github.com/marina-dcos/marina/internal/agent/process"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
@@ -159,6 +160,7 @@ func (a *Agent) launchLocked(fw string, ti mesos.TaskInfo) {
 		a.failLocked(t, mesos.ReasonContainerLaunchFailed, "Failed to create sandbox: "+err.Error())
 		return
 	}
+	launchtrace.Mark(id, launchtrace.Checkpointed)
 	ex := a.executors[t.rec.Executor]
 	if ex == nil {
 		a.failLocked(t, mesos.ReasonContainerLaunchFailed, "No "+t.rec.Executor+" executor on this agent")
@@ -186,6 +188,7 @@ func (a *Agent) runTask(t *task, ex executor.Executor, spec executor.Spec, fresh
 	var err error
 	if fresh {
 		c, err = ex.Launch(ctx, spec)
+		launchtrace.Mark(t.key.task, launchtrace.Handed)
 	} else {
 		c, err = ex.Recover(ctx, spec)
 	}
@@ -224,6 +227,7 @@ func (a *Agent) runTask(t *task, ex executor.Executor, spec executor.Spec, fresh
 			return
 		}
 		if err == nil {
+			launchtrace.Mark(t.key.task, launchtrace.Told)
 			a.mu.Lock()
 			if !t.rec.KillRequested && !t.state.Terminal() && t.state != mesos.TaskRunning {
 				a.enqueueLocked(t, mesos.TaskStatus{State: mesos.TaskRunning, Source: mesos.SourceExecutor,

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/agent/internal/launchtrace"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
@@ -112,6 +113,9 @@ func (a *Agent) flushUpdates() time.Time {
 			st.AgentID = mesos.NewID(a.id)
 			call := mesos.AgentCall{Type: mesos.AgentCallUpdate, Update: &mesos.AgentUpdate{
 				FrameworkID: mesos.ID{Value: t.key.fw}, Status: st}}
+			if st.State == mesos.TaskRunning {
+				launchtrace.Mark(t.key.task, launchtrace.Sent)
+			}
 			if s.send(call) {
 				t.nextSend = now.Add(t.backoff)
 				t.backoff = min(2*t.backoff, a.updateBackoffMax)

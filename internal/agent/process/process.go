@@ -17,6 +17,7 @@ import (
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
 	"github.com/marina-dcos/marina/internal/agent/executor"
 	"github.com/marina-dcos/marina/internal/agent/internal/fsutil"
+	"github.com/marina-dcos/marina/internal/agent/internal/launchtrace"
 	"github.com/marina-dcos/marina/internal/agent/internal/proc"
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
 	"github.com/marina-dcos/marina/internal/api/mesos"
@@ -127,6 +128,7 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Con
 			return nil, err
 		}
 		group = g
+		launchtrace.Mark(spec.Task.TaskID.Value, launchtrace.Confined)
 	}
 	sspec := supervisor.Spec{
 		TaskID:      spec.Task.TaskID.Value,

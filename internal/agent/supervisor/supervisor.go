@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/internal/fsutil"
+	"github.com/marina-dcos/marina/internal/agent/internal/launchtrace"
 	"github.com/marina-dcos/marina/internal/agent/internal/proc"
 	"golang.org/x/sys/unix"
 )
@@ -78,6 +79,7 @@ func runPooled() int {
 // exit file, not in this code. started, when not nil, gets a byte once the task runs and is
 // closed.
 func run(specPath string, started *os.File) int {
+	begun := time.Now()
 	// Take SIGTERM first: a kill that arrives while the task is starting must not be lost.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -111,6 +113,7 @@ func run(specPath string, started *os.File) int {
 	if err != nil {
 		return finish(Exit{Code: -1, Error: err.Error()})
 	}
+	launchtrace.MarkAt(spec.TaskID, launchtrace.Assigned, begun)
 	stdout, err := openLog(filepath.Join(spec.Sandbox, "stdout"))
 	if err != nil {
 		return finish(Exit{Code: -1, Error: err.Error()})
@@ -132,6 +135,7 @@ func run(specPath string, started *os.File) int {
 	if err != nil {
 		return finish(Exit{Code: -1, Error: err.Error()})
 	}
+	launchtrace.Mark(spec.TaskID, launchtrace.Forked)
 	pgid := cmd.Process.Pid
 	group, err := proc.Of(pgid)
 	if err != nil {
@@ -147,6 +151,7 @@ func run(specPath string, started *os.File) int {
 		_ = cmd.Wait()
 		return finish(Exit{Code: -1, Error: err.Error()})
 	}
+	launchtrace.Mark(spec.TaskID, launchtrace.Released)
 	// The agent hears first; the marker, for an agent that restarts meanwhile, follows.
 	if started != nil {
 		_, _ = started.Write([]byte{1})
