@@ -21,6 +21,10 @@ const (
 	evDeploymentStep = marathon.EventDeploymentStepSuccessType
 	evAppTerminated  = marathon.EventAppTerminatedType
 	evStreamAttached = marathon.EventStreamAttachedType
+	evHealthChanged  = marathon.EventHealthStatusChangedType
+	evInstanceHealth = marathon.EventInstanceHealthChangedType
+	evHealthFailed   = marathon.EventFailedHealthCheckType
+	evUnhealthyKill  = marathon.EventUnhealthyInstanceKillType
 )
 
 // event is one event, encoded once for every subscriber.

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
@@ -73,6 +74,14 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 			l.taskFailed(a, in, u, now, o)
 		}
 		o.emit(l.statusEvent(in, u, now))
+		if !in.Kill && u.Healthy != nil && !*u.Healthy {
+			// The agent killed it for failing its health check.
+			o.emit(newEvent(evUnhealthyKill, marathon.UnhealthyKillEvent{
+				EventMeta: marathon.EventMeta{EventType: evUnhealthyKill, Timestamp: timestamp(now)},
+				AppID:     in.AppID, TaskID: in.TaskID, InstanceID: in.TaskID, Version: in.Version,
+				Reason: cmp.Or(u.Message, "health check failed"), Host: in.Host, SlaveID: in.AgentID,
+			}))
+		}
 		return in.AppID
 	}
 	switch u.State {
@@ -99,7 +108,8 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 		in.IPAddresses = ips
 		changed = true
 	}
-	if u.Healthy != nil && (in.Healthy == nil || *in.Healthy != *u.Healthy) {
+	healthChanged := u.Healthy != nil && (in.Healthy == nil || *in.Healthy != *u.Healthy)
+	if healthChanged {
 		in.Healthy = u.Healthy
 		changed = true
 	}
@@ -108,7 +118,36 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 	}
 	o.putInstance(in)
 	o.emit(l.statusEvent(in, u, now))
+	if healthChanged {
+		l.healthEvents(in, now, o)
+	}
 	return in.AppID
+}
+
+// healthEvents announces an instance's new health, as Marathon does: health_status_changed_event
+// and instance_health_changed_event, and failed_health_check_event when it failed. l.mu must be
+// held.
+func (l *leader) healthEvents(in *instance, now time.Time, o *ops) {
+	alive := *in.Healthy
+	o.emit(newEvent(evHealthChanged, marathon.HealthStatusChangedEvent{
+		EventMeta: marathon.EventMeta{EventType: evHealthChanged, Timestamp: timestamp(now)},
+		AppID:     in.AppID, TaskID: in.TaskID, InstanceID: in.TaskID, Version: in.Version, Alive: alive,
+	}))
+	o.emit(newEvent(evInstanceHealth, marathon.InstanceHealthChangedEvent{
+		EventMeta:  marathon.EventMeta{EventType: evInstanceHealth, Timestamp: timestamp(now)},
+		InstanceID: in.TaskID, RunSpecID: in.AppID, RunSpecVersion: in.Version, Healthy: new(alive),
+	}))
+	if alive {
+		return
+	}
+	var check *marathon.HealthCheck
+	if a := l.apps[in.AppID]; a != nil && len(a.spec.HealthChecks) > 0 {
+		check = &a.spec.HealthChecks[0]
+	}
+	o.emit(newEvent(evHealthFailed, marathon.HealthCheckEvent{
+		EventMeta: marathon.EventMeta{EventType: evHealthFailed, Timestamp: timestamp(now)},
+		AppID:     in.AppID, TaskID: in.TaskID, InstanceID: in.TaskID, Version: in.Version, HealthCheck: check,
+	}))
 }
 
 // taskFailed records an unexpected end of an instance: the app's last failure and its backoff.
