@@ -193,11 +193,11 @@ if [ -d /run/systemd/system ]; then
 	chmod 644 "$f.new"
 	if [ -f "$f" ] && cmp -s "$f" "$f.new" 2>/dev/null; then
 		rm -f "$f.new"
-		systemctl enable --now "$unit" >/dev/null 2>&1 || { systemctl status --no-pager "$unit" >&2; exit 1; }
+		systemctl enable --quiet --now "$unit" || { systemctl status --no-pager "$unit" >&2; exit 1; }
 	else
 		mv -f "$f.new" "$f"
 		systemctl daemon-reload
-		systemctl enable "$unit" >/dev/null 2>&1
+		systemctl enable --quiet "$unit"
 		systemctl restart "$unit" || { systemctl status --no-pager "$unit" >&2; exit 1; }
 	fi
 	systemctl show -p MainPID --value "$unit"

@@ -236,6 +236,41 @@ func TestShellQuote(t *testing.T) {
 	}
 }
 
+// TestRemoteScriptsParse checks every script the provider runs on hosts with the shells hosts
+// have (dash, busybox sh), including the systemd branches no test host runs.
+func TestRemoteScriptsParse(t *testing.T) {
+	r := remote{root: "/var/lib/marina/prod"}
+	c := &Cluster{Name: "prod"}
+	n := &Node{Name: "agent-1", Role: RoleAgent, Args: []string{"agent", "--resources", "cpus:2;mem:1024", "--attributes", "it's"},
+		WorkDir: r.workDir("agent-1"), LogFile: r.logFile("agent-1")}
+	unit := unitName(c, n)
+	scripts := map[string]string{
+		"facts":     factsScript,
+		"provision": provisionScript(r, c.Name, []string{r.workDir("agent-1"), "/var/lib/marina/prod/it's"}),
+		"start":     startScript(r, unit, unitFile(c, n, r), n),
+		"status":    statusScript(r, unit, n),
+		"destroy":   destroyScript(r, c.Name, []string{unit, "marina-prod-master-1.service"}, true),
+	}
+	var shells [][]string
+	for _, sh := range [][]string{{"dash"}, {"busybox", "sh"}} {
+		if _, err := exec.LookPath(sh[0]); err == nil {
+			shells = append(shells, sh)
+		}
+	}
+	if len(shells) == 0 {
+		t.Skip("neither dash nor busybox is installed")
+	}
+	for name, script := range scripts {
+		for _, sh := range shells {
+			cmd := exec.Command(sh[0], append(sh[1:], "-n")...)
+			cmd.Stdin = strings.NewReader(script)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s script does not parse with %s: %v\n%s\n%s", name, strings.Join(sh, " "), err, out, script)
+			}
+		}
+	}
+}
+
 // FuzzParseHostFacts feeds arbitrary host output to the parser of what a host reports about
 // itself: it must never panic.
 func FuzzParseHostFacts(f *testing.F) {
