@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
 	"github.com/marina-dcos/marina/internal/api/mesos"
@@ -52,8 +53,8 @@ func (l *leader) appJSON(a *app, e embeds) ([]byte, error) {
 		return b, nil
 	}
 	b, err := json.Marshal(l.appView(a, e))
-	if err != nil {
-		return nil, err
+	if err != nil || e.taskStats {
+		return b, err // task lifetimes change by the second: not cached
 	}
 	a.viewMu.Lock()
 	if a.views == nil {
@@ -107,6 +108,9 @@ func (l *leader) appView(a *app, e embeds) *marathon.App {
 	if e.readiness {
 		v.ReadinessCheckResults = l.readinessResults(v.ID)
 	}
+	if e.taskStats {
+		v.TaskStats = taskStats(a.spec, l.appInstances(v.ID), l.s.now())
+	}
 	if e.lastTaskFailure && a.lastFailure != nil {
 		f := *a.lastFailure
 		v.LastTaskFailure = &f
@@ -145,4 +149,75 @@ func (in *instance) task(spec *marathon.App) marathon.Task {
 		t.HealthCheckResults = []marathon.HealthCheckResult{{Alive: *in.Healthy, InstanceID: in.TaskID, TaskID: in.TaskID}}
 	}
 	return t
+}
+
+// taskStats returns Marathon's task statistics of an app's live instances at now: counts and
+// the lifetimes of the running ones, over every instance, those started after the last scaling,
+// and those of the latest and of older configurations. A set without instances is left out.
+func taskStats(spec *marathon.App, insts []*instance, now time.Time) *marathon.TaskStatsByVersion {
+	var scaledAt time.Time
+	if spec.VersionInfo != nil {
+		scaledAt, _ = time.Parse(time.RFC3339Nano, spec.VersionInfo.LastScalingAt)
+	}
+	config := configVersion(spec)
+	var all, afterScaling, latest, outdated []*instance
+	for _, in := range insts {
+		if in.Kill && in.State.Terminal() {
+			continue
+		}
+		all = append(all, in)
+		if !in.StagedAt.Before(scaledAt) {
+			afterScaling = append(afterScaling, in)
+		}
+		if in.ConfigVersion == config {
+			latest = append(latest, in)
+		} else {
+			outdated = append(outdated, in)
+		}
+	}
+	return &marathon.TaskStatsByVersion{
+		StartedAfterLastScaling: statsOf(afterScaling, now),
+		WithLatestConfig:        statsOf(latest, now),
+		WithOutdatedConfig:      statsOf(outdated, now),
+		TotalSummary:            statsOf(all, now),
+	}
+}
+
+// statsOf counts instances by state and health and measures how long the running ones have
+// run; nil for none.
+func statsOf(insts []*instance, now time.Time) *marathon.Stats {
+	if len(insts) == 0 {
+		return nil
+	}
+	var st marathon.TaskStats
+	var lives []float64
+	for _, in := range insts {
+		switch in.State {
+		case mesos.TaskStaging, mesos.TaskStarting:
+			st.Counts.Staged++
+		case mesos.TaskRunning:
+			st.Counts.Running++
+			if in.Healthy != nil && *in.Healthy {
+				st.Counts.Healthy++
+			} else if in.Healthy != nil {
+				st.Counts.Unhealthy++
+			}
+			if !in.StartedAt.IsZero() {
+				lives = append(lives, now.Sub(in.StartedAt).Seconds())
+			}
+		}
+	}
+	if len(lives) > 0 {
+		slices.Sort(lives)
+		sum := 0.0
+		for _, x := range lives {
+			sum += x
+		}
+		median := lives[len(lives)/2]
+		if len(lives)%2 == 0 {
+			median = (lives[len(lives)/2-1] + median) / 2
+		}
+		st.LifeTime = &marathon.TaskLifeTime{AverageSeconds: sum / float64(len(lives)), MedianSeconds: median}
+	}
+	return &marathon.Stats{Stats: st}
 }
