@@ -86,6 +86,11 @@ func Down(ctx context.Context, opts DownOptions) error {
 			return err
 		}
 	}
+	if pr, ok := prov.(ProgressReporter); ok {
+		progress := NewLineProgress(opts.Out)
+		defer progress.Close()
+		pr.SetProgress(progress)
+	}
 	if err := prov.Destroy(ctx, c); err != nil {
 		return fmt.Errorf("cluster %q: %w (state kept in %s; run down again)", c.Name, err, dir)
 	}
