@@ -235,6 +235,7 @@ func (a *Azure) Destroy(ctx context.Context, c *Cluster) error {
 		return fmt.Errorf("azure: resource group %s is not cluster %q's (tag %s=%q): not deleted", rg, c.Name, azureClusterTag, owner)
 	}
 	start := a.now()
+	a.note("  deleting resource group %s and everything in it (this takes minutes)", rg)
 	p, err := cl.groups.BeginDelete(ctx, rg, nil)
 	if err == nil {
 		_, err = p.PollUntilDone(ctx, a.pollOptions())

@@ -355,6 +355,9 @@ func TestAzureDownDeletesTheGroupAfterConfirmation(t *testing.T) {
 	if f.count() != 0 || !slices.Equal(f.deleted, []string{"gone"}) {
 		t.Errorf("after down: %d resources left, groups deleted %v", f.count(), f.deleted)
 	}
+	if !strings.Contains(out, "- resource group gone deleted") {
+		t.Errorf("down does not say the group was deleted:\n%s", out)
+	}
 	// Destroy of a deleted group is fine.
 	p, _ := NewProvider("azure", testAzureSettings(t))
 	if err := p.Destroy(context.Background(), &Cluster{Name: "gone"}); err != nil {
