@@ -12,8 +12,16 @@ import (
 // listen beyond loopback, so they get the cluster's token and TLS certificates of its CA, in
 // their work dir, which is their credentials directory too; the node image carries the marina
 // binary that runs up, so the nodes take them.
+//
+// An agent's docker tasks are its siblings on the engine, which publishes their host ports on
+// its own machine, reached from the cluster network at its gateway: each agent relays them
+// from its own address (--docker-published-at), where Marathon reports the tasks.
 func (d *Docker) Configure(_ context.Context, c *Cluster) error {
 	if _, err := GenerateCredentials(c, time.Now()); err != nil {
+		return err
+	}
+	subnet, err := parseSubnet(c.Spec.Provider.Settings["subnet"])
+	if err != nil {
 		return err
 	}
 	var ips []string
@@ -38,6 +46,7 @@ func (d *Docker) Configure(_ context.Context, c *Cluster) error {
 				"--master", strings.Join(c.MasterURLs(), ","),
 				"--work-dir", n.WorkDir,
 				"--resources", n.Resources,
+				"--docker-published-at", gatewayOf(subnet).String(),
 			}
 			if n.Attributes != "" {
 				n.Args = append(n.Args, "--attributes", n.Attributes)

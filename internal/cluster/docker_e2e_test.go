@@ -108,19 +108,15 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serving(t, ctx, mc, "/web", 2, "")
+	serving(t, ctx, mc, "/web", 2)
 	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "3", "--wait"}, api...)...); code != 0 {
 		t.Fatalf("app scale: exit %d\n%s%s", code, out, errOut)
 	}
-	web := serving(t, ctx, mc, "/web", 3, "")
+	web := serving(t, ctx, mc, "/web", 3)
 	if withDockerTask {
-		// A bridged docker task's host port is published by the engine on this machine: it is
-		// reached through the cluster network's gateway.
-		nw, err := cli.NetworkInspect(ctx, "marina-"+name, network.InspectOptions{})
-		if err != nil || len(nw.IPAM.Config) == 0 {
-			t.Fatalf("network: %+v, %v", nw, err)
-		}
-		serving(t, ctx, mc, "/dweb", 1, nw.IPAM.Config[0].Gateway)
+		// A bridged docker task answers at the host and port Marathon reports: its agent's
+		// address, from which the agent relays the port the engine publishes on its machine.
+		serving(t, ctx, mc, "/dweb", 1)
 	}
 
 	// Kill the leading master's container.
@@ -192,10 +188,9 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 	}
 }
 
-// serving waits until app runs n tasks and each serves its page, and returns their addresses.
-// via, when set, replaces the tasks' host (a docker task's port is published on the engine's
-// machine).
-func serving(t *testing.T, ctx context.Context, mc *marathon.Client, app string, n int, via string) []string {
+// serving waits until app runs n tasks and each serves its page at the host and port Marathon
+// reports, and returns their addresses.
+func serving(t *testing.T, ctx context.Context, mc *marathon.Client, app string, n int) []string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -204,11 +199,7 @@ func serving(t *testing.T, ctx context.Context, mc *marathon.Client, app string,
 		var lastErr error
 		if err == nil {
 			for _, task := range runningWithPorts(tasks) {
-				host := task.Host
-				if via != "" {
-					host = via
-				}
-				addr := net.JoinHostPort(host, strconv.Itoa(task.Ports[0]))
+				addr := net.JoinHostPort(task.Host, strconv.Itoa(task.Ports[0]))
 				if lastErr = get(ctx, addr, "hello-"); lastErr == nil {
 					addrs = append(addrs, addr)
 				}

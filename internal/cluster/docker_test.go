@@ -120,7 +120,8 @@ func TestDockerPlanConfigure(t *testing.T) {
 	args = strings.Join(a[0].Args, " ")
 	for _, w := range []string{"--listen 10.99.5.11:5051", "--hostname 10.99.5.11", "--work-dir " + dir + "/nodes/agent-1",
 		"--master https://10.99.5.2:5050,https://10.99.5.3:5050,https://10.99.5.4:5050",
-		"--auth-token-file " + dir + "/nodes/agent-1/token", "--tls-ca " + dir + "/nodes/agent-1/ca.pem"} {
+		"--auth-token-file " + dir + "/nodes/agent-1/token", "--tls-ca " + dir + "/nodes/agent-1/ca.pem",
+		"--docker-published-at 10.99.5.1"} {
 		if !strings.Contains(args, w) {
 			t.Errorf("agent-1 args %q lack %q", args, w)
 		}
