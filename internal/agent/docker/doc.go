@@ -25,6 +25,11 @@
 // (exec.go), and CheckHost says where an HTTP or TCP check of a port reaches the container
 // (network.go).
 //
+// An agent that runs in a container of its own (a docker-provider cluster) sets
+// Config.PublishedAt to where the engine publishes host ports; the executor then relays each
+// BRIDGE or USER task's TCP host ports from the agent's network namespace to there, for as long
+// as the container runs (forward.go), so the task answers at its agent's address.
+//
 // # State and recovery
 //
 // The state directory the agent gives each container holds what Recover needs (recover.go):
