@@ -108,8 +108,10 @@ func (s *Server) getInfo(_ *http.Request, l *leader) (any, error) {
 	}, nil
 }
 
-// GET /v2/queue: the apps with instances waiting for an offer.
-func (s *Server) getQueue(_ *http.Request, l *leader) (any, error) {
+// GET /v2/queue: the apps with instances waiting for an offer, what the offers considered for
+// them said, and with embed=lastUnusedOffers the last offers they could not use and why.
+func (s *Server) getQueue(r *http.Request, l *leader) (any, error) {
+	withOffers := slices.Contains(r.URL.Query()["embed"], "lastUnusedOffers")
 	now := s.now()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -124,13 +126,18 @@ func (s *Server) getQueue(_ *http.Request, l *leader) (any, error) {
 	for _, id := range ids {
 		a := l.apps[id]
 		left := max(0, a.backoff.LaunchAfter.Sub(now))
-		q.Queue = append(q.Queue, marathon.QueueItem{
-			App:   a.spec,
-			Count: a.queued,
-			Role:  a.spec.Role,
-			Delay: marathon.QueueDelay{TimeLeftSeconds: int64(left.Seconds()), Overdue: left == 0},
-			Since: a.spec.Version,
-		})
+		item := marathon.QueueItem{
+			App:                    a.spec,
+			Count:                  a.queued,
+			Role:                   a.spec.Role,
+			Delay:                  marathon.QueueDelay{TimeLeftSeconds: int64(left.Seconds()), Overdue: left == 0},
+			Since:                  a.spec.Version,
+			ProcessedOffersSummary: a.offerLog.summary(),
+		}
+		if withOffers {
+			item.LastUnusedOffers = a.offerLog.lastUnusedOffers
+		}
+		q.Queue = append(q.Queue, item)
 	}
 	return q, nil
 }

@@ -74,6 +74,7 @@ type app struct {
 	backoff     backoff
 	lastFailure *marathon.TaskFailure
 	queued      int // instances waiting for an offer, as the last plan said
+	offerLog    offerLog
 
 	// views caches the app's JSON as GET shows it, per set of embeds. Readers fill it under
 	// the leader's read lock, hence its own mutex; every change of the app or its instances

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/api/marathon"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/client/scheduler"
 )
@@ -134,6 +135,7 @@ func (l *leader) match(offers []mesos.Offer, now time.Time) ([][]mesos.TaskInfo,
 			}
 		}
 		left := a.queued
+		used := make([]bool, len(spaces))
 		for progress := true; left > 0 && progress; {
 			progress = false
 			for i, s := range spaces {
@@ -161,8 +163,96 @@ func (l *leader) match(offers []mesos.Offer, now time.Time) ([][]mesos.TaskInfo,
 				others = append(others, placed{Host: in.Host, Attributes: in.Attributes})
 				left--
 				progress = true
+				used[i] = true
 			}
 		}
+		a.offerLog.record(offers, spaces, used, left > 0, d, others, now)
 	}
 	return launches, created
+}
+
+// offerLog is what the offers considered for an app's queued instances said, for /v2/queue:
+// counts, and why the last ones were declined. It lives in memory only, as Marathon's.
+type offerLog struct {
+	processed, unused    int
+	lastUsed, lastUnused time.Time
+	lastOffers           []marathon.DeclinedOfferStep // the funnel of the last offers that left instances queued
+	lastUnusedOffers     []marathon.UnusedOffer
+}
+
+// maxUnusedOffers bounds the unused offers an app's queue entry shows.
+const maxUnusedOffers = 10
+
+// record adds a round of offers: used[i] tells whether offer i took an instance; when some were
+// left queued, the reasons the others (spaces, what is left of them) could not take one more.
+func (g *offerLog) record(offers []mesos.Offer, spaces []*offerSpace, used []bool, left bool, d demand, others []placed, now time.Time) {
+	g.processed += len(offers)
+	for _, u := range used {
+		if u {
+			g.lastUsed = now
+		}
+	}
+	if !left {
+		return
+	}
+	funnel := make([]marathon.DeclinedOfferStep, len(rejectReasons))
+	for k, r := range rejectReasons {
+		funnel[k].Reason = r
+	}
+	for i, s := range spaces {
+		why := unfit(s, d, others)
+		if len(why) == 0 {
+			continue
+		}
+		if !used[i] {
+			g.unused++
+			g.lastUnused = now
+		}
+		first := slices.Index(rejectReasons, why[0])
+		for k := 0; k <= first; k++ {
+			funnel[k].Processed++
+		}
+		funnel[first].Declined++
+		g.lastUnusedOffers = append(g.lastUnusedOffers, marathon.UnusedOffer{Offer: queueOffer(offers[i]), Reason: why, Timestamp: timestamp(now)})
+	}
+	g.lastOffers = funnel
+	if n := len(g.lastUnusedOffers); n > maxUnusedOffers {
+		g.lastUnusedOffers = slices.Clone(g.lastUnusedOffers[n-maxUnusedOffers:])
+	}
+}
+
+// summary returns the counts as /v2/queue shows them.
+func (g *offerLog) summary() marathon.ProcessedOffersSummary {
+	s := marathon.ProcessedOffersSummary{ProcessedOffersCount: g.processed, UnusedOffersCount: g.unused, RejectSummaryLastOffers: g.lastOffers}
+	if !g.lastUsed.IsZero() {
+		s.LastUsedOfferAt = timestamp(g.lastUsed)
+	}
+	if !g.lastUnused.IsZero() {
+		s.LastUnusedOfferAt = timestamp(g.lastUnused)
+	}
+	return s
+}
+
+// queueOffer returns an offer as /v2/queue shows it.
+func queueOffer(o mesos.Offer) marathon.Offer {
+	out := marathon.Offer{ID: o.ID.Value, Hostname: o.Hostname, AgentID: o.AgentID.Value, Resources: []marathon.OfferResource{}, Attributes: []marathon.AgentAttribute{}}
+	for _, r := range o.Resources {
+		or := marathon.OfferResource{Name: r.Name, Role: cmp.Or(r.Role, "*")}
+		if r.Scalar != nil {
+			or.Scalar = new(r.Scalar.Value)
+		}
+		if r.Ranges != nil {
+			for _, rg := range r.Ranges.Range {
+				or.Ranges = append(or.Ranges, marathon.NumberRange{Begin: int64(rg.Begin), End: int64(rg.End)})
+			}
+		}
+		if r.Set != nil {
+			or.Set = r.Set.Item
+		}
+		out.Resources = append(out.Resources, or)
+	}
+	for _, a := range o.Attributes {
+		out.Attributes = append(out.Attributes, marathon.AgentAttribute{Name: a.Name, Text: a.String()})
+	}
+	return out
 }

@@ -78,6 +78,28 @@ func fit(s *offerSpace, d demand, others []placed) ([]int, bool) {
 	return ports, true
 }
 
+// Why an offer cannot take an instance, as Marathon's queue names it, in the order Marathon
+// checks.
+var rejectReasons = []string{"UnfulfilledConstraint", "InsufficientCpus", "InsufficientMemory", "InsufficientDisk", "InsufficientGpus", "InsufficientPorts"}
+
+// unfit returns every reason why one instance of d does not fit s, in rejectReasons' order;
+// none when it fits.
+func unfit(s *offerSpace, d demand, others []placed) []string {
+	var out []string
+	if !meetsConstraints(s, d.Constraints, others) {
+		out = append(out, rejectReasons[0])
+	}
+	for i, lack := range []bool{s.CPUs+epsilon < d.CPUs, s.Mem+epsilon < d.Mem, s.Disk+epsilon < d.Disk, s.GPUs+epsilon < d.GPUs} {
+		if lack {
+			out = append(out, rejectReasons[1+i])
+		}
+	}
+	if _, _, ok := pickPorts(s.Ports, d.Ports, d.RequirePorts); !ok {
+		out = append(out, rejectReasons[5])
+	}
+	return out
+}
+
 // pickPorts takes the ports wanted out of avail: fixed ones exactly when require is set, any
 // free port (lowest first) for the others. It returns the ports in request order and what is left.
 func pickPorts(avail []mesos.Range, want []int, require bool) ([]int, []mesos.Range, bool) {

@@ -260,3 +260,27 @@ func TestHealthCheckPort(t *testing.T) {
 		})
 	}
 }
+
+func TestUnfit(t *testing.T) {
+	space := func() *offerSpace {
+		return &offerSpace{Hostname: "a", CPUs: 1, Mem: 64, Disk: 10, Ports: []mesos.Range{{Begin: 31000, End: 31000}}}
+	}
+	tests := []struct {
+		name   string
+		d      demand
+		others []placed
+		want   []string
+	}{
+		{"fits", demand{CPUs: 1, Mem: 64, Ports: []int{0}}, nil, nil},
+		{"cpus and memory", demand{CPUs: 2, Mem: 128}, nil, []string{"InsufficientCpus", "InsufficientMemory"}},
+		{"disk and gpus", demand{Disk: 20, GPUs: 1}, nil, []string{"InsufficientDisk", "InsufficientGpus"}},
+		{"ports", demand{Ports: []int{0, 0}}, nil, []string{"InsufficientPorts"}},
+		{"required port", demand{Ports: []int{80}, RequirePorts: true}, nil, []string{"InsufficientPorts"}},
+		{"constraint first", demand{CPUs: 2, Constraints: [][]string{{"hostname", "UNIQUE"}}}, []placed{{Host: "a"}}, []string{"UnfulfilledConstraint", "InsufficientCpus"}},
+	}
+	for _, tt := range tests {
+		if got := unfit(space(), tt.d, tt.others); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -139,13 +139,25 @@ func TestApps(t *testing.T) {
 		if len(hosts) != 3 {
 			t.Errorf("tasks on hosts %v, want 3 distinct", hosts)
 		}
-		testutil.WaitFor(t, 10*time.Second, func() error {
+		// It waits in the queue, with the reason the offers are declined.
+		testutil.WaitFor(t, 20*time.Second, func() error {
 			var q marathon.Queue
-			api.json("GET", "/v2/queue", nil, http.StatusOK, &q)
+			api.json("GET", "/v2/queue?embed=lastUnusedOffers", nil, http.StatusOK, &q)
 			for _, item := range q.Queue {
-				if item.App != nil && item.App.ID == "/uniq" && item.Count == 1 {
-					return nil
+				if item.App == nil || item.App.ID != "/uniq" || item.Count != 1 {
+					continue
 				}
+				sum := item.ProcessedOffersSummary
+				if sum.UnusedOffersCount == 0 || len(sum.RejectSummaryLastOffers) == 0 || len(item.LastUnusedOffers) == 0 {
+					return fmt.Errorf("no unused offers yet: %+v", item)
+				}
+				if r := sum.RejectSummaryLastOffers[0]; r.Reason != "UnfulfilledConstraint" || r.Declined == 0 {
+					return fmt.Errorf("reject summary %+v", sum.RejectSummaryLastOffers)
+				}
+				if u := item.LastUnusedOffers[0]; !slices.Equal(u.Reason, []string{"UnfulfilledConstraint"}) || u.Offer.Hostname == "" {
+					return fmt.Errorf("unused offer %+v", u)
+				}
+				return nil
 			}
 			return fmt.Errorf("queue %+v", q)
 		})
