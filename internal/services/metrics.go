@@ -1,10 +1,13 @@
 package services
 
 import (
+	"math"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/marina-dcos/marina/internal/api/mesos"
 )
@@ -70,8 +73,101 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
+// handler serves the metrics as Prometheus text, or as Marathon's JSON (counters, gauges,
+// histograms) to a client that accepts application/json.
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	prom := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept"), "application/json") {
+			prom.ServeHTTP(w, r)
+			return
+		}
+		families, err := m.reg.Gather()
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, msg("gathering metrics: %v", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, jsonMetrics(families))
+	})
+}
+
+// marathonMetrics is Marathon's JSON metrics document (RAML newMetrics.NewMetrics).
+type marathonMetrics struct {
+	Version    string                       `json:"version"`
+	Counters   map[string]marathonCounter   `json:"counters"`
+	Gauges     map[string]marathonGauge     `json:"gauges"`
+	Histograms map[string]marathonHistogram `json:"histograms"`
+	Meters     map[string]struct{}          `json:"meters"`
+	Timers     map[string]struct{}          `json:"timers"`
+}
+
+type marathonCounter struct {
+	Count int64 `json:"count"`
+}
+
+type marathonGauge struct {
+	Value float64 `json:"value"`
+}
+
+// marathonHistogram summarises a Prometheus histogram: quantiles are the upper bounds of the
+// buckets they fall in.
+type marathonHistogram struct {
+	Count int64   `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P75   float64 `json:"p75"`
+	P95   float64 `json:"p95"`
+	P98   float64 `json:"p98"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+}
+
+// jsonMetrics converts gathered metrics to Marathon's JSON: each metric is named by its family
+// and its label values in the order of their names, dot-separated.
+func jsonMetrics(families []*dto.MetricFamily) marathonMetrics {
+	out := marathonMetrics{Version: "4.0.0", Counters: map[string]marathonCounter{}, Gauges: map[string]marathonGauge{},
+		Histograms: map[string]marathonHistogram{}, Meters: map[string]struct{}{}, Timers: map[string]struct{}{}}
+	for _, f := range families {
+		for _, mt := range f.GetMetric() {
+			name := f.GetName()
+			for _, lp := range mt.GetLabel() {
+				name += "." + lp.GetValue()
+			}
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				out.Counters[name] = marathonCounter{Count: int64(mt.GetCounter().GetValue())}
+			case dto.MetricType_GAUGE:
+				out.Gauges[name] = marathonGauge{Value: mt.GetGauge().GetValue()}
+			case dto.MetricType_HISTOGRAM:
+				out.Histograms[name] = summarise(mt.GetHistogram())
+			}
+		}
+	}
+	return out
+}
+
+func summarise(h *dto.Histogram) marathonHistogram {
+	n := h.GetSampleCount()
+	out := marathonHistogram{Count: int64(n)}
+	if n == 0 {
+		return out
+	}
+	out.Mean = h.GetSampleSum() / float64(n)
+	quantile := func(q float64) float64 {
+		for _, b := range h.GetBucket() {
+			if float64(b.GetCumulativeCount()) >= q*float64(n) {
+				return b.GetUpperBound()
+			}
+		}
+		return math.Inf(1)
+	}
+	out.P50, out.P75, out.P95, out.P98, out.P99, out.P999 = quantile(.5), quantile(.75), quantile(.95), quantile(.98), quantile(.99), quantile(.999)
+	for _, p := range []*float64{&out.P50, &out.P75, &out.P95, &out.P98, &out.P99, &out.P999} {
+		if math.IsInf(*p, 1) {
+			*p = out.Mean // beyond the last bucket: JSON has no infinity
+		}
+	}
+	return out
 }
 
 // instanceCollector reports the leader's instances by state, and those queued.

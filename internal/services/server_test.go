@@ -68,6 +68,23 @@ func TestServerLifecycle(t *testing.T) {
 	if code, _, _ := get("/metrics"); code != http.StatusOK {
 		t.Errorf("GET /metrics: %d", code)
 	}
+	// Marathon's JSON metrics, for a client that asks for JSON.
+	req, _ := http.NewRequest("GET", s.URL()+"/metrics", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Counters   map[string]struct{ Count int64 }
+		Gauges     map[string]struct{ Value float64 }
+		Histograms map[string]struct{ Count int64 }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || doc.Gauges["marina_services_leader"].Value != 1 || len(doc.Counters) == 0 || doc.Histograms["marina_services_http_request_duration_seconds.200.apps"].Count == 0 {
+		t.Errorf("JSON metrics (%v): %+v", err, doc)
+	}
 	if code, _, body := get("/v2/nothing"); code != http.StatusNotFound || body["message"] == nil {
 		t.Errorf("GET /v2/nothing: %d %v", code, body)
 	}
