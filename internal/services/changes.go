@@ -198,6 +198,9 @@ func (l *leader) apply(c appChange, p *prepared, now time.Time, o *ops) *deploym
 	if c.groups != nil {
 		l.groups = c.groups
 	}
+	if c.groupID == "" && len(l.groups) > 0 {
+		l.recordAppChange(ids, p.version, o)
+	}
 	d := l.startDeployment(p.plan, p.from, p.to, c.groupID, p.version, now, o)
 	for _, id := range ids {
 		l.converge(id, now, o)
@@ -338,6 +341,7 @@ func (l *leader) restartApp(id string, force bool) (*deployment, error) {
 	spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: v}
 	l.setSpec(a, spec, o)
 	a.backoff = backoff{}
+	l.recordAppChange([]string{id}, v, o)
 	d := l.startDeployment(appSteps(id, actionRestart), map[string]*marathon.App{id: old}, map[string]*marathon.App{id: spec}, "", v, now, o)
 	l.converge(id, now, o)
 	if err := l.commitOrResync(o); err != nil {
@@ -406,6 +410,7 @@ func (l *leader) killTasks(ids []string, scale, force bool) ([]*instance, []*dep
 			spec.Version = v
 			spec.VersionInfo = &marathon.VersionInfo{LastScalingAt: v, LastConfigChangeAt: configVersion(old)}
 			l.setSpec(a, spec, o)
+			l.recordAppChange([]string{id}, v, o)
 			deps = append(deps, l.startDeployment(appSteps(id, actionScale), map[string]*marathon.App{id: old}, map[string]*marathon.App{id: spec}, "", v, now, o))
 		}
 		l.converge(id, now, o)

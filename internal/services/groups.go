@@ -248,17 +248,12 @@ func (l *leader) changeGroup(id string, build func(cur *marathon.Group) (*marath
 	}
 	d := l.apply(c, p, now, o)
 	for _, gid := range slices.Sorted(maps.Keys(changed)) {
-		g := l.groups[gid]
 		if gid != id {
-			o.putGroup(g, nil)
-			continue
+			o.putGroup(l.groups[gid], nil)
 		}
-		g.versions = append(g.versions, p.version)
-		o.putGroup(g, storedTree(l.tree(id)))
-		for len(g.versions) > maxVersions {
-			o.del(groupVersionKey(id, g.versions[0]))
-			g.versions = g.versions[1:]
-		}
+	}
+	if g := l.groups[id]; g != nil {
+		l.recordGroupVersion(g, p.version, o)
 	}
 	if err := l.commitOrResync(o); err != nil {
 		return nil, nil, err
@@ -288,4 +283,31 @@ func (l *leader) patchGroup(id string, u *marathon.GroupPartialUpdate) error {
 	}
 	l.groups[id] = &ng
 	return nil
+}
+
+// recordGroupVersion makes version the group's latest and stores its tree at that version,
+// forgetting versions beyond maxVersions. l.mu must be held.
+func (l *leader) recordGroupVersion(g *group, version string, o *ops) {
+	g.Version = version
+	g.versions = append(g.versions, version)
+	o.putGroup(g, storedTree(l.tree(g.ID)))
+	for len(g.versions) > maxVersions {
+		o.del(groupVersionKey(g.ID, g.versions[0]))
+		g.versions = g.versions[1:]
+	}
+}
+
+// recordAppChange records, at version, a new version of every group made through /v2/groups
+// that holds one of the apps a change made through /v2/apps touched, as a change through
+// /v2/groups would. The root group is left out: its tree is every app. l.mu must be held.
+func (l *leader) recordAppChange(appIDs []string, version string, o *ops) {
+	seen := map[string]bool{}
+	for _, id := range appIDs {
+		for p := marathon.ParentPath(id); p != "/" && !seen[p]; p = marathon.ParentPath(p) {
+			seen[p] = true
+			if g := l.groups[p]; g != nil {
+				l.recordGroupVersion(g, version, o)
+			}
+		}
+	}
 }

@@ -352,3 +352,52 @@ func TestGroupPatch(t *testing.T) {
 	c.StopMaster(old)
 	check(newClient(t, c.Masters()[c.WaitForServicesLeader(30*time.Second)].ServicesURL))
 }
+
+// TestGroupVersionsOfAppChanges records a version of a group made through /v2/groups at every
+// change of its apps made through /v2/apps, and rolls the group back to one of them.
+func TestGroupVersionsOfAppChanges(t *testing.T) {
+	_, api := newServicesCluster(t, 1, 0)
+	versions := func() []string {
+		t.Helper()
+		var vs []string
+		api.json("GET", "/v2/groups/vg/versions", nil, http.StatusOK, &vs)
+		return vs
+	}
+	api.json("POST", "/v2/groups", map[string]any{"id": "/vg", "apps": []any{sleeper("a", 0)}}, http.StatusCreated, nil)
+	waitNoDeployments(t, api)
+	steps := []struct {
+		method, path string
+		body         any
+	}{
+		{"PUT", "/v2/apps/vg/a", map[string]any{"cmd": "sleep 7"}},
+		{"POST", "/v2/apps", sleeper("/vg/b", 0)},
+		{"POST", "/v2/apps/vg/a/restart", nil},
+		{"DELETE", "/v2/apps/vg/b", nil},
+	}
+	for i, st := range steps {
+		code, _, body := api.do(st.method, st.path, st.body)
+		if code/100 != 2 {
+			t.Fatalf("%s %s: %d %s", st.method, st.path, code, body)
+		}
+		waitNoDeployments(t, api)
+		if vs := versions(); len(vs) != i+2 {
+			t.Fatalf("after %s %s: versions %v, want %d", st.method, st.path, vs, i+2)
+		}
+	}
+	// Back to the version made by POST /v2/apps: both apps, a with its new command.
+	vs := versions() // newest first
+	api.json("PUT", "/v2/groups/vg", map[string]any{"version": vs[2]}, http.StatusOK, nil)
+	waitNoDeployments(t, api)
+	var g marathon.Group
+	api.json("GET", "/v2/groups/vg", nil, http.StatusOK, &g)
+	if len(g.Apps) != 2 || g.Apps[0].Cmd == nil || *g.Apps[0].Cmd != "sleep 7" {
+		t.Errorf("after the rollback to %s: %+v", vs[2], g.Apps)
+	}
+	// Apps outside groups made through /v2/groups leave no group versions.
+	api.json("POST", "/v2/apps", sleeper("/loose/c", 0), http.StatusCreated, nil)
+	var loose []string
+	api.json("GET", "/v2/groups/loose/versions", nil, http.StatusOK, &loose)
+	if len(loose) != 0 {
+		t.Errorf("versions of /loose: %v", loose)
+	}
+}
