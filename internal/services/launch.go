@@ -112,6 +112,32 @@ func indexedPort(s *marathon.App, in *instance, i int) int {
 	return in.Ports[k]
 }
 
+// portIndex returns the index of an app's port named name: of its port mappings when it has
+// some, else of its port definitions; -1 when none has that name.
+func portIndex(s *marathon.App, name string) int {
+	if s.Container != nil && len(s.Container.PortMappings) > 0 {
+		return slices.IndexFunc(s.Container.PortMappings, func(pm marathon.PortMapping) bool { return pm.Name == name })
+	}
+	return slices.IndexFunc(s.PortDefinitions, func(pd marathon.PortDefinition) bool { return pd.Name == name })
+}
+
+// endpoint returns where port index i of an app is reached on an instance: on its agent's host
+// at the host port it got, or, for a port mapping without a host port, at the container's
+// address on the container port. host is "" when it is not known (yet).
+func endpoint(s *marathon.App, in *instance, i int) (host string, port int) {
+	port = indexedPort(s, in, i)
+	if port == 0 {
+		return "", 0
+	}
+	if s.Container != nil && i < len(s.Container.PortMappings) && s.Container.PortMappings[i].HostPort == nil {
+		if len(in.IPAddresses) == 0 {
+			return "", 0
+		}
+		return in.IPAddresses[0].IPAddress, port
+	}
+	return in.Host, port
+}
+
 // servicePorts returns an app's service ports, as tasks show them.
 func servicePorts(s *marathon.App) []int {
 	out := []int{}

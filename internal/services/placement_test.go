@@ -284,3 +284,34 @@ func TestUnfit(t *testing.T) {
 		}
 	}
 }
+
+func TestEndpoint(t *testing.T) {
+	zero := 0
+	bridge := &marathon.Container{Type: "DOCKER", PortMappings: []marathon.PortMapping{
+		{ContainerPort: 80, HostPort: &zero, Name: "web"}, {ContainerPort: 9000, Name: "admin"},
+	}}
+	defs := []marathon.PortDefinition{{Name: "web"}, {Name: "admin"}}
+	in := &instance{Host: "agent-1", Ports: []int{31000, 31001}, IPAddresses: []ipAddress{{IPAddress: "172.17.0.5", Protocol: "IPv4"}}}
+	tests := []struct {
+		name      string
+		app       *marathon.App
+		in        *instance
+		port      string
+		wantHost  string
+		wantPort  int
+		wantIndex int
+	}{
+		{"port definition", &marathon.App{PortDefinitions: defs}, in, "admin", "agent-1", 31001, 1},
+		{"mapping with a host port", &marathon.App{Container: bridge}, in, "web", "agent-1", 31000, 0},
+		{"mapping without a host port", &marathon.App{Container: bridge}, in, "admin", "172.17.0.5", 9000, 1},
+		{"container address not known yet", &marathon.App{Container: bridge}, &instance{Host: "agent-1", Ports: []int{31000}}, "admin", "", 0, 1},
+		{"no such name", &marathon.App{PortDefinitions: defs}, in, "metrics", "", 0, -1},
+	}
+	for _, tt := range tests {
+		i := portIndex(tt.app, tt.port)
+		host, port := endpoint(tt.app, tt.in, i)
+		if i != tt.wantIndex || host != tt.wantHost || port != tt.wantPort {
+			t.Errorf("%s: index %d, %s:%d, want %d, %s:%d", tt.name, i, host, port, tt.wantIndex, tt.wantHost, tt.wantPort)
+		}
+	}
+}

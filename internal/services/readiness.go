@@ -67,7 +67,6 @@ func (l *leader) dueReadiness(now time.Time) []readinessProbe {
 		if len(checks) == 0 {
 			continue
 		}
-		ports := hostPorts(a.spec)
 		for _, in := range l.byApp[id] {
 			if in.Ready || in.Kill || !in.running() || in.ConfigVersion != a.configVersion() {
 				continue
@@ -79,9 +78,9 @@ func (l *leader) dueReadiness(now time.Time) []readinessProbe {
 			in.readyCheckedAt = now
 			for _, c := range checks {
 				p := readinessProbe{in: in, check: c}
-				if i := slices.IndexFunc(ports, func(ps portSpec) bool { return ps.Name == c.PortName }); i >= 0 && i < len(in.Ports) {
+				if host, port := endpoint(a.spec, in, portIndex(a.spec, c.PortName)); host != "" {
 					scheme := strings.ToLower(cmp.Or(c.Protocol, marathon.ProtocolHTTP))
-					p.url = scheme + "://" + net.JoinHostPort(in.Host, strconv.Itoa(in.Ports[i])) + cmp.Or(c.Path, "/")
+					p.url = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + cmp.Or(c.Path, "/")
 				}
 				out = append(out, p)
 			}
