@@ -398,6 +398,12 @@ func printEndpoints(w io.Writer, c *Cluster) {
 	fmt.Fprintf(w, "  master:    %s  (%s)\n", c.Endpoints.Master, role)
 	fmt.Fprintf(w, "  masters:   %s\n", strings.Join(c.Endpoints.Masters, " "))
 	fmt.Fprintf(w, "  services:  %s  (the Marathon-compatible API, once the services role runs)\n", c.Endpoints.Services)
+	fmt.Fprintf(w, "  consoles:  %s  %s\n", strings.TrimSuffix(c.Endpoints.Master, "/")+"/console/", strings.TrimSuffix(c.Endpoints.Services, "/")+"/ui/")
+	if cr := c.Credentials; cr != nil {
+		fmt.Fprintf(w, "  login:     the API token in %s (consoles: paste it at the login form; API: Authorization: Bearer)\n", cr.TokenFile)
+		fmt.Fprintf(w, "  CA:        %s (the nodes' TLS certificates)\n", cr.CAFile)
+	}
+	fmt.Fprintf(w, "  client:    %s (the CLI finds this cluster and its credentials there)\n", filepath.Join(filepath.Dir(c.Dir), configFile))
 	fmt.Fprintf(w, "  state:     %s\n", c.Dir)
 	fmt.Fprintf(w, "  logs:      %s\n", c.Dir+"/logs")
 	fmt.Fprintf(w, "Next: marina status --name %s   |   marina down --name %s\n", c.Name, c.Name)
