@@ -70,8 +70,11 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 		t.Fatalf("marina up: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Logf("marina up --provider docker (3 masters, 3 agents) took %v:\n%s", upTime.Round(time.Millisecond), out)
-	if !strings.Contains(out, "https://") {
-		t.Errorf("marina up prints no https endpoint: a docker cluster serves TLS")
+	for _, w := range []string{"https://", "/console/", "/ui/", "login:     the API token in " + filepath.Join(state, name, "token"),
+		"CA:        " + filepath.Join(state, name, "ca.pem"), "client:    " + filepath.Join(state, "config.json")} {
+		if !strings.Contains(out, w) {
+			t.Errorf("marina up does not print %q (a docker cluster serves TLS with a token)", w)
+		}
 	}
 
 	st, code := status(t, ctx, bin, common...)

@@ -147,6 +147,11 @@ func TestUpFailoverDown(t *testing.T) {
 		t.Fatalf("marina up: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Logf("marina up (3 masters, 3 agents) took %v:\n%s", upTime.Round(time.Millisecond), out)
+	for _, w := range []string{"/console/", "/ui/", "client:    " + filepath.Join(state, "config.json")} {
+		if !strings.Contains(out, w) {
+			t.Errorf("marina up does not print %q", w)
+		}
+	}
 
 	st, code := status(t, ctx, bin, common...)
 	if code != 0 || !st.Healthy || len(st.Masters) != 3 || len(st.Agents) != 3 || st.Provider != "local" {
