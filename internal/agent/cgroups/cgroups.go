@@ -176,8 +176,8 @@ func (m *Manager) Create(id string, l Limits) (*Group, error) {
 	if !m.Enabled() {
 		return nil, errors.New(m.String())
 	}
-	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
-		return nil, fmt.Errorf("cgroup: bad id %q", id)
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	g := &Group{Version: m.version}
 	for _, base := range m.bases {
@@ -188,14 +188,40 @@ func (m *Manager) Create(id string, l Limits) (*Group, error) {
 		}
 		g.Dirs = append(g.Dirs, dir)
 	}
-	if err := g.limit(l); err != nil {
+	if err := g.Limit(l); err != nil {
 		_ = g.Destroy(context.Background())
 		return nil, err
 	}
 	return g, nil
 }
 
-func (g *Group) limit(l Limits) error {
+func checkID(id string) error {
+	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
+		return fmt.Errorf("cgroup: bad id %q", id)
+	}
+	return nil
+}
+
+// Rename gives the group the name id, in the same parent directories. Its processes stay in
+// it: unlike moving a process between cgroups, which on cgroup v1 may wait for an RCU grace
+// period, a rename costs nothing, so a group made ahead of its container, with a process
+// already in it, can take the container's name at launch.
+func (g *Group) Rename(id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	for i, d := range g.Dirs {
+		to := filepath.Join(filepath.Dir(d), id)
+		if err := os.Rename(d, to); err != nil {
+			return fmt.Errorf("cgroup: %w", err)
+		}
+		g.Dirs[i] = to
+	}
+	return nil
+}
+
+// Limit sets the group's limits; zero fields leave theirs unchanged.
+func (g *Group) Limit(l Limits) error {
 	shares := uint64(math.Max(2, math.Round(l.CPUs*1024)))
 	const period = 100000
 	quota := int64(math.Max(1000, math.Round(l.CPUs*period)))

@@ -7,7 +7,12 @@
 // supervisor's spec into the container's state directory, records the supervisor's pid there
 // and hands the spec's path to an idle supervisor (or to one started for the launch when none
 // is idle), so tasks survive the agent. The supervisor says over a pipe when the task runs, which
-// Container.Started waits for without polling.
+// Container.Started waits for without polling. With cgroups, each idle supervisor comes with
+// the cgroup of its future task, in which it has already put the task's process, held at a gate:
+// Launch renames that cgroup for the container and sets the task's limits, so a launch moves no
+// process between cgroups (on cgroup v1 a move waits for an RCU grace period). The pool refills
+// once launches in flight have started their tasks, so that starting supervisors does not
+// compete with them for the CPU.
 //
 // Everything needed to find a task again lives in the state directory (the supervisor's pid and
 // start time, the task's process group, the cgroup, the started marker and the exit status), so

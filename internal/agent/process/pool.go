@@ -2,13 +2,15 @@ package process
 
 import (
 	"context"
-	"fmt"
+	"crypto/rand"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/agent/cgroups"
 	"github.com/marina-dcos/marina/internal/agent/internal/proc"
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
 )
@@ -22,18 +24,40 @@ const DefaultWarm = 4
 // member is a supervisor started ahead of its task: in a session of its own, as every
 // supervisor, and blocked on its assignment pipe (see supervisor.Pooled). Idle, it has no state
 // directory, so nothing that reads state directories (recovery, teardown) can take it for a task.
+// With cgroups, a member of the pool comes with the cgroup of its future task, which its
+// supervisor puts the task's process in ahead (see supervisor.EnvCgroupProcs): the launch renames
+// the cgroup for the container and sets the task's limits.
 type member struct {
 	info    proc.Info
-	assign  *os.File // write end of the supervisor's AssignFD
-	started *os.File // read end of its StartedFD
+	assign  *os.File       // write end of the supervisor's AssignFD
+	started *os.File       // read end of its StartedFD
+	group   *cgroups.Group // the task's cgroup, made ahead; nil without cgroups or when cold
 	// launched tells the pool that took the member that its task started, or will not; it
 	// does nothing for a member started for its launch. Idempotent.
 	launched func()
 }
 
-// spawn starts a supervisor that waits for its assignment; args follow its name on its command
-// line.
-func (e *Executor) spawn(args ...string) (*member, error) {
+// spawnWarm starts a member for the pool: with its task's cgroup when tasks get cgroups.
+func (e *Executor) spawnWarm() (*member, error) {
+	var group *cgroups.Group
+	if e.cfg.Cgroups.Enabled() {
+		g, err := e.cfg.Cgroups.Create("warm-"+rand.Text(), cgroups.Limits{})
+		if err != nil {
+			return nil, err
+		}
+		group = g
+	}
+	m, err := e.spawn(group)
+	if err != nil {
+		_ = group.Destroy(context.Background())
+		return nil, err
+	}
+	return m, nil
+}
+
+// spawn starts a supervisor that waits for its assignment, with group for its task when not
+// nil; args follow its name on its command line.
+func (e *Executor) spawn(group *cgroups.Group, args ...string) (*member, error) {
 	assignR, assignW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -44,10 +68,14 @@ func (e *Executor) spawn(args ...string) (*member, error) {
 		assignW.Close()
 		return nil, err
 	}
+	env := append(append([]string(nil), e.cfg.Env...), supervisor.EnvSupervisor+"="+supervisor.Pooled)
+	if group != nil {
+		env = append(env, supervisor.EnvCgroupProcs+"="+strings.Join(group.Procs(), string(os.PathListSeparator)))
+	}
 	cmd := &exec.Cmd{
 		Path:        e.cfg.Path,
 		Args:        append([]string{"marina-supervisor"}, args...),
-		Env:         append(append([]string(nil), e.cfg.Env...), supervisor.EnvSupervisor+"="+supervisor.Pooled),
+		Env:         env,
 		Dir:         "/",
 		ExtraFiles:  []*os.File{assignR, startedW}, // supervisor.AssignFD, supervisor.StartedFD
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
@@ -66,7 +94,7 @@ func (e *Executor) spawn(args ...string) (*member, error) {
 		info = proc.Info{PID: cmd.Process.Pid}
 	}
 	_ = cmd.Process.Release()
-	return &member{info: info, assign: assignW, started: startedR, launched: func() {}}, nil
+	return &member{info: info, assign: assignW, started: startedR, group: group, launched: func() {}}, nil
 }
 
 // hand gives the member its assignment. Once written, the assignment is the supervisor's even
@@ -79,8 +107,8 @@ func (m *member) hand(specPath string) error {
 	return err
 }
 
-// discard kills a member that will not be assigned and collects it. It holds nothing: no task,
-// no files.
+// discard kills a member that will not be assigned, collects it and removes its cgroup (with
+// what its supervisor started there). It holds no task and no files.
 func (m *member) discard() {
 	m.assign.Close()
 	m.started.Close()
@@ -90,6 +118,7 @@ func (m *member) discard() {
 	defer cancel()
 	_ = m.info.Wait(ctx)
 	m.info.Reap()
+	_ = m.group.Destroy(ctx) // what is left is pruned with the agent's leftover cgroups
 }
 
 // refillHold bounds how long the refill waits for launches in flight to start their tasks.
@@ -203,7 +232,7 @@ func (p *pool) refillLoop() {
 			if !p.waitQuiet() {
 				return
 			}
-			m, err := p.e.spawn()
+			m, err := p.e.spawnWarm()
 			if err != nil {
 				p.e.log.Warn("start warm supervisor", "err", err)
 				break
@@ -255,34 +284,4 @@ func (p *pool) pids() []proc.Info {
 		out[i] = m.info
 	}
 	return out
-}
-
-// startSupervisor hands the spec at specPath to an idle supervisor, or to one started for it
-// when none is idle or the idle ones died, and returns that supervisor.
-func (e *Executor) startSupervisor(taskID, stateDir, specPath string) (*member, error) {
-	for {
-		m := e.pool.Load().take()
-		cold := m == nil
-		if cold {
-			var err error
-			if m, err = e.spawn(taskID); err != nil {
-				return nil, fmt.Errorf("start supervisor: %w", err)
-			}
-		}
-		// Recorded before the handover: from then on the supervisor may outlive this agent, and
-		// the next agent must find it.
-		if err := supervisor.WritePID(stateDir, m.info); err != nil {
-			e.log.Warn("record supervisor pid", "task", taskID, "err", err)
-		}
-		err := m.hand(specPath)
-		if err == nil {
-			return m, nil
-		}
-		m.launched()
-		m.discard()
-		if cold {
-			return nil, fmt.Errorf("start supervisor: %w", err)
-		}
-		e.log.Warn("warm supervisor died idle", "pid", m.info.PID, "err", err)
-	}
 }

@@ -106,32 +106,56 @@ func (e *Executor) Close() error {
 // Name returns "process".
 func (e *Executor) Name() string { return Name }
 
-// Launch hands the task to a supervisor: an idle one from the pool when there is one.
+// Launch hands the task to a supervisor: an idle one from the pool when there is one, else one
+// started for it.
 func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Container, error) {
-	cmdInfo := spec.Task.Command
-	if cmdInfo == nil {
+	if spec.Task.Command == nil {
 		return nil, errors.New("task has no command")
 	}
 	if err := os.MkdirAll(spec.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	var group *cgroups.Group
-	if e.cfg.Cgroups.Enabled() {
-		g, err := e.cfg.Cgroups.Create(spec.ContainerID, LimitsOf(spec.Task.Resources))
-		if err != nil {
-			return nil, err
+	for {
+		m := e.pool.Load().take()
+		c, err := e.launchOn(ctx, spec, m)
+		if errors.Is(err, errDiedIdle) {
+			e.log.Warn("warm supervisor died idle", "pid", m.info.PID)
+			continue
 		}
-		b, _ := json.Marshal(g)
+		return c, err
+	}
+}
+
+// errDiedIdle says that the idle supervisor taken for a launch is gone: take another.
+var errDiedIdle = errors.New("warm supervisor died idle")
+
+// launchOn launches spec's task under member m, or under a supervisor started for it when m
+// is nil.
+func (e *Executor) launchOn(ctx context.Context, spec executor.Spec, m *member) (*container, error) {
+	taskID := spec.Task.TaskID.Value
+	group, err := e.confine(spec, m)
+	fail := func(err error) (*container, error) {
+		if m != nil {
+			m.launched()
+			m.discard()
+		}
+		_ = group.Destroy(ctx)
+		return nil, err
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if group != nil {
+		b, _ := json.Marshal(group)
 		// Not synced: after a machine crash the cgroup is gone too.
 		if err := fsutil.Replace(filepath.Join(spec.StateDir, cgroupFile), b, 0o600); err != nil {
-			_ = g.Destroy(ctx)
-			return nil, err
+			return fail(err)
 		}
-		group = g
-		launchtrace.Mark(spec.Task.TaskID.Value, launchtrace.Confined)
+		launchtrace.Mark(taskID, launchtrace.Confined)
 	}
+	cmdInfo := spec.Task.Command
 	sspec := supervisor.Spec{
-		TaskID:      spec.Task.TaskID.Value,
+		TaskID:      taskID,
 		Sandbox:     spec.Sandbox,
 		Shell:       cmdInfo.IsShell(),
 		Arguments:   cmdInfo.Arguments,
@@ -143,16 +167,47 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Con
 	}
 	specPath, err := supervisor.WriteSpec(spec.StateDir, sspec)
 	if err != nil {
-		_ = group.Destroy(ctx)
-		return nil, err
+		return fail(err)
 	}
-	m, err := e.startSupervisor(spec.Task.TaskID.Value, spec.StateDir, specPath)
-	if err != nil {
-		_ = group.Destroy(ctx)
-		return nil, err
+	cold := m == nil
+	if cold {
+		if m, err = e.spawn(nil, taskID); err != nil {
+			return fail(fmt.Errorf("start supervisor: %w", err))
+		}
 	}
-	e.log.Debug("supervisor started", "task", spec.Task.TaskID.Value, "container", spec.ContainerID, "pid", m.info.PID)
+	// Recorded before the handover: from then on the supervisor may outlive this agent, and the
+	// next agent must find it.
+	if err := supervisor.WritePID(spec.StateDir, m.info); err != nil {
+		e.log.Warn("record supervisor pid", "task", taskID, "err", err)
+	}
+	if err := m.hand(specPath); err != nil {
+		if cold {
+			return fail(fmt.Errorf("start supervisor: %w", err))
+		}
+		_, _ = fail(err)
+		return nil, errDiedIdle
+	}
+	e.log.Debug("supervisor started", "task", taskID, "container", spec.ContainerID, "pid", m.info.PID)
 	return &container{spec: spec, sup: m.info, group: group, notify: m.started, launched: m.launched}, nil
+}
+
+// confine returns the task's cgroup, nil without cgroups: the one member m was started with,
+// renamed for the container and limited for the task, or one made for the task.
+func (e *Executor) confine(spec executor.Spec, m *member) (*cgroups.Group, error) {
+	if !e.cfg.Cgroups.Enabled() {
+		return nil, nil
+	}
+	l := LimitsOf(spec.Task.Resources)
+	if m == nil || m.group == nil {
+		return e.cfg.Cgroups.Create(spec.ContainerID, l)
+	}
+	if err := m.group.Rename(spec.ContainerID); err != nil {
+		return nil, err
+	}
+	if err := m.group.Limit(l); err != nil {
+		return nil, err
+	}
+	return m.group, nil
 }
 
 // Recover re-attaches to a container from its state directory.

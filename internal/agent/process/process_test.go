@@ -68,6 +68,18 @@ func TestConformanceWithCgroups(t *testing.T) {
 	})
 }
 
+// TestConformanceWithCgroupsCold runs the suite with cgroups and no warm supervisors: each
+// task is put in its cgroup at the gate rather than ahead.
+func TestConformanceWithCgroupsCold(t *testing.T) {
+	cg := cgroups.Detect()
+	if !cg.Enabled() {
+		t.Skip(cg.String())
+	}
+	executortest.Run(t, executortest.Harness{
+		New: func(t *testing.T) executor.Executor { return newExecutorWarm(t, cg, -1) },
+	})
+}
+
 func spec(t *testing.T, cmd string, res mesos.Resources) executor.Spec {
 	dir := t.TempDir()
 	s := executor.Spec{
@@ -353,6 +365,55 @@ func TestCgroupHoldsTheTaskNotTheSupervisor(t *testing.T) {
 	}
 	if strings.Contains(string(sup), mine) {
 		t.Errorf("supervisor in the task's cgroup:\n%s", sup)
+	}
+}
+
+// TestWarmTaskIsConfinedAhead checks that with cgroups a warm supervisor's task is the process
+// it put in its cgroup while idle, in that cgroup renamed for the container.
+func TestWarmTaskIsConfinedAhead(t *testing.T) {
+	cg := cgroups.Detect()
+	if !cg.Enabled() {
+		t.Skip(cg.String())
+	}
+	ex := newExecutorWarm(t, cg, 1)
+	var ahead string
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		p := ex.pool.Load()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.idle) == 0 {
+			return errors.New("no idle supervisor yet")
+		}
+		b, _ := os.ReadFile(p.idle[0].group.Procs()[0])
+		if ahead = strings.TrimSpace(string(b)); ahead == "" {
+			return errors.New("nothing in the idle supervisor's cgroup yet")
+		}
+		return nil
+	})
+	s := spec(t, `echo $$ > pid; cat /proc/self/cgroup > cgroup; exec sleep 600`, mesos.Resources{mesos.ScalarResource(mesos.ResourceMem, 64)})
+	c, err := ex.Launch(ctx(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Kill(context.Background(), 0)
+		_ = ex.Cleanup(context.Background(), s)
+	})
+	if err := c.Started(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	var cgroup []byte
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if cgroup, _ = os.ReadFile(filepath.Join(s.Sandbox, "cgroup")); len(cgroup) == 0 {
+			return errors.New("no cgroup written yet")
+		}
+		return nil
+	})
+	if pid, _ := os.ReadFile(filepath.Join(s.Sandbox, "pid")); strings.TrimSpace(string(pid)) != ahead {
+		t.Errorf("task pid %s, want %s, the process placed ahead", pid, ahead)
+	}
+	if !strings.Contains(string(cgroup), "/marina/"+s.ContainerID) {
+		t.Errorf("task cgroups:\n%s\nwant /marina/%s", cgroup, s.ContainerID)
 	}
 }
 

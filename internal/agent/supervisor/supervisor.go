@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,7 @@ func MaybeRun() {
 	case Pooled:
 		os.Exit(runPooled())
 	default:
-		os.Exit(run(p, nil))
+		os.Exit(run(p, nil, nil))
 	}
 }
 
@@ -59,10 +60,18 @@ func runPooled() int {
 	syscall.CloseOnExec(StartedFD)
 	assign := os.NewFile(AssignFD, "assign")
 	started := os.NewFile(StartedFD, "started")
+	var warm *warmGate
+	if procs := filepath.SplitList(os.Getenv(EnvCgroupProcs)); len(procs) > 0 {
+		// Without it, the task is started and confined when assigned, as a cold supervisor's.
+		warm, _ = startWarm(procs)
+	}
 	b, err := io.ReadAll(io.LimitReader(assign, maxAssignment))
 	assign.Close()
 	specPath, ok := strings.CutSuffix(string(b), "\n")
 	if err != nil || !ok || specPath == "" {
+		if warm != nil {
+			warm.discard()
+		}
 		return 0 // the agent closed the pool, or died: nothing was asked
 	}
 	dir := filepath.Dir(specPath)
@@ -72,14 +81,19 @@ func runPooled() int {
 		f.Close()
 	}
 	_ = os.Chdir(dir)
-	return run(specPath, started)
+	return run(specPath, started, warm)
 }
 
 // run supervises one task and returns the supervisor's exit code. The task's outcome is in the
 // exit file, not in this code. started, when not nil, gets a byte once the task runs and is
-// closed.
-func run(specPath string, started *os.File) int {
+// closed. warm, when not nil, is a gate started ahead in the task's cgroup.
+func run(specPath string, started *os.File, warm *warmGate) int {
 	begun := time.Now()
+	defer func() {
+		if warm != nil { // not used
+			warm.discard()
+		}
+	}()
 	// Take SIGTERM first: a kill that arrives while the task is starting must not be lost.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -131,7 +145,22 @@ func run(specPath string, started *os.File) int {
 	default:
 	}
 
-	cmd, release, err := start(spec, specPath, stdout, stderr)
+	var (
+		cmd     *exec.Cmd
+		release func() error
+	)
+	if w := warm; w != nil && len(spec.CgroupProcs) > 0 {
+		// The agent made the cgroup the gate is in for this task, renamed as spec says.
+		cmd, release, err = w.start(spec, dir)
+		if errors.Is(err, errNotWarm) {
+			w.discard()
+			err = nil
+		}
+		warm = nil
+	}
+	if cmd == nil && err == nil {
+		cmd, release, err = start(spec, specPath, stdout, stderr)
+	}
 	if err != nil {
 		return finish(Exit{Code: -1, Error: err.Error()})
 	}
