@@ -48,6 +48,11 @@ func (a *Agent) enqueueLocked(t *task, st mesos.TaskStatus) {
 	if len(t.pending) == 1 {
 		a.pendingSet[t.key] = t
 		t.nextSend, t.backoff = time.Time{}, a.updateBackoffMin
+		// Sent from here when it may go now, rather than by the update loop a goroutine
+		// switch later; the loop still learns of it, for the resends.
+		if s := a.sess; s != nil && s.isRegistered() {
+			a.sendDueLocked(s, t, a.now())
+		}
 		a.kick()
 	}
 }
@@ -105,29 +110,36 @@ func (a *Agent) flushUpdates() time.Time {
 	now := a.now()
 	var next time.Time
 	for _, t := range a.pendingSet {
-		if t.pending[0].State.Terminal() && !a.sync.Synced(t.terminalBatch) {
-			continue
-		}
-		if !t.nextSend.After(now) {
-			st := t.pending[0]
-			st.AgentID = mesos.NewID(a.id)
-			call := mesos.AgentCall{Type: mesos.AgentCallUpdate, Update: &mesos.AgentUpdate{
-				FrameworkID: mesos.ID{Value: t.key.fw}, Status: st}}
-			if st.State == mesos.TaskRunning {
-				launchtrace.Mark(t.key.task, launchtrace.Sent)
-			}
-			if s.send(call) {
-				t.nextSend = now.Add(t.backoff)
-				t.backoff = min(2*t.backoff, a.updateBackoffMax)
-			} else {
-				t.nextSend = now.Add(50 * time.Millisecond) // the stream's queue is full
-			}
-		}
-		if next.IsZero() || t.nextSend.Before(next) {
-			next = t.nextSend
+		if due := a.sendDueLocked(s, t, now); !due.IsZero() && (next.IsZero() || due.Before(next)) {
+			next = due
 		}
 	}
 	return next
+}
+
+// sendDueLocked sends t's outstanding update on s when it is due at now, and returns when it
+// will be due next: zero while a terminal update waits for its checkpoint to be durable.
+func (a *Agent) sendDueLocked(s *session, t *task, now time.Time) time.Time {
+	if t.pending[0].State.Terminal() && !a.sync.Synced(t.terminalBatch) {
+		return time.Time{}
+	}
+	if t.nextSend.After(now) {
+		return t.nextSend
+	}
+	st := t.pending[0]
+	st.AgentID = mesos.NewID(a.id)
+	call := mesos.AgentCall{Type: mesos.AgentCallUpdate, Update: &mesos.AgentUpdate{
+		FrameworkID: mesos.ID{Value: t.key.fw}, Status: st}}
+	if st.State == mesos.TaskRunning {
+		launchtrace.Mark(t.key.task, launchtrace.Sent)
+	}
+	if s.send(call) {
+		t.nextSend = now.Add(t.backoff)
+		t.backoff = min(2*t.backoff, a.updateBackoffMax)
+	} else {
+		t.nextSend = now.Add(50 * time.Millisecond) // the stream's queue is full
+	}
+	return t.nextSend
 }
 
 // resendAllLocked makes every outstanding update due now, with a fresh backoff: after a
