@@ -106,6 +106,20 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	if leader < 0 {
 		t.Fatalf("no leader: %+v", st)
 	}
+	// A provider that holds a connection to the host sees it running, then gone.
+	c, err := cluster.LoadCluster(state, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cluster.NewSSH(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	leaderNode := c.Masters()[leader]
+	if !p.Running(c, leaderNode) {
+		t.Fatalf("Running(%s) = false before its host was killed", leaderNode.Name)
+	}
 	if err := hosts.Kill(ctx, leader); err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +141,12 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	}
 	newLeader := waitSSHNewLeader(t, ctx, survivors, strings.TrimSpace(string(token)), tlsConfig)
 	fmt.Printf("ssh provider failover: %s leads %.2fs after the leading master's host was killed\n", newLeader, time.Since(killedAt).Seconds())
+	for p.Running(c, leaderNode) {
+		if time.Since(killedAt) > 30*time.Second {
+			t.Fatalf("Running(%s) still true 30s after its host was killed", leaderNode.Name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	// The client config lists the dead master's services first; the CLI would wait for its
 	// connection to time out before trying the next one.
 	cli = append(cli, "--services", strings.Join(services, ","))

@@ -341,6 +341,28 @@ func (c *sshConn) writeFiles(ctx context.Context, files map[string][]byte, mode 
 
 func (c *sshConn) Close() error { return c.client.Close() }
 
+// keepaliveTimeout bounds how long a pooled connection has to answer before it is dropped.
+const keepaliveTimeout = 2 * time.Second
+
+// alive tells a live connection from one whose host went away, with a cheap request that the
+// host answers (OpenSSH declines it, which is an answer). A connection found dead must be
+// closed, which also ends the request's goroutine.
+func (c *sshConn) alive(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, keepaliveTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err == nil
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // sshPool keeps one connection per host for the life of a provider.
 type sshPool struct {
 	auth *sshAuth
@@ -355,8 +377,7 @@ func (p *sshPool) get(ctx context.Context, h sshHost) (*sshConn, error) {
 	c := p.conns[h.key()]
 	p.mu.Unlock()
 	if c != nil {
-		// A cheap request tells a live connection from one whose host went away.
-		if _, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+		if c.alive(ctx) {
 			return c, nil
 		}
 		p.drop(c)
