@@ -16,12 +16,13 @@ import (
 )
 
 // The bad-input tests run small local clusters on subnets of their own, apart from
-// TestUpFailoverDown's and from a developer's default cluster.
+// TestUpFailoverDown's (127.0.77), the local conformance test's (127.0.79), BenchmarkUpDown's
+// (127.0.78) and a developer's default cluster.
 const (
-	takenSubnet     = "127.0.78"
-	interruptSubnet = "127.0.79"
-	brokenSubnet    = "127.0.80"
-	failingSubnet   = "127.0.81"
+	takenSubnet     = "127.0.82"
+	interruptSubnet = "127.0.83"
+	brokenSubnet    = "127.0.84"
+	failingSubnet   = "127.0.85"
 )
 
 // localSpec writes a spec file for a local cluster on subnet, with extra provider settings.
