@@ -25,6 +25,10 @@ const (
 	evInstanceHealth = marathon.EventInstanceHealthChangedType
 	evHealthFailed   = marathon.EventFailedHealthCheckType
 	evUnhealthyKill  = marathon.EventUnhealthyInstanceKillType
+	evInstance       = marathon.EventInstanceChangedType
+	evRegistered     = marathon.EventSchedulerRegisteredType
+	evReregistered   = marathon.EventSchedulerReregisteredType
+	evDisconnected   = marathon.EventSchedulerDisconnectedType
 )
 
 // event is one event, encoded once for every subscriber.

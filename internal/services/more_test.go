@@ -3,6 +3,7 @@ package services_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -123,6 +124,16 @@ func TestEventsAndFailures(t *testing.T) {
 		_, data = all.next(t, 5*time.Second, marathon.EventStatusUpdateType)
 		if !strings.Contains(string(data), `"taskStatus":"TASK_`) {
 			t.Errorf("status_update_event %s", data)
+		}
+		for {
+			_, data = all.next(t, 20*time.Second, marathon.EventInstanceChangedType)
+			var ic marathon.InstanceChangedEvent
+			if err := json.Unmarshal(data, &ic); err != nil || ic.RunSpecID != "/ev" || ic.InstanceID == "" || ic.AgentID == "" {
+				t.Fatalf("instance_changed_event %s (%v)", data, err)
+			}
+			if ic.Condition == "Running" {
+				break
+			}
 		}
 	})
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/api/marathon"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/client/scheduler"
 	"github.com/marina-dcos/marina/internal/coord"
@@ -56,6 +57,9 @@ func (l *leader) subscribeLoop() {
 		l.stream.Store(nil)
 		closeStream(st)
 		l.s.metrics.subscribed.Set(0)
+		l.s.hub.publish(newEvent(evDisconnected, marathon.SchedulerEvent{
+			EventMeta: marathon.EventMeta{EventType: evDisconnected, Timestamp: timestamp(l.s.now())}, Master: st.Leader(),
+		}))
 		if l.ctx.Err() == nil {
 			l.log.Info("subscription ended; subscribing again", "err", st.Err())
 		}
@@ -79,6 +83,7 @@ func (l *leader) checkLeader() error {
 func (l *leader) subscribed(st *scheduler.Stream) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	typ := evReregistered
 	if id := st.FrameworkID(); id != l.frameworkID {
 		o := &ops{}
 		o.put(frameworkIDKey, id)
@@ -87,7 +92,12 @@ func (l *leader) subscribed(st *scheduler.Stream) error {
 		}
 		l.log.Info("registered as a framework", "framework_id", id)
 		l.frameworkID = id
+		typ = evRegistered
 	}
+	l.s.hub.publish(newEvent(typ, marathon.SchedulerEvent{
+		EventMeta:   marathon.EventMeta{EventType: typ, Timestamp: timestamp(l.s.now())},
+		FrameworkID: st.FrameworkID(), Master: st.Leader(),
+	}))
 	for _, in := range l.instances {
 		in.reconciled = false
 		in.killSentAt = time.Time{}

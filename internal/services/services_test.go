@@ -437,9 +437,14 @@ func TestMasterFailover(t *testing.T) {
 	if services == master {
 		t.Skip("the services leader stays on the master leader's node")
 	}
+	ev := openEvents(t, api.base, "?event_type=scheduler_disconnected_event&event_type=scheduler_reregistered_event")
 	c.StopMaster(master)
 	if c.WaitForLeader(20*time.Second) == master {
 		t.Fatal("the stopped master still leads")
+	}
+	ev.next(t, 20*time.Second, marathon.EventSchedulerDisconnectedType)
+	if _, data := ev.next(t, 20*time.Second, marathon.EventSchedulerReregisteredType); !strings.Contains(string(data), `"frameworkId":"`) {
+		t.Errorf("scheduler_reregistered_event %s", data)
 	}
 	for i := range c.Agents() {
 		c.WaitForAgent(i, 20*time.Second)

@@ -2,6 +2,7 @@ package services
 
 import (
 	"cmp"
+	"strings"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
@@ -67,6 +68,7 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 		at = time.Unix(0, int64(u.Timestamp*1e9))
 	}
 	changed := u.State != in.State
+	before := in.condition()
 	if gone(u.State) {
 		l.unindex(in)
 		o.delInstance(in)
@@ -74,6 +76,7 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 			l.taskFailed(a, in, u, now, o)
 		}
 		o.emit(l.statusEvent(in, u, now))
+		o.emit(instanceEvent(in, now, marathonCondition(u.State)))
 		if !in.Kill && u.Healthy != nil && !*u.Healthy {
 			// The agent killed it for failing its health check.
 			o.emit(newEvent(evUnhealthyKill, marathon.UnhealthyKillEvent{
@@ -118,6 +121,9 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 	}
 	o.putInstance(in)
 	o.emit(l.statusEvent(in, u, now))
+	if after := in.condition(); after != before {
+		o.emit(instanceEvent(in, now, after))
+	}
 	if healthChanged {
 		l.healthEvents(in, now, o)
 	}
@@ -198,6 +204,39 @@ func (l *leader) statusEvent(in *instance, u mesos.TaskStatus, now time.Time) ev
 		Ports:       ports,
 		Version:     in.Version,
 	})
+}
+
+// instanceEvent returns the instance_changed_event of an instance that came to condition.
+func instanceEvent(in *instance, now time.Time, condition string) event {
+	goal := "Running"
+	if in.Kill {
+		goal = "Decommissioned"
+	}
+	return newEvent(evInstance, marathon.InstanceChangedEvent{
+		EventMeta:  marathon.EventMeta{EventType: evInstance, Timestamp: timestamp(now)},
+		InstanceID: in.TaskID, Condition: condition, RunSpecID: in.AppID, AgentID: in.AgentID,
+		Host: in.Host, RunSpecVersion: in.Version, Goal: goal,
+	})
+}
+
+// condition names the instance's state as Marathon's instance conditions do.
+func (in *instance) condition() string {
+	if !in.Unreachable.IsZero() {
+		return "Unreachable"
+	}
+	return marathonCondition(in.State)
+}
+
+// marathonCondition names a task state as Marathon's instance conditions do: TASK_RUNNING is
+// Running, TASK_UNREACHABLE Unreachable.
+func marathonCondition(st mesos.TaskState) string {
+	words := strings.Split(strings.TrimPrefix(string(st), "TASK_"), "_")
+	for i, w := range words {
+		if w != "" {
+			words[i] = w[:1] + strings.ToLower(w[1:])
+		}
+	}
+	return strings.Join(words, "")
 }
 
 func statusIPs(u mesos.TaskStatus) []ipAddress {
