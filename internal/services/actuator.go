@@ -55,8 +55,8 @@ func (l *leader) sendKills(st *scheduler.Stream) {
 	type kill struct{ task, agent string }
 	var kills []kill
 	l.mu.Lock()
-	for _, in := range l.instances {
-		if in.Kill && !in.State.Terminal() && in.Unreachable.IsZero() && now.Sub(in.killSentAt) >= killResend {
+	for in := range l.killing {
+		if !in.State.Terminal() && in.Unreachable.IsZero() && now.Sub(in.killSentAt) >= killResend {
 			in.killSentAt = now
 			kills = append(kills, kill{in.TaskID, in.AgentID})
 		}

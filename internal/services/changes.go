@@ -390,7 +390,7 @@ func (l *leader) killTasks(ids []string, scale, force bool) ([]*instance, []*dep
 	o := &ops{}
 	for _, in := range killed {
 		if !in.Kill {
-			in.Kill = true
+			l.kill(in)
 			o.putInstance(in)
 		}
 	}

@@ -42,6 +42,7 @@ type leader struct {
 	reconcilePending bool   // reconcile at the next actuation
 	lastReconcile    time.Time
 	strays           map[string]string // tasks of ours we do not know: task id -> agent id, to kill
+	killing          map[*instance]bool // indexed instances being killed (Kill set), so that sending kills scans only them
 
 	client *scheduler.Client
 	stream atomic.Pointer[scheduler.Stream]
@@ -64,6 +65,7 @@ func newLeader(s *Server, term coord.Term, snap *snapshot) *leader {
 		deployments: snap.deployments,
 		groups:      snap.groups,
 		strays:      map[string]string{},
+		killing:     map[*instance]bool{},
 		kick:        make(chan struct{}, 1),
 	}
 	for _, in := range l.instances {
@@ -153,10 +155,20 @@ func (l *leader) index(in *instance) {
 	}
 	m[in.TaskID] = in
 	l.instances[in.TaskID] = in
+	if in.Kill {
+		l.killing[in] = true
+	}
+}
+
+// kill marks an indexed instance to be killed. l.mu must be held.
+func (l *leader) kill(in *instance) {
+	in.Kill = true
+	l.killing[in] = true
 }
 
 func (l *leader) unindex(in *instance) {
 	delete(l.instances, in.TaskID)
+	delete(l.killing, in)
 	if m := l.byApp[in.AppID]; m != nil {
 		delete(m, in.TaskID)
 		if len(m) == 0 {
@@ -223,6 +235,7 @@ func (l *leader) commitOrResync(o *ops) error {
 	l.frameworkID = snap.frameworkID
 	l.apps, l.instances, l.deployments, l.groups = snap.apps, snap.instances, snap.deployments, snap.groups
 	l.byApp = map[string]map[string]*instance{}
+	l.killing = map[*instance]bool{}
 	for _, in := range l.instances {
 		l.index(in)
 	}
@@ -270,7 +283,7 @@ func (l *leader) replan(id string, now time.Time, o *ops) {
 		}
 	}
 	for _, in := range kill {
-		in.Kill = true
+		l.kill(in)
 		if o != nil {
 			o.putInstance(in)
 		}

@@ -56,9 +56,7 @@ func (l *leader) reconcileUnanswered(st *scheduler.Stream) {
 			tasks = append(tasks, reconcileTask(in))
 		}
 	}
-	if len(tasks) > 0 {
-		l.lastReconcile = now
-	}
+	l.lastReconcile = now // found or not, the next look is reconcileRetry away
 	l.mu.Unlock()
 	l.sendReconcile(st, tasks)
 }

@@ -278,7 +278,7 @@ func (l *leader) tick(now time.Time) {
 		if in.State == mesos.TaskStaging && !in.Kill && now.Sub(in.StagedAt) >= launchTimeout {
 			// Launched long ago and never started: give up on it, as Marathon's task_launch_timeout.
 			l.log.Warn("an instance did not start in time; killing it", "task_id", in.TaskID, "staged", in.StagedAt)
-			in.Kill = true
+			l.kill(in)
 			o.putInstance(in)
 			touched[in.AppID] = true
 			continue
