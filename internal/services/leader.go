@@ -41,7 +41,7 @@ type leader struct {
 	demandSeq        uint64 // bumped whenever more launches become wanted
 	reconcilePending bool   // reconcile at the next actuation
 	lastReconcile    time.Time
-	strays           map[string]string // tasks of ours we do not know: task id -> agent id, to kill
+	strays           map[string]string  // tasks of ours we do not know: task id -> agent id, to kill
 	killing          map[*instance]bool // indexed instances being killed (Kill set), so that sending kills scans only them
 
 	client *scheduler.Client
