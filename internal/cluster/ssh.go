@@ -335,12 +335,16 @@ func (s *SSH) Preflight(ctx context.Context, c *Cluster) error {
 		return err
 	}
 	return s.eachHost(ctx, c.Nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
+		asked := time.Now()
 		out, err := conn.run(ctx, factsScript)
 		if err != nil {
 			return fmt.Errorf("preflight: %w", err)
 		}
 		f := parseHostFacts(out)
 		var errs []error
+		if err := checkClock(f.time, asked); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", conn.host, err))
+		}
 		if f.os != "Linux" {
 			errs = append(errs, fmt.Errorf("%s runs %q, not Linux", conn.host, f.os))
 		} else if f.arch != arch {
@@ -364,6 +368,22 @@ func (s *SSH) Preflight(ctx context.Context, c *Cluster) error {
 		}
 		return errors.Join(errs...)
 	})
+}
+
+// maxClockBehind is how far a host's clock may be behind this machine's: the certificates
+// issued here are valid from an hour before their issue (pki's backdating), less a margin.
+const maxClockBehind = 50 * time.Minute
+
+// checkClock compares a host's clock (Unix seconds, read after asked on this machine's clock)
+// with this machine's: a host far behind would find the nodes' certificates not valid yet.
+func checkClock(host int64, asked time.Time) error {
+	if host == 0 {
+		return nil
+	}
+	if behind := asked.Sub(time.Unix(host+1, 0)); behind > maxClockBehind {
+		return fmt.Errorf("its clock is %v behind this machine's: the certificates issued here would not be valid there yet (synchronise the clocks, e.g. with NTP)", behind.Round(time.Second))
+	}
+	return nil
 }
 
 // binaryArch returns the machine of an ELF executable as `uname -m` names it on Linux.

@@ -19,12 +19,13 @@ const unitDir = "/etc/systemd/system"
 
 // sshCommands are the commands the scripts need besides the shell's built-ins.
 var sshCommands = []string{"setsid", "sha256sum", "tail", "cat", "mkdir", "rm", "mv", "chmod",
-	"readlink", "find", "cmp", "base64", "grep", "sed", "tr", "sleep", "uname", "id", "ls"}
+	"readlink", "find", "cmp", "base64", "grep", "sed", "tr", "sleep", "uname", "id", "ls", "date"}
 
 // factsScript prints what Preflight checks, in sections.
 var factsScript = `echo "os $(uname -s)"
 echo "arch $(uname -m)"
 echo "uid $(id -u)"
+echo "time $(date +%s)"
 for c in ` + strings.Join(sshCommands, " ") + `; do command -v "$c" >/dev/null 2>&1 || echo "missing $c"; done
 echo "--- tcp"
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
@@ -37,6 +38,7 @@ cat /proc/net/if_inet6 2>/dev/null
 // hostFacts is what factsScript found.
 type hostFacts struct {
 	os, arch, uid string
+	time          int64 // the host's clock, Unix seconds; 0 when unknown
 	missing       []string
 	listening     map[int]bool // TCP ports something listens on, on any address
 	addrs         []string     // the host's own addresses
@@ -82,6 +84,8 @@ func parseHostFacts(out []byte) hostFacts {
 				f.arch = fields[1]
 			case "uid":
 				f.uid = fields[1]
+			case "time":
+				f.time, _ = strconv.ParseInt(fields[1], 10, 64)
 			case "missing":
 				f.missing = append(f.missing, fields[1])
 			}

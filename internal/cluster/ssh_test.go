@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -172,6 +173,7 @@ func TestParseHostFacts(t *testing.T) {
 	out := `os Linux
 arch x86_64
 uid 0
+time 1700000000
 missing setsid
 --- tcp
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -196,7 +198,7 @@ Local:
 fd000000000000000000000000000005 02 40 00 80 eth0
 `
 	f := parseHostFacts([]byte(out))
-	if f.os != "Linux" || f.arch != "x86_64" || f.uid != "0" || !slices.Equal(f.missing, []string{"setsid"}) {
+	if f.os != "Linux" || f.arch != "x86_64" || f.uid != "0" || f.time != 1700000000 || !slices.Equal(f.missing, []string{"setsid"}) {
 		t.Errorf("facts %+v", f)
 	}
 	if !f.listening[2379] || !f.listening[22] || f.listening[5050] || len(f.listening) != 2 {
@@ -204,6 +206,25 @@ fd000000000000000000000000000005 02 40 00 80 eth0
 	}
 	if !f.localAddr("10.0.0.5") || !f.localAddr("fd00::5") || f.localAddr("10.0.0.6") {
 		t.Errorf("addresses %v", f.addrs)
+	}
+}
+
+func TestCheckClock(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	for _, tc := range []struct {
+		name    string
+		host    int64
+		wantErr bool
+	}{
+		{name: "in step", host: now.Unix()},
+		{name: "unknown", host: 0},
+		{name: "ahead", host: now.Add(3 * time.Hour).Unix()},
+		{name: "a little behind", host: now.Add(-10 * time.Minute).Unix()},
+		{name: "far behind", host: now.Add(-2 * time.Hour).Unix(), wantErr: true},
+	} {
+		if err := checkClock(tc.host, now); (err != nil) != tc.wantErr {
+			t.Errorf("%s: %v, want error %v", tc.name, err, tc.wantErr)
+		}
 	}
 }
 
