@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 
@@ -20,11 +19,8 @@ import (
 // StopGrace is how long nodes have to exit after SIGTERM before they get SIGKILL.
 const StopGrace = 5 * time.Second
 
-// lastMasterGrace is the grace of the last master to stop, which has no quorum left to stop
-// gracefully with (see stopNodes).
-const lastMasterGrace = 1500 * time.Millisecond
-
-// Destroy stops the cluster's processes: the nodes first (SIGTERM, SIGKILL after StopGrace),
+// Destroy stops the cluster's processes: the nodes first (masters SIGKILL, agents SIGTERM and
+// SIGKILL after StopGrace),
 // then every task the agents left running (tasks survive their agent by design), found through
 // the supervisors' pid files under the agents' work dirs, then whatever still runs in the
 // nodes' or supervisors' sessions or under the cluster's node directories. It removes the tasks'
@@ -72,18 +68,13 @@ func (l *Local) Destroy(ctx context.Context, c *Cluster) error {
 	return errors.Join(errs...)
 }
 
-// stopNodes sends SIGTERM to every node process (those recorded, and any other marina process
-// working under c.Dir, say from an up that crashed before recording it), then SIGKILL to those
-// still running after StopGrace. It returns the pids it stopped.
+// stopNodes stops every node process (those recorded, and any other marina process working
+// under c.Dir, say from an up that crashed before recording it) and returns the pids it stopped.
 //
-// Masters stop one at a time, standbys first and the leading master last, each once the one
-// before has stopped its etcd member. A master's graceful stop writes to etcd (a leader resigns,
-// a standby withdraws its candidacy), which needs a quorum: stopped together, the last ones
-// wait for it in vain, a withdrawing standby for etcd's request timeout (6 s), and a raft leader
-// hands leadership to a peer that is stopping too and waits as long. In this order every master
-// but the last stops with a quorum. The last one cannot have a quorum any more, and what it
-// holds is about to be removed: it gets lastMasterGrace (the leader gives up resigning after
-// 1 s and exits by itself), then SIGKILL.
+// Masters get SIGKILL at once: what they hold is about to be removed, and a graceful stop
+// would only write to etcd (a leader resigns, a standby withdraws) with a quorum that vanishes
+// as they stop, waiting for etcd's timeouts in vain. Agents get SIGTERM, then SIGKILL after
+// StopGrace; the tasks they leave are Destroy's to kill.
 func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error) {
 	self := ancestors()
 	pids := map[int]uint64{}
@@ -101,29 +92,20 @@ func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error)
 	for pid := range pids {
 		stopped[pid] = true
 	}
+	masters := map[int]bool{}
+	for _, m := range c.Masters() {
+		masters[m.PID] = m.PID != 0
+	}
 	// Each process gets SIGKILL once its deadline passes.
 	deadlines := map[int]time.Time{}
-	grace := time.Now().Add(StopGrace)
-	masters := mastersInStopOrder(ctx, c)
-	inOrder := map[int]bool{}
-	for _, m := range masters {
-		inOrder[m.PID] = true
-	}
+	now := time.Now()
 	for pid := range pids {
-		if !inOrder[pid] {
-			deadlines[pid] = grace
-			_ = signal(pid, syscall.SIGTERM)
+		if masters[pid] {
+			deadlines[pid] = now
+			continue
 		}
-	}
-	for i, m := range masters {
-		deadlines[m.PID] = grace
-		if i == len(masters)-1 {
-			deadlines[m.PID] = time.Now().Add(lastMasterGrace)
-		}
-		_ = signal(m.PID, syscall.SIGTERM)
-		if i < len(masters)-1 {
-			waitEtcdStopped(ctx, m, grace)
-		}
+		deadlines[pid] = now.Add(StopGrace)
+		_ = signal(pid, syscall.SIGTERM)
 	}
 	for len(pids) > 0 {
 		now := time.Now()
@@ -131,7 +113,7 @@ func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error)
 			switch {
 			case !processAlive(pid, start):
 				delete(pids, pid)
-			case now.After(deadlines[pid]) || ctx.Err() != nil:
+			case !now.Before(deadlines[pid]) || ctx.Err() != nil:
 				_ = signal(pid, syscall.SIGKILL)
 				deadlines[pid] = now.Add(time.Hour) // SIGKILL once; keep waiting for it to go
 			}
@@ -145,36 +127,6 @@ func (l *Local) stopNodes(ctx context.Context, c *Cluster) (map[int]bool, error)
 		time.Sleep(10 * time.Millisecond)
 	}
 	return stopped, nil
-}
-
-// mastersInStopOrder returns the running masters, the leader last when one leads.
-func mastersInStopOrder(ctx context.Context, c *Cluster) []*Node {
-	var running []*Node
-	for _, m := range c.Masters() {
-		if processAlive(m.PID, m.StartTime) {
-			running = append(running, m)
-		}
-	}
-	if len(running) < 2 {
-		return running
-	}
-	for i, v := range viewMasters(ctx, running) {
-		if v.Err == nil && v.Elected {
-			return append(slices.Delete(slices.Clone(running), i, i+1), running[i])
-		}
-	}
-	return running
-}
-
-// waitEtcdStopped waits until master m stopped its etcd member (its peer port is closed) or
-// exited, or deadline passes.
-func waitEtcdStopped(ctx context.Context, m *Node, deadline time.Time) {
-	for time.Now().Before(deadline) && ctx.Err() == nil && processAlive(m.PID, m.StartTime) {
-		if !errors.Is(checkAddrFree(m.IP, etcdPeer), syscall.EADDRINUSE) {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // tasks is what the agents' supervisors recorded about the tasks they run.
