@@ -12,7 +12,7 @@ func newAppCmd() *cobra.Command {
 	var o cli.Options
 	cmd := cli.Group(&cobra.Command{
 		Use:   "app",
-		Short: "List, show, create, update, scale, restart and delete apps (Marathon API)",
+		Short: "List, show, create, update, scale, restart and delete apps, and see the launch queue (Marathon API)",
 	}, &o)
 
 	var list cli.AppListOptions
@@ -72,6 +72,20 @@ func newAppCmd() *cobra.Command {
 			return cli.AppDelete(ctx, e, args[0], co)
 		}),
 	}
+	queue := &cobra.Command{
+		Use:   "queue",
+		Short: "List the apps with instances waiting to be launched, and why offers are declined for them",
+		RunE: cli.Run(&o, cobra.NoArgs, func(ctx context.Context, e *cli.Env, _ []string) error {
+			return cli.AppQueue(ctx, e)
+		}),
+	}
+	resetDelay := &cobra.Command{
+		Use:   "reset-delay ID",
+		Short: "End an app's launch backoff: its waiting instances are launched at once",
+		RunE: cli.Run(&o, cobra.ExactArgs(1), func(ctx context.Context, e *cli.Env, args []string) error {
+			return cli.AppResetDelay(ctx, e, args[0])
+		}),
+	}
 	for _, c := range []*cobra.Command{create, update} {
 		c.Flags().StringVarP(&file, "file", "f", "", "app definition (JSON); - for standard input")
 	}
@@ -81,6 +95,6 @@ func newAppCmd() *cobra.Command {
 			c.Flags().BoolVar(&co.Force, "force", false, "cancel a deployment that locks the app")
 		}
 	}
-	cmd.AddCommand(listCmd, show, create, update, scale, restart, del)
+	cmd.AddCommand(listCmd, show, create, update, scale, restart, del, queue, resetDelay)
 	return cmd
 }

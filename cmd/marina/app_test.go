@@ -205,3 +205,26 @@ func TestAppScaleWaitFailedDeployment(t *testing.T) {
 	r.expect(t, 1, nil, []string{"  step 1/2 failed: ScaleApplication /web", "marina: deployment dep-7 failed: no offers"})
 	sameJSON(t, r.stdout, []byte(`{"deploymentId":"dep-7","version":"v2"}`))
 }
+
+func TestAppQueue(t *testing.T) {
+	srv, services := fake(t)
+	srv.ReplyJSON("GET", "/v2/queue", 200, api.Queue{Queue: []api.QueueItem{{
+		App: &api.App{ID: "/uniq"}, Count: 1, Delay: api.QueueDelay{TimeLeftSeconds: 12},
+		ProcessedOffersSummary: api.ProcessedOffersSummary{ProcessedOffersCount: 9, UnusedOffersCount: 3, RejectSummaryLastOffers: []api.DeclinedOfferStep{
+			{Reason: "UnfulfilledConstraint", Declined: 3, Processed: 3}, {Reason: "InsufficientCpus", Processed: 0},
+		}},
+	}}})
+	r := run(t, "", "app", "queue", services)
+	r.expect(t, 0, []string{"DECLINED FOR", "/uniq", "12s", "UnfulfilledConstraint (3)"}, nil)
+	if strings.Contains(r.stdout, "InsufficientCpus") {
+		t.Errorf("a reason that declined nothing is listed:\n%s", r.stdout)
+	}
+
+	srv.Reply("DELETE", "/v2/queue/shop/web/delay", 204, nil)
+	srv.Reply("DELETE", "/v2/queue/nope/delay", 404, []byte(`{"message":"Application /nope not found in tasks queue."}`))
+	run(t, "", "app", "reset-delay", "/shop/web", services).expect(t, 0, []string{"The launch delay of /shop/web is reset"}, nil)
+	if _, ok := srv.Last("DELETE", "/v2/queue/shop/web/delay"); !ok {
+		t.Error("no DELETE /v2/queue/shop/web/delay")
+	}
+	run(t, "", "app", "reset-delay", "/nope", services).expect(t, 3, nil, []string{"Application /nope not found in tasks queue."})
+}

@@ -178,6 +178,48 @@ func AppDelete(ctx context.Context, e *Env, id string, o ChangeOptions) error {
 	return e.changed(ctx, *raw, res, "Deleting app "+id, o.Wait)
 }
 
+// AppQueue prints the apps with instances waiting to be launched: how many, their backoff, the
+// offers considered and unused, and why the last ones were declined.
+func AppQueue(ctx context.Context, e *Env) error {
+	c, raw := e.rawClient()
+	q, err := c.Queue(ctx, false)
+	if err != nil {
+		return err
+	}
+	if e.JSON {
+		return printJSON(e.Out, *raw)
+	}
+	t := newTable(e.Out, "ID", "WAITING", "DELAY", "OFFERS", "UNUSED", "DECLINED FOR")
+	for _, item := range q.Queue {
+		id := "-"
+		if item.App != nil {
+			id = item.App.ID
+		}
+		delay := "-"
+		if s := item.Delay.TimeLeftSeconds; s > 0 {
+			delay = strconv.FormatInt(s, 10) + "s"
+		}
+		var why []string
+		for _, r := range item.ProcessedOffersSummary.RejectSummaryLastOffers {
+			if r.Declined > 0 {
+				why = append(why, fmt.Sprintf("%s (%d)", r.Reason, r.Declined))
+			}
+		}
+		sum := item.ProcessedOffersSummary
+		t.row(id, strconv.Itoa(item.Count), delay, strconv.Itoa(sum.ProcessedOffersCount), strconv.Itoa(sum.UnusedOffersCount), cmpOr(strings.Join(why, ", "), "-"))
+	}
+	return t.flush()
+}
+
+// AppResetDelay ends an app's launch backoff.
+func AppResetDelay(ctx context.Context, e *Env, id string) error {
+	if err := e.Client.ResetDelay(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Out, "The launch delay of %s is reset\n", id)
+	return nil
+}
+
 // readDefinition reads an app definition and checks that it is one JSON object; the server
 // checks the rest.
 func (e *Env) readDefinition(file string) ([]byte, error) {
