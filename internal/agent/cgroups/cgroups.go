@@ -202,24 +202,6 @@ func checkID(id string) error {
 	return nil
 }
 
-// Rename gives the group the name id, in the same parent directories. Its processes stay in
-// it: unlike moving a process between cgroups, which on cgroup v1 may wait for an RCU grace
-// period, a rename costs nothing, so a group made ahead of its container, with a process
-// already in it, can take the container's name at launch.
-func (g *Group) Rename(id string) error {
-	if err := checkID(id); err != nil {
-		return err
-	}
-	for i, d := range g.Dirs {
-		to := filepath.Join(filepath.Dir(d), id)
-		if err := os.Rename(d, to); err != nil {
-			return fmt.Errorf("cgroup: %w", err)
-		}
-		g.Dirs[i] = to
-	}
-	return nil
-}
-
 // Limit sets the group's limits; zero fields leave theirs unchanged.
 func (g *Group) Limit(l Limits) error {
 	shares := uint64(math.Max(2, math.Round(l.CPUs*1024)))

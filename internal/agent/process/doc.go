@@ -9,8 +9,9 @@
 // is idle), so tasks survive the agent. The supervisor says over a pipe when the task runs, which
 // Container.Started waits for without polling. With cgroups, each idle supervisor comes with
 // the cgroup of its future task, in which it has already put the task's process, held at a gate:
-// Launch renames that cgroup for the container and sets the task's limits, so a launch moves no
-// process between cgroups (on cgroup v1 a move waits for an RCU grace period). The pool refills
+// Launch sets the task's limits on that cgroup (named warm-..., recorded in the state
+// directory), so a launch moves no process between cgroups (on cgroup v1 a move waits for an
+// RCU grace period). The pool refills
 // once launches in flight have started their tasks, so that starting supervisors does not
 // compete with them for the CPU.
 //

@@ -25,8 +25,8 @@ const DefaultWarm = 4
 // supervisor, and blocked on its assignment pipe (see supervisor.Pooled). Idle, it has no state
 // directory, so nothing that reads state directories (recovery, teardown) can take it for a task.
 // With cgroups, a member of the pool comes with the cgroup of its future task, which its
-// supervisor puts the task's process in ahead (see supervisor.EnvCgroupProcs): the launch renames
-// the cgroup for the container and sets the task's limits.
+// supervisor puts the task's process in ahead (see supervisor.EnvCgroupProcs): the launch sets
+// the task's limits on it.
 type member struct {
 	info    proc.Info
 	assign  *os.File       // write end of the supervisor's AssignFD

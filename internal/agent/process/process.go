@@ -192,7 +192,10 @@ func (e *Executor) launchOn(ctx context.Context, spec executor.Spec, m *member) 
 }
 
 // confine returns the task's cgroup, nil without cgroups: the one member m was started with,
-// renamed for the container and limited for the task, or one made for the task.
+// limited for the task, or one made for the task. The member's keeps its name (warm-...):
+// renaming a cgroup takes the kernel's cgroup mutex, which the pool's refill holds through an
+// RCU grace period while it moves a new supervisor's gate into its cgroup. cgroup.json in the
+// state directory names the container's cgroup either way.
 func (e *Executor) confine(spec executor.Spec, m *member) (*cgroups.Group, error) {
 	if !e.cfg.Cgroups.Enabled() {
 		return nil, nil
@@ -200,9 +203,6 @@ func (e *Executor) confine(spec executor.Spec, m *member) (*cgroups.Group, error
 	l := LimitsOf(spec.Task.Resources)
 	if m == nil || m.group == nil {
 		return e.cfg.Cgroups.Create(spec.ContainerID, l)
-	}
-	if err := m.group.Rename(spec.ContainerID); err != nil {
-		return nil, err
 	}
 	if err := m.group.Limit(l); err != nil {
 		return nil, err

@@ -347,7 +347,7 @@ func TestCgroupHoldsTheTaskNotTheSupervisor(t *testing.T) {
 	if err := c.Started(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	mine := "/marina/" + s.ContainerID
+	mine := "/marina/" + filepath.Base(loadGroup(s.StateDir).Dirs[0])
 	var task []byte
 	testutil.WaitFor(t, 10*time.Second, func() error {
 		task, _ = os.ReadFile(filepath.Join(s.Sandbox, "cgroup"))
@@ -369,7 +369,7 @@ func TestCgroupHoldsTheTaskNotTheSupervisor(t *testing.T) {
 }
 
 // TestWarmTaskIsConfinedAhead checks that with cgroups a warm supervisor's task is the process
-// it put in its cgroup while idle, in that cgroup renamed for the container.
+// it put in its cgroup while idle, in the cgroup recorded for the container.
 func TestWarmTaskIsConfinedAhead(t *testing.T) {
 	cg := cgroups.Detect()
 	if !cg.Enabled() {
@@ -412,8 +412,8 @@ func TestWarmTaskIsConfinedAhead(t *testing.T) {
 	if pid, _ := os.ReadFile(filepath.Join(s.Sandbox, "pid")); strings.TrimSpace(string(pid)) != ahead {
 		t.Errorf("task pid %s, want %s, the process placed ahead", pid, ahead)
 	}
-	if !strings.Contains(string(cgroup), "/marina/"+s.ContainerID) {
-		t.Errorf("task cgroups:\n%s\nwant /marina/%s", cgroup, s.ContainerID)
+	if g := loadGroup(s.StateDir); g == nil || !strings.Contains(string(cgroup), g.Dirs[0][strings.LastIndex(g.Dirs[0], "/marina/"):]) {
+		t.Errorf("task cgroups:\n%s\nwant the one in cgroup.json, %+v", cgroup, g)
 	}
 }
 

@@ -150,7 +150,7 @@ func run(specPath string, started *os.File, warm *warmGate) int {
 		release func() error
 	)
 	if w := warm; w != nil && len(spec.CgroupProcs) > 0 {
-		// The agent made the cgroup the gate is in for this task, renamed as spec says.
+		// The agent made the cgroup the gate is in for this task: the spec's.
 		cmd, release, err = w.start(spec, dir)
 		if errors.Is(err, errNotWarm) {
 			w.discard()

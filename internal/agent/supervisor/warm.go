@@ -14,10 +14,10 @@ import (
 // A pooled supervisor whose environment names, in EnvCgroupProcs, the cgroup the agent made
 // for its future task (cgroup.procs files separated by os.PathListSeparator, one per hierarchy)
 // starts the task's process ahead, while idle: a shell, put in that cgroup at once, that waits
-// on fd 3 for the path of a script running the task. The agent renames the cgroup for the
-// container and sets the task's limits before it hands the supervisor the spec, so the launch
-// costs the task neither a fork nor a move between cgroups: on cgroup v1 a move waits for an RCU
-// grace period, some 10 ms on a busy host, in about one launch of ten.
+// on fd 3 for the path of a script running the task; only then does it read its assignment.
+// The agent sets the task's limits on that cgroup before it hands the supervisor the spec, so
+// the launch costs the task neither a fork nor a move between cgroups: on cgroup v1 a move waits
+// for an RCU grace period, some 10 ms on a busy host, in about one launch of ten.
 const (
 	// EnvCgroupProcs lists the cgroup.procs files a pooled supervisor's task joins ahead.
 	EnvCgroupProcs = "MARINA_SUPERVISOR_CGROUP_PROCS"
@@ -67,8 +67,7 @@ func startWarm(procs []string) (*warmGate, error) {
 	w := &warmGate{cmd: cmd, gateW: gateW, env: envPath}
 	pid := []byte(strconv.Itoa(cmd.Process.Pid))
 	for _, p := range procs {
-		// Fails when the agent renamed the cgroup for a task first: the task then starts
-		// as a cold supervisor's does.
+		// The task then starts as a cold supervisor's does, and joins the cgroup at the gate.
 		if err := os.WriteFile(p, pid, 0); err != nil {
 			w.discard()
 			return nil, fmt.Errorf("join cgroup: %w", err)
