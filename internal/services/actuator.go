@@ -29,6 +29,9 @@ func (l *leader) actuate() {
 		if st == nil {
 			continue
 		}
+		if l.reviveFirst.Swap(false) {
+			l.revive(st)
+		}
 		l.sendKills(st)
 		l.reviveOrSuppress(st)
 		if l.takeReconcile() {
@@ -75,6 +78,36 @@ func (l *leader) sendKills(st *scheduler.Stream) {
 	})
 }
 
+// reviveEarly has the actuator REVIVE offers at once, before it takes the state's lock, when
+// launches are wanted that the master was not told about: a change that queues launches then
+// has offers on their way while it is written to etcd. l.mu must be held.
+func (l *leader) reviveEarly(now time.Time) {
+	if queued, _ := l.wanted(now); !l.reviveDue(queued) {
+		return
+	}
+	l.offers = offerState{known: true, revivedSeq: l.demandSeq}
+	l.reviveFirst.Store(true)
+	l.poke()
+}
+
+// reviveDue reports whether queued launches are ones the master was not told about with a
+// REVIVE. l.mu must be held.
+func (l *leader) reviveDue(queued int) bool {
+	os := l.offers
+	return queued > 0 && (!os.known || os.suppressed || os.revivedSeq != l.demandSeq)
+}
+
+// revive sends REVIVE; when it fails, the offer state is forgotten so that it is sent again.
+func (l *leader) revive(st *scheduler.Stream) {
+	l.s.metrics.revives.Inc()
+	if err := st.Revive(l.ctx); err != nil {
+		l.log.Warn("revive failed", "err", err)
+		l.mu.Lock()
+		l.offers = offerState{}
+		l.mu.Unlock()
+	}
+}
+
 func (l *leader) reviveOrSuppress(st *scheduler.Stream) {
 	now := l.s.now()
 	l.mu.Lock()
@@ -83,7 +116,7 @@ func (l *leader) reviveOrSuppress(st *scheduler.Stream) {
 	os := l.offers
 	var call string
 	switch {
-	case queued > 0 && (!os.known || os.suppressed || os.revivedSeq != seq):
+	case l.reviveDue(queued):
 		call = "revive"
 		l.offers = offerState{known: true, revivedSeq: seq}
 	case queued == 0 && (!os.known || !os.suppressed):
@@ -91,19 +124,16 @@ func (l *leader) reviveOrSuppress(st *scheduler.Stream) {
 		l.offers = offerState{known: true, suppressed: true, revivedSeq: os.revivedSeq}
 	}
 	l.mu.Unlock()
-	var err error
 	switch call {
 	case "revive":
-		err = st.Revive(l.ctx)
-		l.s.metrics.revives.Inc()
+		l.revive(st)
 	case "suppress":
-		err = st.Suppress(l.ctx)
-	}
-	if err != nil {
-		l.log.Warn(call+" failed", "err", err)
-		l.mu.Lock()
-		l.offers = offerState{}
-		l.mu.Unlock()
+		if err := st.Suppress(l.ctx); err != nil {
+			l.log.Warn("suppress failed", "err", err)
+			l.mu.Lock()
+			l.offers = offerState{}
+			l.mu.Unlock()
+		}
 	}
 }
 

@@ -217,6 +217,7 @@ func (l *leader) deploy(c appChange, force bool) (*deployment, error) {
 	}
 	o := &ops{}
 	d := l.apply(c, p, now, o)
+	l.reviveEarly(now)
 	if err := l.commitOrResync(o); err != nil {
 		return nil, err
 	}

@@ -47,7 +47,9 @@ type leader struct {
 	client *scheduler.Client
 	stream atomic.Pointer[scheduler.Stream]
 	kick   chan struct{} // wakes the actuator
-	wg     sync.WaitGroup
+	// reviveFirst has the actuator REVIVE before anything else at its next wake-up (reviveEarly).
+	reviveFirst atomic.Bool
+	wg          sync.WaitGroup
 }
 
 func newLeader(s *Server, term coord.Term, snap *snapshot) *leader {
