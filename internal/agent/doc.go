@@ -21,6 +21,12 @@
 // with backoff until the framework acknowledges it; per task, one update is outstanding at a
 // time, in order. A task leaves the checkpoint when its terminal update is acknowledged.
 //
+// Checkpoints are written without waiting for the disk, which is enough to survive the agent's
+// crash, and made durable by a syncer that fsyncs, in one pass, whatever was written since its
+// last (fsutil.Syncer): the launch path and the agent's lock never wait for an fsync. A
+// terminal update is sent only once its checkpoint is durable; the others, resent until
+// acknowledged anyway, go out at once.
+//
 // Checkpoint layout (checkpoint.go), under WorkDir:
 //
 //	meta/agent_id                                        the id the master assigned
