@@ -11,9 +11,8 @@
 // the cgroup of its future task, in which it has already put the task's process, held at a gate:
 // Launch sets the task's limits on that cgroup (named warm-..., recorded in the state
 // directory), so a launch moves no process between cgroups (on cgroup v1 a move waits for an
-// RCU grace period). The pool refills
-// once launches in flight have started their tasks, so that starting supervisors does not
-// compete with them for the CPU.
+// RCU grace period). The pool refills once launches in flight have started their tasks, so that
+// starting supervisors does not compete with them for the CPU.
 //
 // Everything needed to find a task again lives in the state directory (the supervisor's pid and
 // start time, the task's process group, the cgroup, the started marker and the exit status), so

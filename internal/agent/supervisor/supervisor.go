@@ -149,14 +149,17 @@ func run(specPath string, started *os.File, warm *warmGate) int {
 		cmd     *exec.Cmd
 		release func() error
 	)
-	if w := warm; w != nil && len(spec.CgroupProcs) > 0 {
-		// The agent made the cgroup the gate is in for this task: the spec's.
-		cmd, release, err = w.start(spec, dir)
+	if w := warm; w != nil {
+		warm = nil
+		err = errNotWarm
+		if len(spec.CgroupProcs) > 0 {
+			// The agent made the cgroup the gate is in for this task: the spec's.
+			cmd, release, err = w.start(spec, dir)
+		}
 		if errors.Is(err, errNotWarm) {
 			w.discard()
 			err = nil
 		}
-		warm = nil
 	}
 	if cmd == nil && err == nil {
 		cmd, release, err = start(spec, specPath, stdout, stderr)
