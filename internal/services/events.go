@@ -21,6 +21,8 @@ const (
 	evDeploymentStep = marathon.EventDeploymentStepSuccessType
 	evAppTerminated  = marathon.EventAppTerminatedType
 	evStreamAttached = marathon.EventStreamAttachedType
+	evStreamDetached = marathon.EventStreamDetachedType
+	evUnknownEnded   = marathon.EventUnknownInstanceTermType
 	evHealthChanged  = marathon.EventHealthStatusChangedType
 	evInstanceHealth = marathon.EventInstanceHealthChangedType
 	evHealthFailed   = marathon.EventFailedHealthCheckType
@@ -119,18 +121,22 @@ func (h *hub) closeAll() {
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	filter := r.URL.Query()["event_type"]
 	sub := s.hub.subscribe(filter)
-	defer s.hub.unsubscribe(sub)
+	// Every subscriber, this one first, hears of a stream attached and detached, as in Marathon.
+	stream := func(typ string) event {
+		return newEvent(typ, marathon.EventStreamAttached{
+			EventMeta:     marathon.EventMeta{EventType: typ, Timestamp: timestamp(s.now())},
+			RemoteAddress: remoteIP(r),
+		})
+	}
+	defer func() {
+		s.hub.unsubscribe(sub)
+		s.hub.publish(stream(evStreamDetached))
+	}()
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	w.WriteHeader(http.StatusOK)
-	attached := newEvent(evStreamAttached, marathon.EventStreamAttached{
-		EventMeta:     marathon.EventMeta{EventType: evStreamAttached, Timestamp: timestamp(s.now())},
-		RemoteAddress: remoteIP(r),
-	})
-	if len(filter) == 0 || slices.Contains(filter, evStreamAttached) {
-		writeSSE(w, attached)
-	}
+	s.hub.publish(stream(evStreamAttached))
 	_ = rc.Flush()
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()

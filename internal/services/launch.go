@@ -28,6 +28,16 @@ func newTaskID(appID string) string {
 	return strings.ReplaceAll(strings.TrimPrefix(appID, "/"), "/", "_") + "." + newUUID()
 }
 
+// appIDOfTask returns the app id a task id names ("prod_web.<uuid>" is "/prod/web"). Ids with
+// "_" in a segment come back with "/" there: the task id does not tell them apart.
+func appIDOfTask(taskID string) string {
+	i := strings.LastIndex(taskID, ".")
+	if i < 0 {
+		return ""
+	}
+	return "/" + strings.ReplaceAll(taskID[:i], "_", "/")
+}
+
 // hostname returns an app id as a DNS-style name, as Marathon names tasks: its path segments
 // reversed and joined by dots ("/prod/web" is "web.prod").
 func hostname(appID string) string {

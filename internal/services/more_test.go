@@ -93,6 +93,11 @@ func TestEventsAndFailures(t *testing.T) {
 		if typ != marathon.EventStreamAttachedType {
 			t.Fatal(typ)
 		}
+		// Every subscriber hears of streams attached and detached.
+		other := openEvents(t, leader, "?event_type=status_update_event")
+		all.next(t, 5*time.Second, marathon.EventStreamAttachedType)
+		other.cancel()
+		all.next(t, 5*time.Second, marathon.EventStreamDetachedType)
 		updates := openEvents(t, standby, "?event_type=status_update_event&event_type=deployment_success")
 		api.json("POST", "/v2/apps", sleeper("/ev", 1), http.StatusCreated, nil)
 		_, data := all.next(t, 5*time.Second, marathon.EventAPIPostType)

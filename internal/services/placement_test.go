@@ -315,3 +315,14 @@ func TestEndpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestAppIDOfTask(t *testing.T) {
+	for _, id := range []string{"/web", "/prod/web", "/a/b/c"} {
+		if got := appIDOfTask(newTaskID(id)); got != id {
+			t.Errorf("app of a task of %s: %s", id, got)
+		}
+	}
+	if got := appIDOfTask("no-dot"); got != "" {
+		t.Errorf("app of a task id without a dot: %q", got)
+	}
+}

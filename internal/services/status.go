@@ -54,6 +54,12 @@ func (l *leader) handleUpdates(st *scheduler.Stream, updates []mesos.TaskStatus)
 func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 	in := l.instances[u.TaskID.Value]
 	if in == nil {
+		if gone(u.State) {
+			o.emit(newEvent(evUnknownEnded, marathon.UnknownInstanceTerminatedEvent{
+				EventMeta:  marathon.EventMeta{EventType: evUnknownEnded, Timestamp: timestamp(now)},
+				InstanceID: u.TaskID.Value, RunSpecID: appIDOfTask(u.TaskID.Value), Condition: marathonCondition(u.State),
+			}))
+		}
 		// Not ours (any more): a task that still runs is killed.
 		if !gone(u.State) && u.State != mesos.TaskUnreachable && u.AgentID != nil {
 			l.log.Info("killing an unknown task of this framework", "task_id", u.TaskID.Value, "state", u.State)
