@@ -38,9 +38,9 @@ const dockerWebApp = `{"id": "/dweb", "instances": 1, "cpus": 0.1, "mem": 32,
 
 // TestDockerUpAppFailoverDown brings a 3+3 cluster up in containers with the real binary,
 // serves an app from process tasks (and one from a docker task when the test image exists),
-// scales it, kills the leading master's container, checks that the app keeps serving and a new
-// leader is reported, then takes the cluster down and checks that no container, network or
-// volume of it remains.
+// scales it to 6, kills the leading master's container, checks that the app keeps serving and
+// a new leader is reported, then takes the cluster down and checks that no container, network
+// or volume of it remains.
 func TestDockerUpAppFailoverDown(t *testing.T) {
 	cli := dockerOrSkip(t)
 	bin := buildMarina(t)
@@ -112,10 +112,10 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	serving(t, ctx, mc, "/web", 2)
-	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "3", "--wait"}, api...)...); code != 0 {
+	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "6", "--wait"}, api...)...); code != 0 {
 		t.Fatalf("app scale: exit %d\n%s%s", code, out, errOut)
 	}
-	web := serving(t, ctx, mc, "/web", 3)
+	web := serving(t, ctx, mc, "/web", 6)
 	if withDockerTask {
 		// A bridged docker task answers at the host and port Marathon reports: its agent's
 		// address, from which the agent relays the port the engine publishes on its machine.

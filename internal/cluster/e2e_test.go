@@ -20,8 +20,14 @@ import (
 
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
 	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/client/marathon"
 	"github.com/marina-dcos/marina/internal/client/scheduler"
 )
+
+// localWebApp serves a page naming its task from busybox httpd (busybox-static, which
+// scripts/test-deps.sh installs).
+const localWebApp = `{"id": "/web", "instances": 2, "cpus": 0.1, "mem": 32, "portDefinitions": [{"port": 0}],
+ "cmd": "mkdir -p www && echo hello-$MESOS_TASK_ID > www/index.html && exec /bin/busybox httpd -f -p $PORT0 -h www"}`
 
 // e2eSubnet keeps the test's cluster off the addresses of a cluster a developer runs with the
 // defaults.
@@ -115,12 +121,16 @@ func status(t *testing.T, ctx context.Context, bin string, args ...string) (stat
 	return st, code
 }
 
-// TestUpFailoverDown brings a 3+3 cluster up with the real binary, runs a task, kills the
-// leading master and watches status report a new leader, then takes the cluster down and checks
-// that no process of it and no listener remains.
+// TestUpFailoverDown brings a 3+3 cluster up with the real binary, creates an HTTP app with the
+// CLI and scales it to 6, runs a task through the scheduler API, kills the leading master and
+// watches status report a new leader while the app keeps serving, then takes the cluster down
+// and checks that no process of it and no listener remains.
 func TestUpFailoverDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds the binary and runs a cluster")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skipf("no /bin/busybox for the test's web app (scripts/test-deps.sh installs busybox-static): %v", err)
 	}
 	bin := buildMarina(t)
 	state := t.TempDir()
@@ -176,6 +186,25 @@ func TestUpFailoverDown(t *testing.T) {
 		t.Errorf("second up: exit %d\n%s%s", code, out, errOut)
 	}
 
+	// An HTTP app through the CLI, as a user would: create, serve, scale to 6.
+	api := []string{"--state-dir", state, "--cluster", name}
+	webDef := filepath.Join(t.TempDir(), "web.json")
+	if err := os.WriteFile(webDef, []byte(localWebApp), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "create", "-f", webDef, "--wait"}, api...)...); code != 0 {
+		t.Fatalf("app create: exit %d\n%s%s", code, out, errOut)
+	}
+	mc, err := marathon.New(marathon.Config{URLs: []string{st.Endpoints.Services}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving(t, ctx, mc, "/web", 2)
+	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "6", "--wait"}, api...)...); code != 0 {
+		t.Fatalf("app scale: exit %d\n%s%s", code, out, errOut)
+	}
+	web := serving(t, ctx, mc, "/web", 6)
+
 	var masters []string
 	for _, m := range st.Masters {
 		masters = append(masters, "http://"+m.Address)
@@ -205,6 +234,11 @@ func TestUpFailoverDown(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	fmt.Printf("failover: status reports new leader %s %.2fs after kill -9 of leader %s\n", st.Leader, failover.Seconds(), killed.Name)
+	for _, addr := range web {
+		if err := get(ctx, addr, "hello-"); err != nil {
+			t.Errorf("the app stopped serving after the failover: %v", err)
+		}
+	}
 	if _, code := status(t, ctx, bin, common...); code != 2 {
 		t.Errorf("status of a cluster with a dead master: exit %d, want 2", code)
 	}
