@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
+	"github.com/marina-dcos/marina/internal/cli"
 )
 
 func main() {
@@ -18,6 +19,6 @@ func main() {
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "marina:", err)
-		os.Exit(1)
+		os.Exit(cli.ExitCode(err))
 	}
 }
