@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/marina-dcos/marina/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -45,6 +47,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	lf.register(root)
+	// Flag errors are usage errors (exit 2) in every command, as in the API groups.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.UsageError(err) })
 	root.AddCommand(
 		newMasterCmd(&lf),
 		newAgentCmd(&lf),
@@ -59,6 +63,16 @@ func newRootCmd() *cobra.Command {
 		newLeaderCmd(),
 	)
 	return root
+}
+
+// usageArgs makes v's complaints usage errors (exit 2).
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return cli.UsageError(err)
+		}
+		return nil
+	}
 }
 
 func newVersionCmd() *cobra.Command {

@@ -25,7 +25,7 @@ func newUpCmd(lf *logFlags) *cobra.Command {
 		Long: `Bring a cluster up from flags or a spec file (-f cluster.yaml), through a provider, as a
 list of steps with progress shown. A failed or interrupted up rolls back unless --retain.
 See docs/cluster.md.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := lf.logger()
 			if err != nil {
