@@ -36,8 +36,11 @@ func TestHealthCheckReplacement(t *testing.T) {
 			var got struct{ App marathon.App }
 			api.json("GET", "/v2/apps/checked", nil, http.StatusOK, &got)
 			a := got.App
-			if a.TasksHealthy == nil || *a.TasksHealthy != 1 || len(a.Tasks) != 1 || len(a.Tasks[0].HealthCheckResults) != 1 || !a.Tasks[0].HealthCheckResults[0].Alive {
+			if a.TasksHealthy == nil || *a.TasksHealthy != 1 || len(a.Tasks) != 1 || len(a.Tasks[0].HealthCheckResults) != 1 {
 				return fmt.Errorf("healthy %v, tasks %+v", a.TasksHealthy, a.Tasks)
+			}
+			if r := a.Tasks[0].HealthCheckResults[0]; !r.Alive || r.FirstSuccess == "" || r.LastSuccess == "" || r.ConsecutiveFailures != 0 || r.InstanceID != a.Tasks[0].ID {
+				return fmt.Errorf("healthCheckResults %+v", r)
 			}
 			task = a.Tasks[0]
 			return nil

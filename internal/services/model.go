@@ -27,6 +27,7 @@ type instance struct {
 	StartedAt     time.Time         `json:"startedAt,omitzero"`
 	Unreachable   time.Time         `json:"unreachableSince,omitzero"`
 	Healthy       *bool             `json:"healthy,omitempty"`
+	Health        healthRecord      `json:"health,omitzero"` // the check results reported so far
 	// Kill is set once the instance is to go: it no longer counts toward its app, and it is killed
 	// (again, after a while) until its task is terminal.
 	Kill bool `json:"kill,omitempty"`
@@ -64,6 +65,43 @@ func (in *instance) healthy(checked bool) bool {
 // runs the goal's configuration and the app has readiness checks.
 func (in *instance) serving(g goal) bool {
 	return in.healthy(g.Checked) && (!g.Readiness || in.Ready || in.ConfigVersion != g.Config)
+}
+
+// healthRecord sums up the health check results an instance's status updates reported, as
+// Marathon's healthCheckResults show them.
+type healthRecord struct {
+	FirstSuccess        time.Time `json:"firstSuccess,omitzero"`
+	LastSuccess         time.Time `json:"lastSuccess,omitzero"`
+	LastFailure         time.Time `json:"lastFailure,omitzero"`
+	LastFailureCause    string    `json:"lastFailureCause,omitempty"`
+	ConsecutiveFailures int       `json:"consecutiveFailures,omitempty"`
+}
+
+// record adds one result reported at.
+func (h *healthRecord) record(healthy bool, at time.Time, cause string) {
+	if healthy {
+		if h.FirstSuccess.IsZero() {
+			h.FirstSuccess = at
+		}
+		h.LastSuccess, h.ConsecutiveFailures = at, 0
+		return
+	}
+	h.LastFailure, h.LastFailureCause = at, cause
+	h.ConsecutiveFailures++
+}
+
+// result returns the record as Marathon's healthCheckResults entry of an instance.
+func (h healthRecord) result(alive bool, taskID string) marathon.HealthCheckResult {
+	r := marathon.HealthCheckResult{Alive: alive, ConsecutiveFailures: h.ConsecutiveFailures, InstanceID: taskID, TaskID: taskID, LastFailureCause: h.LastFailureCause}
+	for _, f := range []struct {
+		t   time.Time
+		out *string
+	}{{h.FirstSuccess, &r.FirstSuccess}, {h.LastSuccess, &r.LastSuccess}, {h.LastFailure, &r.LastFailure}} {
+		if !f.t.IsZero() {
+			*f.out = timestamp(f.t)
+		}
+	}
+	return r
 }
 
 // app is an app as the leader holds it: its current definition and what is derived from it.

@@ -118,6 +118,10 @@ func (l *leader) applyStatus(u mesos.TaskStatus, now time.Time, o *ops) string {
 		changed = true
 	}
 	healthChanged := u.Healthy != nil && (in.Healthy == nil || *in.Healthy != *u.Healthy)
+	if u.Healthy != nil {
+		// The agent reports a check's result when the health changes.
+		in.Health.record(*u.Healthy, at, u.Message)
+	}
 	if healthChanged {
 		in.Healthy = u.Healthy
 		changed = true

@@ -146,7 +146,7 @@ func (in *instance) task(spec *marathon.App) marathon.Task {
 		t.ServicePorts = servicePorts(spec)
 	}
 	if in.Healthy != nil {
-		t.HealthCheckResults = []marathon.HealthCheckResult{{Alive: *in.Healthy, InstanceID: in.TaskID, TaskID: in.TaskID}}
+		t.HealthCheckResults = []marathon.HealthCheckResult{in.Health.result(*in.Healthy, in.TaskID)}
 	}
 	return t
 }

@@ -55,3 +55,21 @@ func TestTaskStats(t *testing.T) {
 		t.Errorf("stats of no instances: %+v", empty)
 	}
 }
+
+func TestHealthRecord(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	var h healthRecord
+	h.record(true, t0, "")
+	h.record(false, t0.Add(time.Second), "connection refused")
+	h.record(false, t0.Add(2*time.Second), "timeout")
+	r := h.result(false, "t1")
+	want := marathon.HealthCheckResult{Alive: false, ConsecutiveFailures: 2, InstanceID: "t1", TaskID: "t1",
+		FirstSuccess: timestamp(t0), LastSuccess: timestamp(t0), LastFailure: timestamp(t0.Add(2 * time.Second)), LastFailureCause: "timeout"}
+	if r != want {
+		t.Errorf("after a success and two failures: %+v, want %+v", r, want)
+	}
+	h.record(true, t0.Add(3*time.Second), "")
+	if r := h.result(true, "t1"); r.ConsecutiveFailures != 0 || r.FirstSuccess != timestamp(t0) || r.LastSuccess != timestamp(t0.Add(3*time.Second)) {
+		t.Errorf("after a new success: %+v", r)
+	}
+}
