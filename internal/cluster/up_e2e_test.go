@@ -247,3 +247,33 @@ func TestUpFailingNode(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterCommandsExitCodes: up, down and status exit 2 on bad flags or arguments, 1 when
+// what they are asked fails, as the API commands do (docs/cli.md).
+func TestClusterCommandsExitCodes(t *testing.T) {
+	bin := buildMarina(t)
+	state := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"up", "--bogus"}, 2, "unknown flag: --bogus"},
+		{[]string{"down", "extra"}, 2, `unknown command "extra"`},
+		{[]string{"status", "--json", "--nope"}, 2, "unknown flag: --nope"},
+		{[]string{"up", "--masters", "2", "--dry-run"}, 1, "want 1, 3 or 5"},
+		{[]string{"up", "-f", filepath.Join("testdata", "invalid-types.yaml"), "--dry-run"}, 1, "invalid-types.yaml:3: masters"},
+		{[]string{"status", "--name", "none"}, 1, `no such cluster: "none"`},
+		{[]string{"down", "--name", "none"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, errOut, code := marina(t, ctx, bin, append(tt.args, "--state-dir", state)...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, want %d with %q\n%s%s", code, tt.code, tt.want, out, errOut)
+			}
+		})
+	}
+}
