@@ -23,6 +23,7 @@ const (
 	interruptSubnet = "127.0.83"
 	brokenSubnet    = "127.0.84"
 	failingSubnet   = "127.0.85"
+	noWaitSubnet    = "127.0.86"
 )
 
 // localSpec writes a spec file for a local cluster on subnet, with extra provider settings.
@@ -275,5 +276,34 @@ func TestClusterCommandsExitCodes(t *testing.T) {
 				t.Errorf("exit %d, want %d with %q\n%s%s", code, tt.code, tt.want, out, errOut)
 			}
 		})
+	}
+}
+
+// TestUpWithoutWait: up --wait=false returns once the nodes run, says it did not wait, and the
+// cluster becomes healthy by itself.
+func TestUpWithoutWait(t *testing.T) {
+	bin := buildMarina(t)
+	state := t.TempDir()
+	common := []string{"--state-dir", state, "--name", "nowait"}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	downAtCleanup(t, bin, common)
+	out, errOut, code := marina(t, ctx, bin, append([]string{"up", "-f", localSpec(t, noWaitSubnet), "--masters", "3", "--agents", "1", "--wait=false"}, common...)...)
+	if code != 0 {
+		t.Fatalf("up --wait=false: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out, "wait for") || !strings.Contains(out, "not waited for") {
+		t.Errorf("up --wait=false waited, or does not say it did not:\n%s", out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, code := status(t, ctx, bin, common...)
+		if code == 0 && st.Healthy && st.Leader != "" && len(st.Agents) == 1 && st.Agents[0].Registered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not healthy 30s after up --wait=false: exit %d, %+v", code, st)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
