@@ -532,4 +532,23 @@ func TestQueries(t *testing.T) {
 	if info.MarathonConfig.Master == "" || info.HTTPConfig.HTTPPort == 0 || info.MarathonConfig.FrameworkName != "marathon" {
 		t.Errorf("info %+v", info)
 	}
+
+	// Many apps are listed in id order, once encoded and once from their cached views.
+	want := []string{"/q/alpha", "/q/beta"}
+	for i := range 150 {
+		id := fmt.Sprintf("/r/app-%03d", i)
+		api.json("POST", "/v2/apps", sleeper(id, 0), http.StatusCreated, nil)
+		want = append(want, id)
+	}
+	for range 2 { // encoded, then cached
+		var l struct{ Apps []marathon.App }
+		api.json("GET", "/v2/apps?embed=apps.tasks", nil, http.StatusOK, &l)
+		var got []string
+		for _, a := range l.Apps {
+			got = append(got, a.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("listed %d apps, want %d in id order: %v", len(got), len(want), got)
+		}
+	}
 }
