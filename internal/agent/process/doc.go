@@ -8,11 +8,13 @@
 // and hands the spec's path to an idle supervisor (or to one started for the launch when none
 // is idle), so tasks survive the agent. The supervisor says over a pipe when the task runs, which
 // Container.Started waits for without polling. With cgroups, each idle supervisor comes with
-// the cgroup of its future task, in which it has already put the task's process, held at a gate:
-// Launch sets the task's limits on that cgroup (named warm-..., recorded in the state
-// directory), so a launch moves no process between cgroups (on cgroup v1 a move waits for an
-// RCU grace period). The pool refills once launches in flight have started their tasks, so that
-// starting supervisors does not compete with them for the CPU.
+// the cgroup of its future task, in which it has already put the task's process, held at a gate
+// whose pipe the executor holds: Launch sets the task's limits on that cgroup (named warm-...,
+// recorded in the state directory) and lets the gate run the task itself, so a launch neither
+// moves a process between cgroups (on cgroup v1 a move waits for an RCU grace period) nor waits
+// for the supervisor to be scheduled; the supervisor takes the running task over. The pool
+// refills once launches in flight have started their tasks, so that starting supervisors does
+// not compete with them for the CPU.
 //
 // Everything needed to find a task again lives in the state directory (the supervisor's pid and
 // start time, the task's process group, the cgroup, the started marker and the exit status), so

@@ -32,6 +32,7 @@ type member struct {
 	assign  *os.File       // write end of the supervisor's AssignFD
 	started *os.File       // read end of its StartedFD
 	group   *cgroups.Group // the task's cgroup, made ahead; nil without cgroups or when cold
+	gate    *os.File       // write end of the gate's pipe (supervisor.WarmGateFD) with group
 	// launched tells the pool that took the member that its task started, or will not; it
 	// does nothing for a member started for its launch. Idempotent.
 	launched func()
@@ -69,23 +70,39 @@ func (e *Executor) spawn(group *cgroups.Group, args ...string) (*member, error) 
 		return nil, err
 	}
 	env := append(append([]string(nil), e.cfg.Env...), supervisor.EnvSupervisor+"="+supervisor.Pooled)
+	files := []*os.File{assignR, startedW} // supervisor.AssignFD, supervisor.StartedFD
+	var gateR, gateW *os.File
 	if group != nil {
+		if gateR, gateW, err = os.Pipe(); err != nil {
+			assignR.Close()
+			assignW.Close()
+			startedR.Close()
+			startedW.Close()
+			return nil, err
+		}
 		env = append(env, supervisor.EnvCgroupProcs+"="+strings.Join(group.Procs(), string(os.PathListSeparator)))
+		files = append(files, gateR) // supervisor.WarmGateFD
 	}
 	cmd := &exec.Cmd{
 		Path:        e.cfg.Path,
 		Args:        append([]string{"marina-supervisor"}, args...),
 		Env:         env,
 		Dir:         "/",
-		ExtraFiles:  []*os.File{assignR, startedW}, // supervisor.AssignFD, supervisor.StartedFD
+		ExtraFiles:  files,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	err = cmd.Start()
 	assignR.Close()
 	startedW.Close()
+	if gateR != nil {
+		gateR.Close()
+	}
 	if err != nil {
 		assignW.Close()
 		startedR.Close()
+		if gateW != nil {
+			gateW.Close()
+		}
 		return nil, err
 	}
 	// Until reaped, the supervisor's /proc entry stays, so its start time is readable.
@@ -94,7 +111,7 @@ func (e *Executor) spawn(group *cgroups.Group, args ...string) (*member, error) 
 		info = proc.Info{PID: cmd.Process.Pid}
 	}
 	_ = cmd.Process.Release()
-	return &member{info: info, assign: assignW, started: startedR, group: group, launched: func() {}}, nil
+	return &member{info: info, assign: assignW, started: startedR, group: group, gate: gateW, launched: func() {}}, nil
 }
 
 // hand gives the member its assignment. Once written, the assignment is the supervisor's even
@@ -112,6 +129,7 @@ func (m *member) hand(specPath string) error {
 func (m *member) discard() {
 	m.assign.Close()
 	m.started.Close()
+	m.closeGate()
 	// Not reaped yet, so the pid is still this child's.
 	_ = syscall.Kill(m.info.PID, syscall.SIGKILL)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -119,6 +137,14 @@ func (m *member) discard() {
 	_ = m.info.Wait(ctx)
 	m.info.Reap()
 	_ = m.group.Destroy(ctx) // what is left is pruned with the agent's leftover cgroups
+}
+
+// closeGate closes the member's end of its gate's pipe: a gate not let run by then ends.
+func (m *member) closeGate() {
+	if m.gate != nil {
+		m.gate.Close()
+		m.gate = nil
+	}
 }
 
 // refillHold bounds how long the refill waits for launches in flight to start their tasks.

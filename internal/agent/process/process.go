@@ -140,6 +140,7 @@ func (e *Executor) launchOn(ctx context.Context, spec executor.Spec, m *member) 
 			m.discard()
 		}
 		_ = group.Destroy(ctx)
+		_ = os.Remove(filepath.Join(spec.StateDir, supervisor.RunScript))
 		return nil, err
 	}
 	if err != nil {
@@ -180,6 +181,7 @@ func (e *Executor) launchOn(ctx context.Context, spec executor.Spec, m *member) 
 	if err := supervisor.WritePID(spec.StateDir, m.info); err != nil {
 		e.log.Warn("record supervisor pid", "task", taskID, "err", err)
 	}
+	released := releaseGate(spec.StateDir, sspec, m)
 	if err := m.hand(specPath); err != nil {
 		if cold {
 			return fail(fmt.Errorf("start supervisor: %w", err))
@@ -188,7 +190,36 @@ func (e *Executor) launchOn(ctx context.Context, spec executor.Spec, m *member) 
 		return nil, errDiedIdle
 	}
 	e.log.Debug("supervisor started", "task", taskID, "container", spec.ContainerID, "pid", m.info.PID)
-	return &container{spec: spec, sup: m.info, group: group, notify: m.started, launched: m.launched}, nil
+	return &container{spec: spec, sup: m.info, group: group, notify: m.started, launched: m.launched, released: released}, nil
+}
+
+// releaseGate lets member m's gate, the task's process started ahead, run the task when it is
+// in the task's cgroup: it records the gate as the task's process group, writes the script that
+// runs the command and writes its path to the gate, before the supervisor has its spec (which
+// then leaves the task to the gate: see supervisor.RunScript). It reports whether it did. Either
+// way it closes the member's end of the gate's pipe, so that a gate not let run ends.
+func releaseGate(dir string, spec supervisor.Spec, m *member) bool {
+	if m.gate == nil {
+		return false
+	}
+	defer m.closeGate()
+	pid := supervisor.GatePID(spec.CgroupProcs)
+	if pid == 0 {
+		return false
+	}
+	info, err := proc.Of(pid)
+	if err != nil || supervisor.WriteTaskGroup(dir, info) != nil {
+		return false
+	}
+	script, err := supervisor.WriteRunScript(dir, spec)
+	if err != nil {
+		return false // the supervisor starts the task, or says why it cannot
+	}
+	if _, err := m.gate.Write([]byte(script + "\n")); err != nil {
+		_ = os.Remove(script)
+		return false
+	}
+	return true
 }
 
 // confine returns the task's cgroup, nil without cgroups: the one member m was started with,
@@ -281,6 +312,8 @@ type container struct {
 	notify  *os.File // the supervisor's started pipe, until read; nil when recovered
 	// launched lets the warm pool refill once the task started or ended; nil when recovered.
 	launched func()
+	// released says that the agent let the task's process run (see releaseGate).
+	released bool
 
 	mu   sync.Mutex
 	exit *executor.Exit
@@ -294,6 +327,15 @@ func (c *container) dir() string { return c.spec.StateDir }
 func (c *container) Started(ctx context.Context) error {
 	c.startMu.Lock()
 	defer c.startMu.Unlock()
+	if c.released {
+		// The task's process, in its cgroup, was let run by Launch itself.
+		if c.notify != nil {
+			c.notify.Close()
+			c.notify = nil
+		}
+		c.settle()
+		return nil
+	}
 	if c.notify != nil {
 		ok, err := readStarted(ctx, c.notify)
 		if err != nil {

@@ -369,7 +369,8 @@ func TestCgroupHoldsTheTaskNotTheSupervisor(t *testing.T) {
 }
 
 // TestWarmTaskIsConfinedAhead checks that with cgroups a warm supervisor's task is the process
-// it put in its cgroup while idle, in the cgroup recorded for the container.
+// it put in its cgroup while idle, let run by the launch itself, in the cgroup recorded for the
+// container, and that the supervisor takes it over (its started marker).
 func TestWarmTaskIsConfinedAhead(t *testing.T) {
 	cg := cgroups.Detect()
 	if !cg.Enabled() {
@@ -399,6 +400,9 @@ func TestWarmTaskIsConfinedAhead(t *testing.T) {
 		_ = c.Kill(context.Background(), 0)
 		_ = ex.Cleanup(context.Background(), s)
 	})
+	if !c.(*container).released {
+		t.Fatal("the launch did not let the gate placed ahead run the task")
+	}
 	if err := c.Started(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -415,6 +419,12 @@ func TestWarmTaskIsConfinedAhead(t *testing.T) {
 	if g := loadGroup(s.StateDir); g == nil || !strings.Contains(string(cgroup), g.Dirs[0][strings.LastIndex(g.Dirs[0], "/marina/"):]) {
 		t.Errorf("task cgroups:\n%s\nwant the one in cgroup.json, %+v", cgroup, g)
 	}
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if !supervisor.Started(s.StateDir) {
+			return errors.New("the supervisor has not marked the task started")
+		}
+		return nil
+	})
 }
 
 // TestArgv0IsKept runs a program under another argv[0], with and without cgroups (the gate

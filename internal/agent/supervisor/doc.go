@@ -18,9 +18,10 @@
 // supervisor stays outside; a command whose argv[0] the gate would change goes through the exec
 // shim (the same binary once more, with MARINA_SUPERVISOR_EXEC set), which joins the cgroups
 // and execs it. A pooled supervisor given its future task's cgroup (MARINA_SUPERVISOR_CGROUP_PROCS)
-// starts the gate while idle and puts it in that cgroup then, off the launch's path; assigned, it
-// only writes the script that runs the task's command with env(1) and lets the gate run it
-// (warm.go). The supervisor records, in the state directory, its pid (supervisor.pid), the
+// starts the gate while idle and puts it in that cgroup then, off the launch's path; the agent,
+// which holds the gate's pipe, lets it run a script that runs the task's command with env(1)
+// before it hands the supervisor the spec, and the supervisor, finding the script, takes the
+// running task over (warm.go). The supervisor records, in the state directory, its pid (supervisor.pid), the
 // task's process group (task.pgid), a started marker (started), and tells the agent that the
 // task started over a second inherited pipe; when the command ends it records its exit
 // (exit.json, written atomically and synced). SIGTERM sent to the supervisor is forwarded to the

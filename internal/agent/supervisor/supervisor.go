@@ -63,7 +63,8 @@ func runPooled() int {
 	var warm *warmGate
 	if procs := filepath.SplitList(os.Getenv(EnvCgroupProcs)); len(procs) > 0 {
 		// Without it, the task is started and confined when assigned, as a cold supervisor's.
-		warm, _ = startWarm(procs)
+		syscall.CloseOnExec(WarmGateFD)
+		warm, _ = startWarm(procs, os.NewFile(WarmGateFD, "gate"))
 	}
 	b, err := io.ReadAll(io.LimitReader(assign, maxAssignment))
 	assign.Close()
@@ -151,21 +152,17 @@ func run(specPath string, started *os.File, warm *warmGate) int {
 	)
 	if w := warm; w != nil {
 		warm = nil
-		err = errNotWarm
-		if len(spec.CgroupProcs) > 0 {
-			// The agent made the cgroup the gate is in for this task: the spec's.
-			cmd, release, err = w.start(spec, dir)
-		}
-		if errors.Is(err, errNotWarm) {
+		if len(spec.CgroupProcs) > 0 && fsutil.Exists(filepath.Join(dir, RunScript)) {
+			// The agent let the gate run the task.
+			cmd, release = w.cmd, func() error { return nil }
+		} else {
 			w.discard()
-			err = nil
 		}
 	}
-	if cmd == nil && err == nil {
-		cmd, release, err = start(spec, specPath, stdout, stderr)
-	}
-	if err != nil {
-		return finish(Exit{Code: -1, Error: err.Error()})
+	if cmd == nil {
+		if cmd, release, err = start(spec, specPath, stdout, stderr); err != nil {
+			return finish(Exit{Code: -1, Error: err.Error()})
+		}
 	}
 	launchtrace.Mark(spec.TaskID, launchtrace.Forked)
 	pgid := cmd.Process.Pid

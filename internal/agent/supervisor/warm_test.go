@@ -9,20 +9,24 @@ import (
 )
 
 // TestWarmGate starts a gate ahead, with plain files standing in for cgroup.procs, then runs a
-// task through it: the task is the process placed ahead, with the task's environment and none
-// of the agent's, values intact however they are quoted, its output in the sandbox, and $0 "sh".
+// task through it as the agent does: the task is the process placed ahead, with the task's
+// environment and none of the agent's, values intact however they are quoted, its output in the
+// sandbox, and $0 "sh".
 func TestWarmGate(t *testing.T) {
 	dir := t.TempDir()
 	procs := []string{filepath.Join(dir, "memory.procs"), filepath.Join(dir, "cpu.procs")}
-	w, err := startWarm(procs)
+	gateR, gateW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid := strconv.Itoa(w.cmd.Process.Pid)
-	for _, p := range procs {
-		if b, _ := os.ReadFile(p); string(b) != pid {
-			t.Fatalf("%s = %q, want the gate's pid %s", filepath.Base(p), b, pid)
-		}
+	defer gateW.Close()
+	w, err := startWarm(procs, gateR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := GatePID(procs)
+	if pid == 0 || pid != w.cmd.Process.Pid {
+		t.Fatalf("GatePID = %d, want the gate's pid %d", pid, w.cmd.Process.Pid)
 	}
 	sandbox := filepath.Join(dir, "sandbox")
 	if err := os.Mkdir(sandbox, 0o755); err != nil {
@@ -33,17 +37,17 @@ func TestWarmGate(t *testing.T) {
 		Value: `echo "$$ $0 [$1] ${HOME-unset}"; printf %s "$ODD" > odd; echo oops >&2`,
 		Env:   []string{"PATH=/bin:/usr/bin", "ODD=it's\nmulti line"},
 	}
-	cmd, release, err := w.start(spec, dir)
+	script, err := WriteRunScript(dir, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := release(); err != nil {
+	if _, err := gateW.Write([]byte(script + "\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := w.cmd.Wait(); err != nil {
 		t.Fatalf("task: %v", err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(sandbox, "stdout")); string(b) != pid+" sh [] unset\n" {
+	if b, _ := os.ReadFile(filepath.Join(sandbox, "stdout")); string(b) != strconv.Itoa(pid)+" sh [] unset\n" {
 		t.Errorf("stdout = %q, want the gate's pid, sh, no argument and no HOME", b)
 	}
 	if b, _ := os.ReadFile(filepath.Join(sandbox, "odd")); string(b) != spec.Env[1][len("ODD="):] {
@@ -55,19 +59,50 @@ func TestWarmGate(t *testing.T) {
 }
 
 // TestWarmGateDeclines checks that a command whose argv[0] names another program is left to
-// the cold path, and that a gate with no task exits.
+// the cold path, and that a gate whose pipe closes exits without running anything.
 func TestWarmGateDeclines(t *testing.T) {
 	dir := t.TempDir()
-	w, err := startWarm(nil)
+	spec := Spec{TaskID: "t", Sandbox: dir, Value: "/bin/sh", Arguments: []string{"renamed", "-c", "true"}}
+	if _, err := WriteRunScript(dir, spec); !errors.Is(err, ErrNotWarm) {
+		t.Fatalf("WriteRunScript = %v, want ErrNotWarm", err)
+	}
+	gateR, gateW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := Spec{TaskID: "t", Sandbox: dir, Value: "/bin/sh", Arguments: []string{"renamed", "-c", "true"}}
-	if _, _, err := w.start(spec, dir); !errors.Is(err, errNotWarm) {
-		t.Fatalf("start = %v, want errNotWarm", err)
+	w, err := startWarm(nil, gateR)
+	if err != nil {
+		t.Fatal(err)
 	}
-	w.discard()
-	if !w.cmd.ProcessState.Success() {
-		t.Fatalf("idle gate exited %v", w.cmd.ProcessState)
+	gateW.Close()
+	if err := w.cmd.Wait(); err != nil {
+		t.Fatalf("idle gate: %v", err)
+	}
+}
+
+func TestGatePID(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	one, same, other, empty, two := write("a", "42\n"), write("b", "42\n"), write("c", "43\n"), write("d", ""), write("e", "42\n43\n")
+	tests := []struct {
+		procs []string
+		want  int
+	}{
+		{[]string{one, same}, 42},
+		{[]string{one, other}, 0},
+		{[]string{one, empty}, 0},
+		{[]string{two}, 0},
+		{[]string{filepath.Join(dir, "missing")}, 0},
+	}
+	for _, tt := range tests {
+		if got := GatePID(tt.procs); got != tt.want {
+			t.Errorf("GatePID(%v) = %d, want %d", tt.procs, got, tt.want)
+		}
 	}
 }
