@@ -23,9 +23,9 @@ func (d *Docker) PrintPlan(w io.Writer, c *Cluster) error {
 	}
 	fmt.Fprintf(w, "Plan of cluster %q on Docker (dry run: nothing is made)\n", c.Name)
 	fmt.Fprintf(w, "  image:     %s\n", image)
-	fmt.Fprintf(w, "  network:   %s, bridge, %s, gateway %s (docker tasks' host ports)\n", networkName(c.Name), subnet, gatewayOf(subnet))
+	fmt.Fprintf(w, "  network:   %s, bridge, %s, gateway %s (where the engine publishes docker tasks' ports; agents relay them)\n", networkName(c.Name), subnet, gatewayOf(subnet))
 	fmt.Fprintf(w, "  state:     %s (work dirs and logs bind-mounted at the same paths)\n", c.Dir)
-	fmt.Fprintf(w, "  nodes get: a generated token and TLS certificates of a cluster CA: the URLs below become https\n\n")
+	fmt.Fprintf(w, "  nodes get: a generated token and TLS certificates of a cluster CA\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tCONTAINER\tADDRESS\tAPI\tRESOURCES")
 	for _, n := range c.Nodes {
@@ -33,7 +33,7 @@ func (d *Docker) PrintPlan(w io.Writer, c *Cluster) error {
 		if n.Role == RoleAgent {
 			res = n.Resources
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, containerName(c, n), n.IP, n.URL, res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, containerName(c, n), n.IP, httpsURL(n.URL), res)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -97,7 +97,7 @@ func TestDockerPlanConfigure(t *testing.T) {
 	if err := d.PrintPlan(&plan, c); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"network:   marina-plan, bridge, 10.99.5.0/24, gateway 10.99.5.1", "marina-plan-agent-3   10.99.5.13", "TLS certificates"} {
+	for _, w := range []string{"network:   marina-plan, bridge, 10.99.5.0/24, gateway 10.99.5.1", "marina-plan-agent-3   10.99.5.13  https://10.99.5.13:5051", "TLS certificates"} {
 		if !strings.Contains(plan.String(), w) {
 			t.Errorf("plan lacks %q:\n%s", w, plan.String())
 		}
