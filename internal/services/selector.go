@@ -26,15 +26,34 @@ func parseSelector(s string) (selector, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
+	if !balanced(s) {
+		return nil, fmt.Errorf("%q: parentheses do not match", s)
+	}
 	var out selector
 	for _, part := range splitTop(s) {
-		r, err := parseRequirement(strings.TrimSpace(part))
+		r, err := checked(parseRequirement(strings.TrimSpace(part)))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// balanced reports whether the parentheses of s, escaped ones aside, open and close in pairs.
+func balanced(s string) bool {
+	depth := 0
+	for i := 0; i < len(s) && depth >= 0; i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '(':
+			depth++
+		case ')':
+			depth--
+		}
+	}
+	return depth == 0
 }
 
 // splitTop splits at commas outside parentheses and not escaped.
@@ -107,6 +126,14 @@ func parseRequirement(p string) (requirement, error) {
 		}
 	}
 	return requirement{key: unescape(p), op: "exists"}, nil
+}
+
+// checked refuses a requirement without a key.
+func checked(r requirement, err error) (requirement, error) {
+	if err == nil && r.key == "" {
+		return r, errors.New("a requirement without a label key")
+	}
+	return r, err
 }
 
 func (s selector) matches(labels map[string]string) bool {

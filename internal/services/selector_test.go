@@ -21,6 +21,7 @@ func TestSelector(t *testing.T) {
 		{"env==prod, tier==front end", true},
 		{`a\,b==x`, true},
 		{"env in (dev, stage), tier", false},
+		{`env\(, tier`, false},
 	}
 	for _, tt := range tests {
 		s, err := parseSelector(tt.sel)
@@ -32,7 +33,7 @@ func TestSelector(t *testing.T) {
 			t.Errorf("%q matches = %v, want %v", tt.sel, got, tt.want)
 		}
 	}
-	for _, bad := range []string{"env in dev", "a,,b"} {
+	for _, bad := range []string{"env in dev", "a,,b", "bad(", "env in (a, b", "a)", "==x"} {
 		if _, err := parseSelector(bad); err == nil {
 			t.Errorf("parseSelector(%q) accepted", bad)
 		}
