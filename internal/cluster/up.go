@@ -201,6 +201,11 @@ func upSteps(opts UpOptions, prov Provider, c *Cluster) []Step {
 			}})
 		}
 	}
+	if opts.Wait {
+		steps = append(steps, Step{Name: "wait for the services leader", Run: func(ctx context.Context) error {
+			return waitServices(ctx, prov, c)
+		}})
+	}
 	steps = append(steps,
 		Step{
 			Name: "write client config",
