@@ -157,7 +157,7 @@ func TestUpFailoverDown(t *testing.T) {
 		t.Fatalf("marina up: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Logf("marina up (3 masters, 3 agents) took %v:\n%s", upTime.Round(time.Millisecond), out)
-	for _, w := range []string{"/console/", "/ui/", "client:    " + filepath.Join(state, "config.json")} {
+	for _, w := range []string{"✓ wait for the services leader", "/console/", "/ui/", "client:    " + filepath.Join(state, "config.json")} {
 		if !strings.Contains(out, w) {
 			t.Errorf("marina up does not print %q", w)
 		}
@@ -166,6 +166,17 @@ func TestUpFailoverDown(t *testing.T) {
 	st, code := status(t, ctx, bin, common...)
 	if code != 0 || !st.Healthy || len(st.Masters) != 3 || len(st.Agents) != 3 || st.Provider != "local" {
 		t.Fatalf("status (exit %d): %+v", code, st)
+	}
+	// up returned once the services role leads: every instance names the leader at once.
+	for _, m := range st.Masters {
+		host, _, _ := net.SplitHostPort(m.Address)
+		mc, err := marathon.New(marathon.Config{URLs: []string{"http://" + net.JoinHostPort(host, "8080")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if leader, err := mc.Leader(ctx); err != nil || leader == "" {
+			t.Errorf("services on %s right after up: leader %q, %v", m.Name, leader, err)
+		}
 	}
 	oldLeader := -1
 	for i, m := range st.Masters {
