@@ -402,7 +402,7 @@ func printEndpoints(w io.Writer, c *Cluster) {
 	}
 	fmt.Fprintf(w, "  master:    %s  (%s)\n", c.Endpoints.Master, role)
 	fmt.Fprintf(w, "  masters:   %s\n", strings.Join(c.Endpoints.Masters, " "))
-	fmt.Fprintf(w, "  services:  %s  (the Marathon-compatible API, once the services role runs)\n", c.Endpoints.Services)
+	fmt.Fprintf(w, "  services:  %s  (the Marathon-compatible API; every master serves it)\n", c.Endpoints.Services)
 	fmt.Fprintf(w, "  consoles:  %s  %s\n", strings.TrimSuffix(c.Endpoints.Master, "/")+"/console/", strings.TrimSuffix(c.Endpoints.Services, "/")+"/ui/")
 	if cr := c.Credentials; cr != nil {
 		fmt.Fprintf(w, "  login:     the API token in %s (consoles: paste it at the login form; API: Authorization: Bearer)\n", cr.TokenFile)
