@@ -44,9 +44,9 @@ func forwardedPorts(ci *mesos.ContainerInfo, rs mesos.Resources) []uint32 {
 	return ports
 }
 
-// startForward listens on the task's forwarded ports and relays what arrives until
-// stopForward: on Cleanup, when Wait sees the container end, or on Close. Ports that cannot be
-// listened on are logged: the task still answers at the published address.
+// startForward listens on the task's forwarded ports and relays what arrives until Wait sees
+// the container end or Cleanup runs (both stopForward), or the executor closes. Ports that
+// cannot be listened on are logged: the task still answers at the published address.
 func (e *Executor) startForward(containerID string, ports []uint32) {
 	if e.cfg.PublishedAt == "" || len(ports) == 0 {
 		return
