@@ -131,21 +131,29 @@ func printLaunchPhases(path string) error {
 	median := func(p string) time.Duration { m, _ := percentiles(offsets[p]); return m }
 	slices.SortFunc(phases, func(x, y string) int { return cmp.Compare(median(x), median(y)) })
 	fmt.Printf("launch phases over %d launches (ms):  p50     p90     p99\n", len(marks))
-	for i := 1; i < len(phases); i++ {
+	between := func(from, to string) {
 		var ds []time.Duration
 		for _, m := range marks {
-			from, ok1 := m[phases[i-1]]
-			to, ok2 := m[phases[i]]
+			t0, ok1 := m[from]
+			t1, ok2 := m[to]
 			if ok1 && ok2 {
-				ds = append(ds, to.Sub(from))
+				ds = append(ds, t1.Sub(t0))
 			}
 		}
 		if len(ds) == 0 {
-			continue
+			return
 		}
 		s := slices.Sorted(slices.Values(ds))
 		at := func(q float64) float64 { return ms(s[min(len(s)-1, int(q*float64(len(s))))]) }
-		fmt.Printf("  %-12s -> %-12s %7.2f %7.2f %7.2f\n", phases[i-1], phases[i], at(0.5), at(0.9), at(0.99))
+		fmt.Printf("  %-12s -> %-12s %7.2f %7.2f %7.2f\n", from, to, at(0.5), at(0.9), at(0.99))
+	}
+	for i := 1; i < len(phases); i++ {
+		between(phases[i-1], phases[i])
+	}
+	// The agent's share: from the LAUNCH read to TASK_RUNNING on its way to the master.
+	if len(phases) > 0 && slices.Contains(phases, "sent") {
+		fmt.Println("  in all:")
+		between(phases[0], "sent")
 	}
 	return nil
 }

@@ -213,26 +213,36 @@ func (a *Agent) runTask(t *task, ex executor.Executor, spec executor.Spec, fresh
 		return
 	}
 
+	// A fresh launch learns whether its task runs before it takes the agent's lock, and takes
+	// it once: on a busy host each wait for the lock can cost milliseconds. A kill that came
+	// meanwhile starts then, as one that came during the launch does.
+	var started error
+	if fresh {
+		started = c.Started(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+	}
 	a.mu.Lock()
 	t.container = c
 	if t.rec.KillRequested {
 		a.startKillLocked(t)
 	}
 	startedBefore := t.state == mesos.TaskRunning || t.state == mesos.TaskKilling
+	if fresh && started == nil {
+		launchtrace.Mark(t.key.task, launchtrace.Told)
+		a.reportRunningLocked(t, c)
+	}
 	a.mu.Unlock()
 
-	if !startedBefore {
+	if !fresh && !startedBefore {
 		err := c.Started(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if err == nil {
-			launchtrace.Mark(t.key.task, launchtrace.Told)
 			a.mu.Lock()
-			if !t.rec.KillRequested && !t.state.Terminal() && t.state != mesos.TaskRunning {
-				a.enqueueLocked(t, mesos.TaskStatus{State: mesos.TaskRunning, Source: mesos.SourceExecutor,
-					ContainerStatus: a.containerStatus(c)})
-			}
+			a.reportRunningLocked(t, c)
 			a.mu.Unlock()
 		}
 	}
@@ -258,6 +268,15 @@ func (a *Agent) runTask(t *task, ex executor.Executor, spec executor.Spec, fresh
 	st.ContainerStatus = a.containerStatus(c)
 	log.Info("task ended", "state", st.State, "message", st.Message)
 	a.enqueueLocked(t, st)
+}
+
+// reportRunningLocked queues TASK_RUNNING for a task seen started, unless it is being killed or
+// was reported running already.
+func (a *Agent) reportRunningLocked(t *task, c executor.Container) {
+	if !t.rec.KillRequested && !t.state.Terminal() && t.state != mesos.TaskRunning {
+		a.enqueueLocked(t, mesos.TaskStatus{State: mesos.TaskRunning, Source: mesos.SourceExecutor,
+			ContainerStatus: a.containerStatus(c)})
+	}
 }
 
 // terminalStatus turns an exit into the task's last status.

@@ -13,8 +13,8 @@
 // recorded in the state directory) and lets the gate run the task itself, so a launch neither
 // moves a process between cgroups (on cgroup v1 a move waits for an RCU grace period) nor waits
 // for the supervisor to be scheduled; the supervisor takes the running task over. The pool
-// refills once launches in flight have started their tasks, so that starting supervisors does
-// not compete with them for the CPU.
+// refills once launches in flight are over, so that starting supervisors does not compete with
+// them for the CPU.
 //
 // Everything needed to find a task again lives in the state directory (the supervisor's pid and
 // start time, the task's process group, the cgroup, the started marker and the exit status), so

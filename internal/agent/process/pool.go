@@ -33,8 +33,8 @@ type member struct {
 	started *os.File       // read end of its StartedFD
 	group   *cgroups.Group // the task's cgroup, made ahead; nil without cgroups or when cold
 	gate    *os.File       // write end of the gate's pipe (supervisor.WarmGateFD) with group
-	// launched tells the pool that took the member that its task started, or will not; it
-	// does nothing for a member started for its launch. Idempotent.
+	// launched tells the pool that took the member that its launch is over; it does nothing
+	// for a member started for its launch. Idempotent.
 	launched func()
 }
 
@@ -147,25 +147,26 @@ func (m *member) closeGate() {
 	}
 }
 
-// refillHold bounds how long the refill waits for launches in flight to start their tasks.
+// refillHold bounds how long the refill waits for launches in flight.
 const refillHold = 100 * time.Millisecond
 
 // pool keeps idle supervisors ready, so that a launch costs a write to a pipe rather than the
 // start of the agent's binary: tens to hundreds of milliseconds of page faults and package
 // initialisation. It refills in the background after each take, once the launches that took
-// a member have started their tasks (or refillHold passed): a supervisor starting competes for
-// the CPU with the one starting a task, and on a busy host that doubled the slowest launches.
+// a member are over (the caller waits for the task, having seen it started) or refillHold
+// passed: a supervisor starting competes for the CPU with the launch, and on a busy host that
+// doubled the slowest launches.
 type pool struct {
 	e     *Executor
 	size  int
 	wake  chan struct{}
-	quiet chan struct{} // signalled when the last launch in flight started its task
+	quiet chan struct{} // signalled when the last launch in flight is over
 	stop  chan struct{}
 	wg    sync.WaitGroup
 
 	mu       sync.Mutex
 	idle     []*member // oldest, and so readiest, first
-	inFlight int       // members taken whose task has not started yet
+	inFlight int       // members taken whose launch is not over
 	closed   bool
 }
 
@@ -189,7 +190,7 @@ func (p *pool) kick() {
 }
 
 // take returns the oldest idle member, or nil when none is, and has the pool refilled. The
-// caller calls launched once the member's task started, or will not. A nil pool has none.
+// caller calls launched once the launch is over. A nil pool has none.
 func (p *pool) take() *member {
 	if p == nil {
 		return nil
@@ -210,7 +211,7 @@ func (p *pool) take() *member {
 	return m
 }
 
-// launched says that a taken member's task started, or will not: the refill may go on.
+// launched says that a taken member's launch is over: the refill may go on.
 func (p *pool) launched() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

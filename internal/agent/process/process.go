@@ -310,7 +310,7 @@ type container struct {
 
 	startMu sync.Mutex
 	notify  *os.File // the supervisor's started pipe, until read; nil when recovered
-	// launched lets the warm pool refill once the task started or ended; nil when recovered.
+	// launched lets the warm pool refill once Wait is called; nil when recovered.
 	launched func()
 	// released says that the agent let the task's process run (see releaseGate).
 	released bool
@@ -333,7 +333,6 @@ func (c *container) Started(ctx context.Context) error {
 			c.notify.Close()
 			c.notify = nil
 		}
-		c.settle()
 		return nil
 	}
 	if c.notify != nil {
@@ -341,7 +340,6 @@ func (c *container) Started(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		c.settle()
 		c.notify.Close()
 		c.notify = nil
 		if ok {
@@ -399,7 +397,9 @@ func readStarted(ctx context.Context, f *os.File) (bool, error) {
 
 // Wait waits for the supervisor to exit and reads the exit it recorded.
 func (c *container) Wait(ctx context.Context) (executor.Exit, error) {
-	c.settle() // a task killed while starting may never be seen started
+	// The launch is over, and reported when the caller waits for the task after Started: only
+	// now does the warm pool refill, off the launch's path.
+	c.settle()
 	c.mu.Lock()
 	if c.exit != nil {
 		defer c.mu.Unlock()
