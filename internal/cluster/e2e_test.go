@@ -275,7 +275,7 @@ func TestUpFailoverDown(t *testing.T) {
 		}
 	}
 	for _, host := range append(hosts(3, 2), hosts(3, 11)...) {
-		for _, port := range []int{5050, 5051, 2379, 2380} {
+		for _, port := range []int{5050, 5051, 8080, 2379, 2380} {
 			addr := net.JoinHostPort(host, strconv.Itoa(port))
 			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 				c.Close()
