@@ -283,6 +283,11 @@ func TestUpFailoverDown(t *testing.T) {
 			}
 		}
 	}
+	for _, addr := range web {
+		if listening(addr) {
+			t.Errorf("the app's task at %s still listens after down", addr)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(state, name)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("state dir remains: %v", err)
 	}
