@@ -255,6 +255,7 @@ func (l *leader) changeGroup(id string, build func(cur *marathon.Group) (*marath
 	if g := l.groups[id]; g != nil {
 		l.recordGroupVersion(g, p.version, o)
 	}
+	l.recordAppChange([]string{id}, p.version, o) // the groups made through /v2/groups around it
 	if err := l.commitOrResync(o); err != nil {
 		return nil, nil, err
 	}
@@ -298,8 +299,9 @@ func (l *leader) recordGroupVersion(g *group, version string, o *ops) {
 }
 
 // recordAppChange records, at version, a new version of every group made through /v2/groups
-// that holds one of the apps a change made through /v2/apps touched, as a change through
-// /v2/groups would. The root group is left out: its tree is every app. l.mu must be held.
+// that holds one of the apps (or groups) a change touched: a change of apps through /v2/apps,
+// or of a group within them. The root group is left out: its tree is every app. l.mu must be
+// held.
 func (l *leader) recordAppChange(appIDs []string, version string, o *ops) {
 	seen := map[string]bool{}
 	for _, id := range appIDs {

@@ -393,6 +393,12 @@ func TestGroupVersionsOfAppChanges(t *testing.T) {
 	if len(g.Apps) != 2 || g.Apps[0].Cmd == nil || *g.Apps[0].Cmd != "sleep 7" {
 		t.Errorf("after the rollback to %s: %+v", vs[2], g.Apps)
 	}
+	// A change of a group within it through /v2/groups is a version of it too.
+	api.json("POST", "/v2/groups/vg", map[string]any{"id": "inner", "apps": []any{sleeper("c", 0)}}, http.StatusCreated, nil)
+	waitNoDeployments(t, api)
+	if n := len(versions()); n != len(steps)+3 {
+		t.Errorf("after creating /vg/inner: %d versions of /vg, want %d", n, len(steps)+3)
+	}
 	// Apps outside groups made through /v2/groups leave no group versions.
 	api.json("POST", "/v2/apps", sleeper("/loose/c", 0), http.StatusCreated, nil)
 	var loose []string
