@@ -39,8 +39,8 @@ const dockerWebApp = `{"id": "/dweb", "instances": 1, "cpus": 0.1, "mem": 32,
 // TestDockerUpAppFailoverDown brings a 3+3 cluster up in containers with the real binary,
 // serves an app from process tasks (and one from a docker task when the test image exists),
 // scales it to 6, kills the leading master's container, checks that the app keeps serving and
-// a new leader is reported, then takes the cluster down and checks that no container, network
-// or volume of it remains.
+// a new leader is reported, restarts the docker task's agent and reaches the task again, then
+// takes the cluster down and checks that no container, network or volume of it remains.
 func TestDockerUpAppFailoverDown(t *testing.T) {
 	cli := dockerOrSkip(t)
 	bin := buildMarina(t)
@@ -151,6 +151,15 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 			t.Errorf("the app stopped serving after the failover: %v", err)
 		}
 	}
+	if withDockerTask {
+		mcfg.URLs = []string{st.Endpoints.Services} // the new leader's
+		if mc, err = marathon.New(mcfg); err != nil {
+			t.Fatal(err)
+		}
+		restartAgentOf(t, ctx, cli, mc, name, "/dweb")
+		// The restarted agent recovers the task's container and relays its port again.
+		serving(t, ctx, mc, "/dweb", 1)
+	}
 
 	start = time.Now()
 	out, errOut, code = marina(t, ctx, bin, append([]string{"down"}, common...)...)
@@ -189,6 +198,29 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 	if imgs, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", "marina-node"))}); err != nil || len(imgs) == 0 {
 		t.Errorf("node image: %v, %v", imgs, err)
 	}
+}
+
+// restartAgentOf restarts the container of the agent that runs app's first task.
+func restartAgentOf(t *testing.T, ctx context.Context, cli *client.Client, mc *marathon.Client, cluster, app string) {
+	t.Helper()
+	tasks, err := mc.Tasks(ctx, app)
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("tasks of %s: %v, %v", app, tasks, err)
+	}
+	agents, err := cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("label", "marina.cluster="+cluster), filters.Arg("label", "marina.role=agent"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		if ep := a.NetworkSettings.Networks["marina-"+cluster]; ep != nil && ep.IPAddress == tasks[0].Host {
+			if err := cli.ContainerRestart(ctx, a.ID, container.StopOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no agent container at %s", tasks[0].Host)
 }
 
 // serving waits until app runs n tasks and each serves its page at the host and port Marathon
