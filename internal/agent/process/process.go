@@ -144,6 +144,13 @@ func (e *Executor) launchOn(ctx context.Context, spec executor.Spec, m *member) 
 		return nil, err
 	}
 	if err != nil {
+		if m != nil && m.group != nil {
+			// The member's cgroup is gone or unusable (its gate died idle and the cgroup was
+			// pruned, say): another member, or a cgroup made for the task, may do.
+			e.log.Warn("warm supervisor's cgroup unusable", "pid", m.info.PID, "err", err)
+			_, _ = fail(err)
+			return nil, errDiedIdle
+		}
 		return fail(err)
 	}
 	if group != nil {
