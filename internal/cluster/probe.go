@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,10 +221,15 @@ func (s *masterState) agentFor(ip string) *agentInfo {
 	return nil
 }
 
-// servicesURLFor returns the services URL on master m's host, with the scheme of m's URL.
+// servicesURLFor returns the services URL on the host of master m's URL (the address clients
+// reach it at: a cloud VM's public IP, say), with the scheme of m's URL.
 func servicesURLFor(m *Node) string {
-	if rest, ok := strings.CutPrefix(servicesURL(m.IP), "http://"); ok && strings.HasPrefix(m.URL, "https://") {
-		return "https://" + rest
+	host := m.IP
+	if u, err := url.Parse(m.URL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
 	}
-	return servicesURL(m.IP)
+	if strings.HasPrefix(m.URL, "https://") {
+		return httpsURL(servicesURL(host))
+	}
+	return servicesURL(host)
 }
