@@ -58,6 +58,13 @@ func newAppCmd() *cobra.Command {
 			return cli.AppScale(ctx, e, args[0], args[1], co)
 		}),
 	}
+	rollback := &cobra.Command{
+		Use:   "rollback ID VERSION",
+		Short: "Deploy the definition an app had in an earlier version again (see app show ID --json for versions)",
+		RunE: cli.Run(&o, cobra.ExactArgs(2), func(ctx context.Context, e *cli.Env, args []string) error {
+			return cli.AppRollback(ctx, e, args[0], args[1], co)
+		}),
+	}
 	restart := &cobra.Command{
 		Use:   "restart ID",
 		Short: "Replace every task of an app",
@@ -89,12 +96,12 @@ func newAppCmd() *cobra.Command {
 	for _, c := range []*cobra.Command{create, update} {
 		c.Flags().StringVarP(&file, "file", "f", "", "app definition (JSON); - for standard input")
 	}
-	for _, c := range []*cobra.Command{create, update, scale, restart, del} {
+	for _, c := range []*cobra.Command{create, update, rollback, scale, restart, del} {
 		c.Flags().BoolVar(&co.Wait, "wait", false, "follow the deployment until it ends; exit 1 if it fails")
 		if c != create {
 			c.Flags().BoolVar(&co.Force, "force", false, "cancel a deployment that locks the app")
 		}
 	}
-	cmd.AddCommand(listCmd, show, create, update, scale, restart, del, queue, resetDelay)
+	cmd.AddCommand(listCmd, show, create, update, rollback, scale, restart, del, queue, resetDelay)
 	return cmd
 }

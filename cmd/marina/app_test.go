@@ -128,6 +128,7 @@ func TestAppChangesSendForce(t *testing.T) {
 		args         []string
 		out          string
 	}{
+		{"PUT", "/v2/apps/web", []string{"app", "rollback", "/web", "2015-01-01T00:00:00.000Z", "--force"}, "Rolling app /web back to version 2015-01-01T00:00:00.000Z: deployment " + dep},
 		{"PUT", "/v2/apps/web", []string{"app", "scale", "/web", "5", "--force"}, "Scaling app /web to 5 instances: deployment " + dep},
 		{"POST", "/v2/apps/web/restart", []string{"app", "restart", "/web", "--force"}, "Restarting app /web: deployment " + dep},
 		{"DELETE", "/v2/apps/web", []string{"app", "delete", "/web", "--force"}, "Deleting app /web: deployment " + dep},
@@ -227,4 +228,23 @@ func TestAppQueue(t *testing.T) {
 		t.Error("no DELETE /v2/queue/shop/web/delay")
 	}
 	run(t, "", "app", "reset-delay", "/nope", services).expect(t, 3, nil, []string{"Application /nope not found in tasks queue."})
+}
+
+// An update from a file that carries a version (as app show --json prints it) changes the app
+// instead of rolling it back; rollback sends the version alone.
+func TestAppUpdateAndRollbackBodies(t *testing.T) {
+	srv, services := fake(t)
+	srv.Reply("PUT", "/v2/apps/web", 200, marathontest.Example(t, "deployments_result.json"))
+	file := writeFile(t, "u.json", []byte(`{"cmd":"sleep 2","version":"2015-01-01T00:00:00.000Z","versionInfo":{}}`))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"app", "update", "/web", "-f", file}, `{"cmd":"sleep 2"}`},
+		{[]string{"app", "rollback", "/web", "2015-01-01T00:00:00.000Z"}, `{"version":"2015-01-01T00:00:00.000Z"}`},
+	} {
+		run(t, "", append(c.args, services)...).expect(t, 0, nil, nil)
+		req, _ := srv.Last("PUT", "/v2/apps/web")
+		sameJSON(t, string(req.Body), []byte(c.want))
+	}
 }

@@ -130,10 +130,15 @@ func AppCreate(ctx context.Context, e *Env, file string, o ChangeOptions) error 
 	return e.changed(ctx, *raw, res, "Created app "+id, o.Wait)
 }
 
-// AppUpdate changes app id with the fields of a JSON definition file; the others stay.
+// AppUpdate changes app id with the fields of a JSON definition file; the others stay. The
+// file's "version" and "versionInfo" (as in the output of app show --json) are dropped: sent, a
+// version would roll the app back to it instead (see AppRollback).
 func AppUpdate(ctx context.Context, e *Env, id, file string, o ChangeOptions) error {
 	def, err := e.readDefinition(file)
 	if err != nil {
+		return err
+	}
+	if def, err = withoutVersion(def); err != nil {
 		return err
 	}
 	c, raw := e.rawClient()
@@ -142,6 +147,32 @@ func AppUpdate(ctx context.Context, e *Env, id, file string, o ChangeOptions) er
 		return err
 	}
 	return e.changed(ctx, *raw, res, "Updated app "+id, o.Wait)
+}
+
+// withoutVersion returns the JSON object def without its version fields.
+func withoutVersion(def []byte) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(def, &obj); err != nil {
+		return nil, invalidf("not an app definition (a JSON object): %w", err)
+	}
+	if _, ok := obj["version"]; !ok {
+		if _, ok := obj["versionInfo"]; !ok {
+			return def, nil
+		}
+	}
+	delete(obj, "version")
+	delete(obj, "versionInfo")
+	return json.Marshal(obj)
+}
+
+// AppRollback deploys the definition an app had in an earlier version again.
+func AppRollback(ctx context.Context, e *Env, id, version string, o ChangeOptions) error {
+	c, raw := e.rawClient()
+	res, err := c.RollbackApp(ctx, id, version, o.Force)
+	if err != nil {
+		return err
+	}
+	return e.changed(ctx, *raw, res, fmt.Sprintf("Rolling app %s back to version %s", id, version), o.Wait)
 }
 
 // AppScale sets an app's instances; n is the argument as given.

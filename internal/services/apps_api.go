@@ -225,7 +225,12 @@ func (s *Server) putApp(r *http.Request, l *leader, id string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	build, err := appBuilder(id, body, patch, partial)
+	var build func(old *marathon.App) (*marathon.App, error)
+	if version, ok := rollbackVersion(body); ok && !patch {
+		build, err = s.rollbackBuilder(r, l, id, version)
+	} else {
+		build, err = appBuilder(id, body, patch, partial)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +274,36 @@ func appBuilder(id string, body []byte, patch, partial bool) (func(old *marathon
 		}
 		spec.Version, spec.VersionInfo = "", nil
 		return completeApp(spec, id)
+	}, nil
+}
+
+// rollbackVersion reports the version that a PUT body {"version": "..."} asks an app to return
+// to, as Marathon's AppUpdate does: a body that names a version rolls the app back to it, whatever
+// else it holds.
+func rollbackVersion(body []byte) (string, bool) {
+	var b struct {
+		Version *string `json:"version"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.Version == nil {
+		return "", false
+	}
+	return *b.Version, true
+}
+
+// rollbackBuilder returns a builder that replaces an app's definition with the one it had in
+// version, under a new version.
+func (s *Server) rollbackBuilder(r *http.Request, l *leader, id, version string) (func(old *marathon.App) (*marathon.App, error), error) {
+	v, err := s.appVersion(r, l, id, version)
+	if err != nil {
+		return nil, err
+	}
+	spec := v.(*marathon.App)
+	return func(old *marathon.App) (*marathon.App, error) {
+		if old == nil {
+			return nil, errAppNotFound(id)
+		}
+		back := spec.ReadOnlyStripped()
+		return completeApp(back, id)
 	}, nil
 }
 

@@ -552,3 +552,33 @@ func TestQueries(t *testing.T) {
 		}
 	}
 }
+
+func TestAppRollback(t *testing.T) {
+	_, api := newServicesCluster(t, 1, 1)
+	var first, second marathon.App
+	api.json("POST", "/v2/apps", sleeper("/back", 1), http.StatusCreated, &first)
+	waitNoDeployments(t, api)
+	api.json("PUT", "/v2/apps/back", map[string]any{"cmd": "sleep 3599"}, http.StatusOK, nil)
+	waitNoDeployments(t, api)
+	api.json("GET", "/v2/apps/back", nil, http.StatusOK, &struct{ App *marathon.App }{&second})
+	if *second.Cmd == *first.Cmd {
+		t.Fatalf("the update did not change cmd: %q", *second.Cmd)
+	}
+
+	var res marathon.DeploymentResult
+	api.json("PUT", "/v2/apps/back", map[string]any{"version": first.Version, "cmd": "ignored"}, http.StatusOK, &res)
+	if res.DeploymentID == "" || res.Version == first.Version || res.Version == second.Version {
+		t.Fatalf("rollback answered %+v", res)
+	}
+	waitNoDeployments(t, api)
+	var now marathon.App
+	api.json("GET", "/v2/apps/back", nil, http.StatusOK, &struct{ App *marathon.App }{&now})
+	if *now.Cmd != *first.Cmd || now.Version != res.Version {
+		t.Errorf("after the rollback: cmd %q version %s, want %q %s", *now.Cmd, now.Version, *first.Cmd, res.Version)
+	}
+	if ts := waitRunning(t, api, "/back", 1, 30*time.Second); ts[0].Version != res.Version {
+		t.Errorf("task runs version %s, want %s", ts[0].Version, res.Version)
+	}
+	api.json("PUT", "/v2/apps/back", map[string]any{"version": "2001-01-01T00:00:00.000Z"}, http.StatusNotFound, nil)
+	api.json("PUT", "/v2/apps/nothere", map[string]any{"version": first.Version}, http.StatusNotFound, nil)
+}

@@ -102,6 +102,16 @@ func (c *Client) UpdateAppJSON(ctx context.Context, id string, def []byte, force
 	return c.putApp(ctx, id, def, forceQuery(force))
 }
 
+// RollbackApp deploys the definition app id had in version again, under a new version
+// (PUT /v2/apps/{id} {"version": version}).
+func (c *Client) RollbackApp(ctx context.Context, id, version string, force bool) (*Result, error) {
+	def, err := json.Marshal(map[string]string{"version": version})
+	if err != nil {
+		return nil, fmt.Errorf("roll back %s: %w", id, err)
+	}
+	return c.putApp(ctx, id, def, forceQuery(force))
+}
+
 // ScaleApp sets an app's number of instances (PUT /v2/apps/{id} {"instances": n}).
 func (c *Client) ScaleApp(ctx context.Context, id string, instances int, force bool) (*Result, error) {
 	if instances < 0 {

@@ -39,7 +39,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Environment", func(t *testing.T) { testEnv(t, h) })
 	// A task that handles SIGTERM, as services do: a container's first process gets no signal
 	// it has no handler for.
-	t.Run("Kill", func(t *testing.T) { testKill(t, h, "trap 'exit 143' TERM; echo ready; sleep 600 & wait", syscall.SIGTERM) })
+	t.Run("Kill", func(t *testing.T) {
+		testKill(t, h, "trap 'exit 143' TERM; echo ready; sleep 600 & wait", syscall.SIGTERM)
+	})
 	t.Run("KillEscalates", func(t *testing.T) {
 		testKill(t, h, "trap '' TERM; echo ready; while :; do sleep 0.05; done", syscall.SIGKILL)
 	})

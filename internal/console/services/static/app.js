@@ -182,9 +182,7 @@
 
   async function applyVersion(app, v) {
     if (!await Marina.confirm('Roll back ' + app.id, 'Deploy the definition of version ' + v + ' again? Instances restart when its configuration differs.', 'Roll back')) return;
-    const res = await api('GET', '/v2/apps' + enc(app.id) + '/versions/' + encodeURIComponent(v));
-    if (!res.ok) return notify('Cannot read version ' + v + ': ' + M(res), true);
-    if (await act('Roll back to ' + v, 'PUT', '/v2/apps' + enc(app.id) + '?partialUpdate=false', stripped(res.data))) {
+    if (await act('Roll back to ' + v, 'PUT', '/v2/apps' + enc(app.id), {version: v})) {
       location.hash = appHref(app.id);
     }
   }
