@@ -98,11 +98,7 @@ func completeApp(spec *marathon.App, pathID string) (*marathon.App, error) {
 
 // POST /v2/apps
 func (s *Server) postApp(r *http.Request, l *leader) (any, error) {
-	force, err := boolParam(r, "force", false)
-	if err != nil {
-		return nil, err
-	}
-	body, err := s.readBody(r)
+	force, body, err := s.readChange(r)
 	if err != nil {
 		return nil, err
 	}
@@ -158,25 +154,9 @@ func (s *Server) appRoute(r *http.Request, l *leader) (any, error) {
 	case sub == "" && (method == http.MethodPut || method == http.MethodPatch):
 		return s.putApp(r, l, id)
 	case sub == "" && method == http.MethodDelete:
-		force, err := boolParam(r, "force", false)
-		if err != nil {
-			return nil, err
-		}
-		d, err := l.deleteApp(id, force)
-		if err != nil {
-			return nil, err
-		}
-		return deploymentReply(http.StatusOK, d), nil
+		return forced(r, id, l.deleteApp)
 	case sub == "/restart" && method == http.MethodPost:
-		force, err := boolParam(r, "force", false)
-		if err != nil {
-			return nil, err
-		}
-		d, err := l.restartApp(id, force)
-		if err != nil {
-			return nil, err
-		}
-		return deploymentReply(http.StatusOK, d), nil
+		return forced(r, id, l.restartApp)
 	case sub == "/tasks" && method == http.MethodGet:
 		return s.appTasks(r, l, id)
 	case sub == "/tasks" && method == http.MethodDelete:
@@ -189,6 +169,20 @@ func (s *Server) appRoute(r *http.Request, l *leader) (any, error) {
 		return s.appVersion(r, l, id, strings.TrimPrefix(sub, "/versions/"))
 	}
 	return nil, &apiError{Status: http.StatusMethodNotAllowed, Body: msg("%s is not allowed on %s", method, r.URL.Path)}
+}
+
+// forced runs a change of app id that takes only the force query parameter, and answers its
+// deployment.
+func forced(r *http.Request, id string, change func(id string, force bool) (*deployment, error)) (any, error) {
+	force, err := boolParam(r, "force", false)
+	if err != nil {
+		return nil, err
+	}
+	d, err := change(id, force)
+	if err != nil {
+		return nil, err
+	}
+	return deploymentReply(http.StatusOK, d), nil
 }
 
 func deploymentReply(status int, d *deployment) reply {
@@ -212,29 +206,20 @@ func (s *Server) getApp(r *http.Request, l *leader, id string) (any, error) {
 // the fields given; PUT with partialUpdate=false replaces the definition. PUT creates the app
 // when it does not exist.
 func (s *Server) putApp(r *http.Request, l *leader, id string) (any, error) {
-	force, err := boolParam(r, "force", false)
-	if err != nil {
-		return nil, err
-	}
-	partial, err := boolParam(r, "partialUpdate", true)
-	if err != nil {
-		return nil, err
-	}
-	patch := r.Method == http.MethodPatch
-	body, err := s.readBody(r)
+	c, err := s.readAppRequest(r)
 	if err != nil {
 		return nil, err
 	}
 	var build func(old *marathon.App) (*marathon.App, error)
-	if version, ok := rollbackVersion(body); ok && !patch {
+	if version, ok := rollbackVersion(c.body); ok && !c.patch {
 		build, err = s.rollbackBuilder(r, l, id, version)
 	} else {
-		build, err = appBuilder(id, body, patch, partial)
+		build, err = appBuilder(id, c.body, c.patch, c.partial)
 	}
 	if err != nil {
 		return nil, err
 	}
-	d, created, err := l.updateApp(id, build, force, s.apiPosted(r))
+	d, created, err := l.updateApp(id, build, c.force, s.apiPosted(r))
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +228,28 @@ func (s *Server) putApp(r *http.Request, l *leader, id string) (any, error) {
 		status = http.StatusCreated
 	}
 	return deploymentReply(status, d), nil
+}
+
+// appRequest is what a PUT or PATCH of apps reads from its request.
+type appRequest struct {
+	force   bool
+	partial bool // partialUpdate: the fields given replace the current ones (default true)
+	patch   bool // a PATCH: like partial, and the app must exist
+	body    []byte
+}
+
+// readAppRequest reads the force and partialUpdate query parameters, the method and the body of
+// a PUT or PATCH of apps.
+func (s *Server) readAppRequest(r *http.Request) (c appRequest, err error) {
+	if c.force, err = boolParam(r, "force", false); err != nil {
+		return c, err
+	}
+	if c.partial, err = boolParam(r, "partialUpdate", true); err != nil {
+		return c, err
+	}
+	c.patch = r.Method == http.MethodPatch
+	c.body, err = s.readBody(r)
+	return c, err
 }
 
 // appBuilder decodes the body of a change of app id and returns how it makes the new
@@ -310,21 +317,12 @@ func (s *Server) rollbackBuilder(r *http.Request, l *leader, id, version string)
 // PUT and PATCH /v2/apps: change (PUT also creates) a list of apps in one deployment, each
 // as PUT or PATCH /v2/apps/{id} would. Problems are reported with the app's index: "/(1)/cmd".
 func (s *Server) putApps(r *http.Request, l *leader) (any, error) {
-	force, err := boolParam(r, "force", false)
-	if err != nil {
-		return nil, err
-	}
-	partial, err := boolParam(r, "partialUpdate", true)
-	if err != nil {
-		return nil, err
-	}
-	patch := r.Method == http.MethodPatch
-	body, err := s.readBody(r)
+	c, err := s.readAppRequest(r)
 	if err != nil {
 		return nil, err
 	}
 	var list []json.RawMessage
-	if err := json.Unmarshal(body, &list); err != nil {
+	if err := json.Unmarshal(c.body, &list); err != nil {
 		return nil, &marathon.DecodeError{ValidationError: marathon.ValidationError{Message: marathon.MsgInvalidJSON, Details: []marathon.ErrorDetail{{Path: "/", Errors: []string{"expected a JSON array of apps: " + err.Error()}}}}}
 	}
 	builds := map[string]func(*marathon.App) (*marathon.App, error){}
@@ -340,7 +338,7 @@ func (s *Server) putApps(r *http.Request, l *leader) (any, error) {
 		if builds[id] != nil {
 			return nil, &marathon.ValidationError{Message: marathon.MsgInvalidObject, Details: []marathon.ErrorDetail{{Path: fmt.Sprintf("/(%d)/id", i), Errors: []string{"app " + id + " is listed twice"}}}}
 		}
-		build, err := appBuilder(id, raw, patch, partial)
+		build, err := appBuilder(id, raw, c.patch, c.partial)
 		if err != nil {
 			return nil, indexed(err, i)
 		}
@@ -349,7 +347,7 @@ func (s *Server) putApps(r *http.Request, l *leader) (any, error) {
 			return spec, indexed(err, i)
 		}
 	}
-	d, _, err := l.updateApps(builds, force, s.apiPosted(r))
+	d, _, err := l.updateApps(builds, c.force, s.apiPosted(r))
 	if err != nil {
 		return nil, err
 	}

@@ -133,17 +133,20 @@ func decodeGroup(body []byte, pathID string) (*marathon.Group, error) {
 	return g, appErr
 }
 
-// POST /v2/groups[/{id}]: create a group with its apps and groups.
-func (s *Server) postGroup(r *http.Request, l *leader, pathID string) (any, error) {
-	force, err := boolParam(r, "force", false)
+// readGroup reads the force query parameter and the group definition of a POST or PUT of a
+// group at pathID.
+func (s *Server) readGroup(r *http.Request, pathID string) (bool, *marathon.Group, error) {
+	force, body, err := s.readChange(r)
 	if err != nil {
-		return nil, err
-	}
-	body, err := s.readBody(r)
-	if err != nil {
-		return nil, err
+		return false, nil, err
 	}
 	g, err := decodeGroup(body, pathID)
+	return force, g, err
+}
+
+// POST /v2/groups[/{id}]: create a group with its apps and groups.
+func (s *Server) postGroup(r *http.Request, l *leader, pathID string) (any, error) {
+	force, g, err := s.readGroup(r, pathID)
 	if err != nil {
 		return nil, err
 	}
@@ -165,19 +168,11 @@ func (s *Server) postGroup(r *http.Request, l *leader, pathID string) (any, erro
 // in it (scaleBy), or roll it back to an earlier version (version). dryRun answers the steps
 // without deploying them.
 func (s *Server) putGroup(r *http.Request, l *leader, pathID string) (any, error) {
-	force, err := boolParam(r, "force", false)
+	force, g, err := s.readGroup(r, pathID)
 	if err != nil {
 		return nil, err
 	}
 	dryRun, err := boolParam(r, "dryRun", false)
-	if err != nil {
-		return nil, err
-	}
-	body, err := s.readBody(r)
-	if err != nil {
-		return nil, err
-	}
-	g, err := decodeGroup(body, pathID)
 	if err != nil {
 		return nil, err
 	}

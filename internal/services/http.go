@@ -148,6 +148,16 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxBodyBytes))
 }
 
+// readChange reads what a call that changes apps or groups takes: the force query parameter
+// and the body.
+func (s *Server) readChange(r *http.Request) (force bool, body []byte, err error) {
+	if force, err = boolParam(r, "force", false); err != nil {
+		return false, nil, err
+	}
+	body, err = s.readBody(r)
+	return force, body, err
+}
+
 // boolParam reads a boolean query parameter ("true"/"false"), def when absent.
 func boolParam(r *http.Request, name string, def bool) (bool, error) {
 	v := r.URL.Query().Get(name)

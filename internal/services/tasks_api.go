@@ -108,11 +108,7 @@ func statusMatches(filter string, s mesos.TaskState) bool {
 
 // DELETE /v2/apps/{id}/tasks and /v2/apps/{id}/tasks/{taskId}
 func (s *Server) killAppTasks(r *http.Request, l *leader, appID, taskID string) (any, error) {
-	scale, err := boolParam(r, "scale", false)
-	if err != nil {
-		return nil, err
-	}
-	force, err := boolParam(r, "force", false)
+	scale, force, err := killParams(r)
 	if err != nil {
 		return nil, err
 	}
@@ -141,32 +137,12 @@ func (s *Server) killAppTasks(r *http.Request, l *leader, appID, taskID string) 
 	if taskID != "" && len(ids) == 0 {
 		return nil, errTaskNotFound(taskID)
 	}
-	killed, deps, err := l.killTasks(ids, scale, force)
-	if err != nil {
-		return nil, err
-	}
-	if scale && len(deps) > 0 {
-		return deploymentReply(http.StatusOK, deps[0]), nil
-	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	tasks := make([]marathon.Task, len(killed))
-	for i, in := range killed {
-		tasks[i] = in.task(a.spec)
-	}
-	if taskID != "" {
-		return marathon.TaskSingle{Task: tasks[0]}, nil
-	}
-	return marathon.TaskList{Tasks: tasks}, nil
+	return kill(l, ids, scale, force, a.spec, taskID != "")
 }
 
 // POST /v2/tasks/delete
 func (s *Server) deleteTasks(r *http.Request, l *leader) (any, error) {
-	scale, err := boolParam(r, "scale", false)
-	if err != nil {
-		return nil, err
-	}
-	force, err := boolParam(r, "force", false)
+	scale, force, err := killParams(r)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +154,23 @@ func (s *Server) deleteTasks(r *http.Request, l *leader) (any, error) {
 	if err := marathon.DecodeResponse(body, &req); err != nil {
 		return nil, err
 	}
-	killed, deps, err := l.killTasks(req.IDs, scale, force)
+	return kill(l, req.IDs, scale, force, nil, false)
+}
+
+// killParams reads the scale and force query parameters of a kill.
+func killParams(r *http.Request) (scale, force bool, err error) {
+	if scale, err = boolParam(r, "scale", false); err != nil {
+		return false, false, err
+	}
+	force, err = boolParam(r, "force", false)
+	return scale, force, err
+}
+
+// kill kills tasks and answers as Marathon does: with the deployment that scales their apps
+// down when scale is set and one started, otherwise with the tasks killed (single: the one
+// task), each shown with spec or, when it is nil, its app's current definition.
+func kill(l *leader, ids []string, scale, force bool, spec *marathon.App, single bool) (any, error) {
+	killed, deps, err := l.killTasks(ids, scale, force)
 	if err != nil {
 		return nil, err
 	}
@@ -189,11 +181,14 @@ func (s *Server) deleteTasks(r *http.Request, l *leader) (any, error) {
 	defer l.mu.RUnlock()
 	tasks := make([]marathon.Task, len(killed))
 	for i, in := range killed {
-		var spec *marathon.App
-		if a := l.apps[in.AppID]; a != nil {
-			spec = a.spec
+		s := spec
+		if a := l.apps[in.AppID]; s == nil && a != nil {
+			s = a.spec
 		}
-		tasks[i] = in.task(spec)
+		tasks[i] = in.task(s)
+	}
+	if single {
+		return marathon.TaskSingle{Task: tasks[0]}, nil
 	}
 	return marathon.TaskList{Tasks: tasks}, nil
 }
