@@ -22,6 +22,8 @@ import (
 type MasterConfig struct {
 	IP      string   // address to bind and advertise; default 127.0.0.1
 	Port    int      // master API port; default 5050
+	// Advertise is the host:port clients reach the master at when not IP:Port (a proxy).
+	Advertise string
 	Masters []string // every master's IP (this one included); empty for a single master
 	WorkDir string   // etcd data lives under it
 
@@ -169,6 +171,7 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 	}
 	m, err := master.New(master.Config{
 		Listen:       addr,
+		Advertise:    cfg.Advertise,
 		Etcd:         co.Client,
 		LeaderTTL:    cfg.LeaderTTL,
 		AuthToken:    cfg.AuthToken,
