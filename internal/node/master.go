@@ -20,12 +20,12 @@ import (
 
 // MasterConfig configures a master node.
 type MasterConfig struct {
-	IP      string   // address to bind and advertise; default 127.0.0.1
-	Port    int      // master API port; default 5050
+	IP   string // address to bind and advertise; default 127.0.0.1
+	Port int    // master API port; default 5050
 	// Advertise is the host:port clients reach the master at when not IP:Port (a proxy).
 	Advertise string
-	Masters []string // every master's IP (this one included); empty for a single master
-	WorkDir string   // etcd data lives under it
+	Masters   []string // every master's IP (this one included); empty for a single master
+	WorkDir   string   // etcd data lives under it
 
 	EtcdClientPort     int      // default 2379; served on loopback only
 	EtcdPeerPort       int      // default 2380
