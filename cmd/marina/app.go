@@ -16,92 +16,49 @@ func newAppCmd() *cobra.Command {
 	}, &o)
 
 	var list cli.AppListOptions
-	listCmd := &cobra.Command{
-		Use:   "list",
-		Short: "List apps with their instances, task counts and resources",
-		RunE: cli.Run(&o, cobra.NoArgs, func(ctx context.Context, e *cli.Env, _ []string) error {
-			return cli.AppList(ctx, e, list)
-		}),
-	}
+	listCmd := cli.Command(&o, "list", "List apps with their instances, task counts and resources", cobra.NoArgs,
+		func(ctx context.Context, e *cli.Env, _ []string) error { return cli.AppList(ctx, e, list) })
 	listCmd.Flags().StringVar(&list.ID, "id", "", "only apps whose id contains this")
 	listCmd.Flags().StringVar(&list.Cmd, "cmd", "", "only apps whose cmd contains this")
 	listCmd.Flags().StringVar(&list.Label, "label", "", "only apps that match this label selector, e.g. env==prod")
 
-	show := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show an app's definition, state and tasks",
-		RunE: cli.Run(&o, cobra.ExactArgs(1), func(ctx context.Context, e *cli.Env, args []string) error {
-			return cli.AppShow(ctx, e, args[0])
-		}),
-	}
+	show := cli.Command(&o, "show ID", "Show an app's definition, state and tasks", cobra.ExactArgs(1),
+		func(ctx context.Context, e *cli.Env, args []string) error { return cli.AppShow(ctx, e, args[0]) })
 
-	var file string
-	var co cli.ChangeOptions
-	create := &cobra.Command{
-		Use:   "create -f FILE",
-		Short: "Create an app from a Marathon app definition (JSON)",
-		RunE: cli.Run(&o, cobra.NoArgs, func(ctx context.Context, e *cli.Env, _ []string) error {
-			return cli.AppCreate(ctx, e, file, co)
-		}),
-	}
-	update := &cobra.Command{
-		Use:   "update ID -f FILE",
-		Short: "Change an app: the fields the file gives replace the app's, the others stay",
-		RunE: cli.Run(&o, cobra.ExactArgs(1), func(ctx context.Context, e *cli.Env, args []string) error {
-			return cli.AppUpdate(ctx, e, args[0], file, co)
-		}),
-	}
-	scale := &cobra.Command{
-		Use:   "scale ID N",
-		Short: "Set an app's number of instances",
-		RunE: cli.Run(&o, cobra.ExactArgs(2), func(ctx context.Context, e *cli.Env, args []string) error {
+	const force = "cancel a deployment that locks the app"
+	var createFile, updateFile string
+	create := cli.ChangeCommand(&o, "create -f FILE", "Create an app from a Marathon app definition (JSON)", cobra.NoArgs, "",
+		func(ctx context.Context, e *cli.Env, _ []string, co cli.ChangeOptions) error {
+			return cli.AppCreate(ctx, e, createFile, co)
+		})
+	cli.FileFlag(create, &createFile, "app")
+	update := cli.ChangeCommand(&o, "update ID -f FILE", "Change an app: the fields the file gives replace the app's, the others stay", cobra.ExactArgs(1), force,
+		func(ctx context.Context, e *cli.Env, args []string, co cli.ChangeOptions) error {
+			return cli.AppUpdate(ctx, e, args[0], updateFile, co)
+		})
+	cli.FileFlag(update, &updateFile, "app")
+	scale := cli.ChangeCommand(&o, "scale ID N", "Set an app's number of instances", cobra.ExactArgs(2), force,
+		func(ctx context.Context, e *cli.Env, args []string, co cli.ChangeOptions) error {
 			return cli.AppScale(ctx, e, args[0], args[1], co)
-		}),
-	}
-	rollback := &cobra.Command{
-		Use:   "rollback ID VERSION",
-		Short: "Deploy the definition an app had in an earlier version again (see app show ID --json for versions)",
-		RunE: cli.Run(&o, cobra.ExactArgs(2), func(ctx context.Context, e *cli.Env, args []string) error {
+		})
+	rollback := cli.ChangeCommand(&o, "rollback ID VERSION", "Deploy the definition an app had in an earlier version again (see app show ID --json for versions)", cobra.ExactArgs(2), force,
+		func(ctx context.Context, e *cli.Env, args []string, co cli.ChangeOptions) error {
 			return cli.AppRollback(ctx, e, args[0], args[1], co)
-		}),
-	}
-	restart := &cobra.Command{
-		Use:   "restart ID",
-		Short: "Replace every task of an app",
-		RunE: cli.Run(&o, cobra.ExactArgs(1), func(ctx context.Context, e *cli.Env, args []string) error {
+		})
+	restart := cli.ChangeCommand(&o, "restart ID", "Replace every task of an app", cobra.ExactArgs(1), force,
+		func(ctx context.Context, e *cli.Env, args []string, co cli.ChangeOptions) error {
 			return cli.AppRestart(ctx, e, args[0], co)
-		}),
-	}
-	del := &cobra.Command{
-		Use:   "delete ID",
-		Short: "Stop an app's tasks and remove it",
-		RunE: cli.Run(&o, cobra.ExactArgs(1), func(ctx context.Context, e *cli.Env, args []string) error {
+		})
+	del := cli.ChangeCommand(&o, "delete ID", "Stop an app's tasks and remove it", cobra.ExactArgs(1), force,
+		func(ctx context.Context, e *cli.Env, args []string, co cli.ChangeOptions) error {
 			return cli.AppDelete(ctx, e, args[0], co)
-		}),
-	}
-	queue := &cobra.Command{
-		Use:   "queue",
-		Short: "List the apps with instances waiting to be launched, and why offers are declined for them",
-		RunE: cli.Run(&o, cobra.NoArgs, func(ctx context.Context, e *cli.Env, _ []string) error {
-			return cli.AppQueue(ctx, e)
-		}),
-	}
-	resetDelay := &cobra.Command{
-		Use:   "reset-delay ID",
-		Short: "End an app's launch backoff: its waiting instances are launched at once",
-		RunE: cli.Run(&o, cobra.ExactArgs(1), func(ctx context.Context, e *cli.Env, args []string) error {
-			return cli.AppResetDelay(ctx, e, args[0])
-		}),
-	}
-	for _, c := range []*cobra.Command{create, update} {
-		c.Flags().StringVarP(&file, "file", "f", "", "app definition (JSON); - for standard input")
-	}
-	for _, c := range []*cobra.Command{create, update, rollback, scale, restart, del} {
-		c.Flags().BoolVar(&co.Wait, "wait", false, "follow the deployment until it ends; exit 1 if it fails")
-		if c != create {
-			c.Flags().BoolVar(&co.Force, "force", false, "cancel a deployment that locks the app")
-		}
-	}
+		})
+
+	queue := cli.Command(&o, "queue", "List the apps with instances waiting to be launched, and why offers are declined for them", cobra.NoArgs,
+		func(ctx context.Context, e *cli.Env, _ []string) error { return cli.AppQueue(ctx, e) })
+	resetDelay := cli.Command(&o, "reset-delay ID", "End an app's launch backoff: its waiting instances are launched at once", cobra.ExactArgs(1),
+		func(ctx context.Context, e *cli.Env, args []string) error { return cli.AppResetDelay(ctx, e, args[0]) })
+
 	cmd.AddCommand(listCmd, show, create, update, rollback, scale, restart, del, queue, resetDelay)
 	return cmd
 }

@@ -15,22 +15,14 @@ func newDeploymentCmd() *cobra.Command {
 		Short: "List running deployments and roll them back",
 	}, &o)
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the running deployments and their current steps",
-		RunE: cli.Run(&o, cobra.NoArgs, func(ctx context.Context, e *cli.Env, _ []string) error {
-			return cli.DeploymentList(ctx, e)
-		}),
-	}
+	list := cli.Command(&o, "list", "List the running deployments and their current steps", cobra.NoArgs,
+		func(ctx context.Context, e *cli.Env, _ []string) error { return cli.DeploymentList(ctx, e) })
 
 	var co cli.ChangeOptions
-	rollback := &cobra.Command{
-		Use:   "rollback ID",
-		Short: "Cancel a deployment and revert its changes (--force: only cancel it)",
-		RunE: cli.Run(&o, cobra.ExactArgs(1), func(ctx context.Context, e *cli.Env, args []string) error {
+	rollback := cli.Command(&o, "rollback ID", "Cancel a deployment and revert its changes (--force: only cancel it)", cobra.ExactArgs(1),
+		func(ctx context.Context, e *cli.Env, args []string) error {
 			return cli.DeploymentRollback(ctx, e, args[0], co)
-		}),
-	}
+		})
 	rollback.Flags().BoolVar(&co.Force, "force", false, "cancel the deployment without reverting it (may leave apps between versions)")
 	rollback.Flags().BoolVar(&co.Wait, "wait", false, "follow the reverting deployment until it ends")
 

@@ -114,7 +114,7 @@ type ChangeOptions struct {
 
 // AppCreate creates an app from a JSON definition file ("-": standard input).
 func AppCreate(ctx context.Context, e *Env, file string, o ChangeOptions) error {
-	def, err := e.readDefinition(file)
+	def, err := e.readDefinition(file, "an app")
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func AppCreate(ctx context.Context, e *Env, file string, o ChangeOptions) error 
 // file's "version" and "versionInfo" (as in the output of app show --json) are dropped: sent, a
 // version would roll the app back to it instead (see AppRollback).
 func AppUpdate(ctx context.Context, e *Env, id, file string, o ChangeOptions) error {
-	def, err := e.readDefinition(file)
+	def, err := e.readDefinition(file, "an app")
 	if err != nil {
 		return err
 	}
@@ -251,16 +251,16 @@ func AppResetDelay(ctx context.Context, e *Env, id string) error {
 	return nil
 }
 
-// readDefinition reads an app definition and checks that it is one JSON object; the server
-// checks the rest.
-func (e *Env) readDefinition(file string) ([]byte, error) {
+// readDefinition reads the definition of what (an app, a group) and checks that it is one JSON
+// object; the server checks the rest.
+func (e *Env) readDefinition(file, what string) ([]byte, error) {
 	def, err := e.readInput(file)
 	if err != nil {
 		return nil, err
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(def, &obj); err != nil {
-		return nil, invalidf("%s: not an app definition (a JSON object): %w", file, err)
+		return nil, invalidf("%s: not %s definition (a JSON object): %w", file, what, err)
 	}
 	return def, nil
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -77,7 +76,7 @@ func GroupShow(ctx context.Context, e *Env, id string) error {
 
 // GroupCreate creates a group from a JSON definition file ("-": standard input).
 func GroupCreate(ctx context.Context, e *Env, file string, o ChangeOptions) error {
-	def, err := e.readGroupDefinition(file)
+	def, err := e.readDefinition(file, "a group")
 	if err != nil {
 		return err
 	}
@@ -98,7 +97,7 @@ type GroupUpdateOptions struct {
 // GroupUpdate changes group id to a JSON definition file: the apps and groups it lists replace
 // the group's, and those it leaves out are stopped. With DryRun it prints the steps only.
 func GroupUpdate(ctx context.Context, e *Env, id, file string, o GroupUpdateOptions) error {
-	def, err := e.readGroupDefinition(file)
+	def, err := e.readDefinition(file, "a group")
 	if err != nil {
 		return err
 	}
@@ -158,18 +157,4 @@ func GroupDelete(ctx context.Context, e *Env, id string, o ChangeOptions) error 
 		return err
 	}
 	return e.changed(ctx, *raw, res, "Deleting group "+id, o.Wait)
-}
-
-// readGroupDefinition reads a group definition and checks that it is one JSON object; the
-// server checks the rest.
-func (e *Env) readGroupDefinition(file string) ([]byte, error) {
-	def, err := e.readInput(file)
-	if err != nil {
-		return nil, err
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(def, &obj); err != nil {
-		return nil, invalidf("%s: not a group definition (a JSON object): %w", file, err)
-	}
-	return def, nil
 }
