@@ -376,11 +376,7 @@ func (a *Azure) Plan(c *Cluster) error {
 		n.Resources, n.Attributes = spec.Resources, spec.Attributes
 		c.Nodes = append(c.Nodes, n)
 	}
-	c.Endpoints = Endpoints{Masters: c.MasterURLs()}
-	if ms := c.Masters(); len(ms) > 0 {
-		c.Endpoints.Master = ms[0].URL
-		c.Endpoints.Services = servicesURL(ms[0].IP)
-	}
+	c.setEndpoints()
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,34 +87,11 @@ func (a *Azure) Configure(_ context.Context, c *Cluster) error {
 	if _, err := GenerateCredentials(c, a.now()); err != nil {
 		return err
 	}
-	var ips, masterURLs []string
-	for _, m := range c.Masters() {
-		ips = append(ips, m.IP)
-		masterURLs = append(masterURLs, "https://"+net.JoinHostPort(m.IP, strconv.Itoa(masterPort)))
-	}
+	// Masters keep marina's default etcd timing and leader TTL, which suit a cloud network; each
+	// node's credentials are where its cloud-init writes them.
+	r := azureRemote(c)
+	setNodeArgs(c, nodeCommand{credentialsDir: func(n *Node) string { return r.credentials(n.Name) }})
 	for _, n := range c.Nodes {
-		switch n.Role {
-		case RoleMaster:
-			n.Args = []string{"master",
-				"--ip", n.IP, "--port", strconv.Itoa(masterPort),
-				"--masters", strings.Join(ips, ","),
-				"--work-dir", n.WorkDir,
-			}
-		case RoleAgent:
-			n.Args = []string{"agent",
-				"--listen", net.JoinHostPort(n.IP, strconv.Itoa(agentPort)),
-				"--hostname", n.IP,
-				"--master", strings.Join(masterURLs, ","),
-				"--work-dir", n.WorkDir,
-			}
-			if n.Resources != "" {
-				n.Args = append(n.Args, "--resources", n.Resources)
-			}
-			if n.Attributes != "" {
-				n.Args = append(n.Args, "--attributes", n.Attributes)
-			}
-		}
-		n.Args = append(n.Args, NodeArgs(azureRemote(c).credentials(n.Name))...)
 		if _, err := a.userData(c, n); err != nil {
 			return &NodeError{Node: n.Name, Err: err}
 		}
@@ -125,11 +101,7 @@ func (a *Azure) Configure(_ context.Context, c *Cluster) error {
 			n.URL = "https://" + net.JoinHostPort(n.PublicIP, strconv.Itoa(n.Ports[0]))
 		}
 	}
-	c.Endpoints.Masters = c.MasterURLs()
-	if ms := c.Masters(); len(ms) > 0 {
-		c.Endpoints.Master = ms[0].URL
-		c.Endpoints.Services = httpsURL(servicesURL(cmp.Or(ms[0].PublicIP, ms[0].IP)))
-	}
+	c.setEndpoints()
 	return nil
 }
 

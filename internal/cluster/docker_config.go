@@ -2,9 +2,6 @@ package cluster
 
 import (
 	"context"
-	"net"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -24,35 +21,12 @@ func (d *Docker) Configure(_ context.Context, c *Cluster) error {
 	if err != nil {
 		return err
 	}
-	var ips []string
-	for _, m := range c.Masters() {
-		ips = append(ips, m.IP)
-	}
-	for _, n := range c.Nodes {
-		switch n.Role {
-		case RoleMaster:
-			n.Args = []string{"master",
-				"--ip", n.IP, "--port", strconv.Itoa(masterPort),
-				"--masters", strings.Join(ips, ","),
-				"--work-dir", n.WorkDir,
-				"--etcd-client-port", strconv.Itoa(etcdClient), "--etcd-peer-port", strconv.Itoa(etcdPeer),
-				"--etcd-heartbeat-ms", "50", "--etcd-election-ms", "500",
-				"--leader-ttl", "1s",
-			}
-		case RoleAgent:
-			n.Args = []string{"agent",
-				"--listen", net.JoinHostPort(n.IP, strconv.Itoa(agentPort)),
-				"--hostname", n.IP,
-				"--master", strings.Join(c.MasterURLs(), ","),
-				"--work-dir", n.WorkDir,
-				"--resources", n.Resources,
-				"--docker-published-at", gatewayOf(subnet).String(),
-			}
-			if n.Attributes != "" {
-				n.Args = append(n.Args, "--attributes", n.Attributes)
-			}
-		}
-		n.Args = append(n.Args, NodeArgs(n.WorkDir)...)
-	}
+	// The nodes share a bridge on this machine: masters get local ones' fast etcd timing. Each
+	// node's credentials are in its work dir, mounted at the same path.
+	setNodeArgs(c, nodeCommand{
+		fastFailover:      true,
+		credentialsDir:    func(n *Node) string { return n.WorkDir },
+		dockerPublishedAt: gatewayOf(subnet).String(),
+	})
 	return nil
 }

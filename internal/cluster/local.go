@@ -117,11 +117,7 @@ func (l *Local) Plan(c *Cluster) error {
 		}
 		c.Nodes = append(c.Nodes, n)
 	}
-	c.Endpoints = Endpoints{Masters: c.MasterURLs()}
-	if ms := c.Masters(); len(ms) > 0 {
-		c.Endpoints.Master = ms[0].URL
-		c.Endpoints.Services = servicesURL(ms[0].IP)
-	}
+	c.setEndpoints()
 	return nil
 }
 
@@ -227,37 +223,11 @@ func (l *Local) Provision(_ context.Context, c *Cluster) error {
 	return nil
 }
 
-// Configure sets each node's command line: fast etcd timing and a short leader TTL, which
-// loopback allows, so that a master failover takes seconds.
+// Configure sets each node's command line (nodeArgs): masters get fast etcd timing and a short
+// leader TTL, which loopback allows, so that a master failover takes seconds. Loopback nodes
+// need no credentials.
 func (l *Local) Configure(_ context.Context, c *Cluster) error {
-	var ips []string
-	for _, m := range c.Masters() {
-		ips = append(ips, m.IP)
-	}
-	for _, n := range c.Nodes {
-		switch n.Role {
-		case RoleMaster:
-			n.Args = []string{"master",
-				"--ip", n.IP, "--port", strconv.Itoa(masterPort),
-				"--masters", strings.Join(ips, ","),
-				"--work-dir", n.WorkDir,
-				"--etcd-client-port", strconv.Itoa(etcdClient), "--etcd-peer-port", strconv.Itoa(etcdPeer),
-				"--etcd-heartbeat-ms", "50", "--etcd-election-ms", "500",
-				"--leader-ttl", "1s",
-			}
-		case RoleAgent:
-			n.Args = []string{"agent",
-				"--listen", net.JoinHostPort(n.IP, strconv.Itoa(agentPort)),
-				"--hostname", n.IP,
-				"--master", strings.Join(c.MasterURLs(), ","),
-				"--work-dir", n.WorkDir,
-				"--resources", n.Resources,
-			}
-			if n.Attributes != "" {
-				n.Args = append(n.Args, "--attributes", n.Attributes)
-			}
-		}
-	}
+	setNodeArgs(c, nodeCommand{fastFailover: true})
 	return nil
 }
 

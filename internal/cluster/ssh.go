@@ -243,11 +243,7 @@ func (s *SSH) Plan(c *Cluster) error {
 		n.Resources, n.Attributes = agents[i].Resources, agents[i].Attributes
 		c.Nodes = append(c.Nodes, n)
 	}
-	c.Endpoints = Endpoints{Masters: c.MasterURLs()}
-	if ms := c.Masters(); len(ms) > 0 {
-		c.Endpoints.Master = ms[0].URL
-		c.Endpoints.Services = servicesURL(ms[0].IP)
-	}
+	c.setEndpoints()
 	return nil
 }
 
@@ -467,36 +463,7 @@ func (s *SSH) Configure(ctx context.Context, c *Cluster) error {
 	if err != nil {
 		return err
 	}
-	var ips []string
-	for _, m := range c.Masters() {
-		ips = append(ips, m.IP)
-	}
-	for _, n := range c.Nodes {
-		switch n.Role {
-		case RoleMaster:
-			n.Args = []string{"master",
-				"--ip", n.IP, "--port", strconv.Itoa(masterPort),
-				"--masters", strings.Join(ips, ","),
-				"--work-dir", n.WorkDir,
-				"--etcd-client-port", strconv.Itoa(etcdClient), "--etcd-peer-port", strconv.Itoa(etcdPeer),
-				"--services-port", strconv.Itoa(servicesPort),
-			}
-		case RoleAgent:
-			n.Args = []string{"agent",
-				"--listen", net.JoinHostPort(n.IP, strconv.Itoa(agentPort)),
-				"--hostname", n.IP,
-				"--master", strings.Join(c.MasterURLs(), ","),
-				"--work-dir", n.WorkDir,
-			}
-			if n.Resources != "" {
-				n.Args = append(n.Args, "--resources", n.Resources)
-			}
-			if n.Attributes != "" {
-				n.Args = append(n.Args, "--attributes", n.Attributes)
-			}
-		}
-		n.Args = append(n.Args, NodeArgs(r.credentials(n.Name))...)
-	}
+	setNodeArgs(c, s.nodeCommand(c))
 	return s.eachHost(ctx, c.Nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
 		files := map[string][]byte{}
 		for _, n := range nodes {
@@ -511,6 +478,13 @@ func (s *SSH) Configure(ctx context.Context, c *Cluster) error {
 		_, err := conn.writeFiles(ctx, files, 0o600)
 		return err
 	})
+}
+
+// nodeCommand keeps marina's default etcd timing and leader TTL, which suit a LAN, and gives
+// each node its credentials where Configure uploads them.
+func (s *SSH) nodeCommand(c *Cluster) nodeCommand {
+	r := s.remote(c)
+	return nodeCommand{credentialsDir: func(n *Node) string { return r.credentials(n.Name) }}
 }
 
 // quoteAll shell-quotes every word and joins them with spaces.

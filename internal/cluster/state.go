@@ -119,6 +119,16 @@ func (c *Cluster) MasterURLs() []string {
 	return out
 }
 
+// setEndpoints sets the cluster's endpoints from its masters' URLs: every master's, the first
+// one's, and the services API on the first master's host.
+func (c *Cluster) setEndpoints() {
+	c.Endpoints = Endpoints{Masters: c.MasterURLs()}
+	if ms := c.Masters(); len(ms) > 0 {
+		c.Endpoints.Master = ms[0].URL
+		c.Endpoints.Services = servicesURLFor(ms[0])
+	}
+}
+
 // Node returns the node named name, or nil.
 func (c *Cluster) Node(name string) *Node {
 	for _, n := range c.Nodes {
