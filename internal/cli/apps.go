@@ -141,12 +141,9 @@ func AppUpdate(ctx context.Context, e *Env, id, file string, o ChangeOptions) er
 	if def, err = withoutVersion(def); err != nil {
 		return err
 	}
-	c, raw := e.rawClient()
-	res, err := c.UpdateAppJSON(ctx, id, def, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, "Updated app "+id, o.Wait)
+	return e.change(ctx, "Updated app "+id, o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.UpdateAppJSON(ctx, id, def, o.Force)
+	})
 }
 
 // withoutVersion returns the JSON object def without its version fields.
@@ -167,12 +164,9 @@ func withoutVersion(def []byte) ([]byte, error) {
 
 // AppRollback deploys the definition an app had in an earlier version again.
 func AppRollback(ctx context.Context, e *Env, id, version string, o ChangeOptions) error {
-	c, raw := e.rawClient()
-	res, err := c.RollbackApp(ctx, id, version, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, fmt.Sprintf("Rolling app %s back to version %s", id, version), o.Wait)
+	return e.change(ctx, fmt.Sprintf("Rolling app %s back to version %s", id, version), o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.RollbackApp(ctx, id, version, o.Force)
+	})
 }
 
 // AppScale sets an app's instances; n is the argument as given.
@@ -181,32 +175,23 @@ func AppScale(ctx context.Context, e *Env, id, n string, o ChangeOptions) error 
 	if err != nil || count < 0 {
 		return usagef("instances must be a whole number of 0 or more, not %q", n)
 	}
-	c, raw := e.rawClient()
-	res, err := c.ScaleApp(ctx, id, count, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, fmt.Sprintf("Scaling app %s to %d instances", id, count), o.Wait)
+	return e.change(ctx, fmt.Sprintf("Scaling app %s to %d instances", id, count), o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.ScaleApp(ctx, id, count, o.Force)
+	})
 }
 
 // AppRestart replaces every task of an app.
 func AppRestart(ctx context.Context, e *Env, id string, o ChangeOptions) error {
-	c, raw := e.rawClient()
-	res, err := c.RestartApp(ctx, id, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, "Restarting app "+id, o.Wait)
+	return e.change(ctx, "Restarting app "+id, o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.RestartApp(ctx, id, o.Force)
+	})
 }
 
 // AppDelete stops and removes an app.
 func AppDelete(ctx context.Context, e *Env, id string, o ChangeOptions) error {
-	c, raw := e.rawClient()
-	res, err := c.DeleteApp(ctx, id, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, "Deleting app "+id, o.Wait)
+	return e.change(ctx, "Deleting app "+id, o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.DeleteApp(ctx, id, o.Force)
+	})
 }
 
 // AppQueue prints the apps with instances waiting to be launched: how many, their backoff, the
@@ -263,6 +248,16 @@ func (e *Env) readDefinition(file, what string) ([]byte, error) {
 		return nil, invalidf("%s: not %s definition (a JSON object): %w", file, what, err)
 	}
 	return def, nil
+}
+
+// change makes a change with call, then answers as changed does.
+func (e *Env) change(ctx context.Context, what string, wait bool, call func(*marathon.Client) (*marathon.Result, error)) error {
+	c, raw := e.rawClient()
+	res, err := call(c)
+	if err != nil {
+		return err
+	}
+	return e.changed(ctx, *raw, res, what, wait)
 }
 
 // changed prints the answer to a change, then follows its deployment when wait is set.

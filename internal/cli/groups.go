@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	api "github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/client/marathon"
 )
 
 // GroupList prints every group under id ("/" for all) with its apps, instances and
@@ -80,12 +81,9 @@ func GroupCreate(ctx context.Context, e *Env, file string, o ChangeOptions) erro
 	if err != nil {
 		return err
 	}
-	c, raw := e.rawClient()
-	res, err := c.CreateGroupJSON(ctx, def, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, "Created group", o.Wait)
+	return e.change(ctx, "Created group", o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.CreateGroupJSON(ctx, def, o.Force)
+	})
 }
 
 // GroupUpdateOptions are the flags of group update.
@@ -131,30 +129,21 @@ func GroupScale(ctx context.Context, e *Env, id, factor string, o ChangeOptions)
 	if err != nil || f < 0 {
 		return usagef("the factor must be a number of 0 or more, not %q", factor)
 	}
-	c, raw := e.rawClient()
-	res, err := c.ScaleGroup(ctx, id, f, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, fmt.Sprintf("Scaling group %s by %s", id, factor), o.Wait)
+	return e.change(ctx, fmt.Sprintf("Scaling group %s by %s", id, factor), o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.ScaleGroup(ctx, id, f, o.Force)
+	})
 }
 
 // GroupRollback deploys a group as it was at an earlier version.
 func GroupRollback(ctx context.Context, e *Env, id, version string, o ChangeOptions) error {
-	c, raw := e.rawClient()
-	res, err := c.RollbackGroup(ctx, id, version, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, fmt.Sprintf("Rolling group %s back to %s", id, version), o.Wait)
+	return e.change(ctx, fmt.Sprintf("Rolling group %s back to %s", id, version), o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.RollbackGroup(ctx, id, version, o.Force)
+	})
 }
 
 // GroupDelete stops and removes a group with its apps and groups.
 func GroupDelete(ctx context.Context, e *Env, id string, o ChangeOptions) error {
-	c, raw := e.rawClient()
-	res, err := c.DeleteGroup(ctx, id, o.Force)
-	if err != nil {
-		return err
-	}
-	return e.changed(ctx, *raw, res, "Deleting group "+id, o.Wait)
+	return e.change(ctx, "Deleting group "+id, o.Wait, func(c *marathon.Client) (*marathon.Result, error) {
+		return c.DeleteGroup(ctx, id, o.Force)
+	})
 }
