@@ -1,0 +1,10 @@
+// Package sandbox finds a task's sandbox in Mesos' state documents, as Mesos tools do: the
+// leading master's /master/state names the task's framework, executor and agent; the agent's
+// /state names the executor's sandbox directory, which the agent's /files API serves. Marina's
+// agents keep a task's sandbox at <work_dir>/sandboxes/<framework>/<executor> and accept /files
+// paths relative to the sandboxes directory (Dir), the answer when the agent's /state does not
+// name the directory.
+//
+// The package only decodes and searches; the CLI and the services console fetch the documents,
+// each its own way (directly, or through the master's agent proxy).
+package sandbox
