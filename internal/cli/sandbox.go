@@ -10,85 +10,29 @@ import (
 	"strings"
 
 	api "github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/client/sandbox"
 )
 
-// Finding a task's sandbox, as Mesos tools do: the services task names the agent (slaveId);
-// the leading master's /master/state gives the agent's address (pid slave(1)@host:port) and the
-// task's framework and executor; the agent's /state gives the executor's sandbox directory,
-// which its /files API serves. Marina's agents keep a command task's sandbox at
-// <work_dir>/sandboxes/<framework>/<task> and accept /files paths relative to the sandboxes
-// directory: that is the fallback when the agent's /state does not name the directory.
+// Finding a task's sandbox (see package sandbox): the services task names the agent
+// (slaveId); the leading master's /master/state gives the agent's address (pid
+// slave(1)@host:port) and the task's framework and executor; the agent's /state gives the
+// executor's sandbox directory, which its /files API serves.
 
-// The parts of /master/state used here (Mesos' field names).
-type masterState struct {
-	PID                 string            `json:"pid"`
-	Leader              string            `json:"leader"`
-	Slaves              []masterAgent     `json:"slaves"`
-	Frameworks          []masterFramework `json:"frameworks"`
-	CompletedFrameworks []masterFramework `json:"completed_frameworks"`
-}
-
-type masterAgent struct {
-	ID       string `json:"id"`
-	PID      string `json:"pid"`
-	Hostname string `json:"hostname"`
-	Port     int    `json:"port"`
-}
-
-type masterFramework struct {
-	ID               string       `json:"id"`
-	Tasks            []masterTask `json:"tasks"`
-	UnreachableTasks []masterTask `json:"unreachable_tasks"`
-	CompletedTasks   []masterTask `json:"completed_tasks"`
-}
-
-type masterTask struct {
-	ID          string `json:"id"`
-	FrameworkID string `json:"framework_id"`
-	ExecutorID  string `json:"executor_id"`
-	SlaveID     string `json:"slave_id"`
-}
-
-// The parts of the agent's /state used here.
-type agentState struct {
-	Frameworks          []agentFramework `json:"frameworks"`
-	CompletedFrameworks []agentFramework `json:"completed_frameworks"`
-}
-
-type agentFramework struct {
-	ID                 string          `json:"id"`
-	Executors          []agentExecutor `json:"executors"`
-	CompletedExecutors []agentExecutor `json:"completed_executors"`
-}
-
-type agentExecutor struct {
-	ID             string   `json:"id"`
-	Directory      string   `json:"directory"`
-	Tasks          []idOnly `json:"tasks"`
-	QueuedTasks    []idOnly `json:"queued_tasks"`
-	CompletedTasks []idOnly `json:"completed_tasks"`
-}
-
-type idOnly struct {
-	ID string `json:"id"`
-}
-
-// sandbox is where a task's files are: the agent's URL and the directory to ask its /files for.
-type sandbox struct {
+// located is where a task's files are: the agent's URL and the directory to ask its /files for.
+type located struct {
 	agent string
 	dir   string
 }
 
 // locateSandbox finds the agent and sandbox directory of a task.
-func (e *Env) locateSandbox(ctx context.Context, t *api.Task) (*sandbox, error) {
+func (e *Env) locateSandbox(ctx context.Context, t *api.Task) (*located, error) {
 	st, masterURL, err := e.leaderState(ctx)
 	if err != nil {
 		return nil, err
 	}
 	fw, executor, agentID := "", t.ID, t.SlaveID
-	if mt := st.task(t.ID); mt != nil {
-		fw, agentID = mt.FrameworkID, cmpOr(agentID, mt.SlaveID)
-		executor = cmpOr(mt.ExecutorID, t.ID)
+	if p, ok := st.Locate(t.ID); ok {
+		fw, executor, agentID = p.Framework, p.Executor, cmpOr(agentID, p.Agent)
 	}
 	if fw == "" {
 		if info, err := e.Client.Info(ctx); err == nil {
@@ -107,27 +51,27 @@ func (e *Env) locateSandbox(ctx context.Context, t *api.Task) (*sandbox, error) 
 	if agentURL == "" {
 		return nil, notFoundf("task %s: agent %q is not registered with the leading master %s", t.ID, agentID, masterURL)
 	}
-	var as agentState
+	var as sandbox.AgentState
 	if err := e.getJSON(ctx, agentURL+"/state", &as); err == nil {
-		if dir := as.directory(fw, executor, t.ID); dir != "" {
-			return &sandbox{agent: agentURL, dir: dir}, nil
+		if dir := as.Directory(fw, executor, t.ID); dir != "" {
+			return &located{agent: agentURL, dir: dir}, nil
 		}
 	}
 	if fw == "" {
 		return nil, notFoundf("task %s: its framework is unknown, so its sandbox cannot be found", t.ID)
 	}
-	return &sandbox{agent: agentURL, dir: fw + "/" + executor}, nil
+	return &located{agent: agentURL, dir: sandbox.Dir(fw, executor)}, nil
 }
 
 // leaderState returns the leading master's /master/state and URL, asking each known master
 // and following the leader it names.
-func (e *Env) leaderState(ctx context.Context) (*masterState, string, error) {
+func (e *Env) leaderState(ctx context.Context) (*sandbox.MasterState, string, error) {
 	if len(e.Target.Masters) == 0 {
 		return nil, "", usagef("task logs need a master: pass --master URL, or use a cluster from the client config")
 	}
 	var errs []error
 	for _, m := range e.Target.Masters {
-		var st masterState
+		var st sandbox.MasterState
 		if err := e.getJSON(ctx, m+"/master/state", &st); err != nil {
 			errs = append(errs, err)
 			continue
@@ -140,7 +84,7 @@ func (e *Env) leaderState(ctx context.Context) (*masterState, string, error) {
 			errs = append(errs, fmt.Errorf("%s knows no leading master", m))
 			continue
 		}
-		var ls masterState
+		var ls sandbox.MasterState
 		if err := e.getJSON(ctx, lu+"/master/state", &ls); err != nil {
 			errs = append(errs, err)
 			continue
@@ -151,55 +95,6 @@ func (e *Env) leaderState(ctx context.Context) (*masterState, string, error) {
 		errs = append(errs, fmt.Errorf("%s names %s as leader, which does not lead", m, lu))
 	}
 	return nil, "", fmt.Errorf("no leading master found: %w", errors.Join(errs...))
-}
-
-// task returns the master's record of a task, or nil.
-func (st *masterState) task(id string) *masterTask {
-	for _, fws := range [][]masterFramework{st.Frameworks, st.CompletedFrameworks} {
-		for _, f := range fws {
-			for _, ts := range [][]masterTask{f.Tasks, f.UnreachableTasks, f.CompletedTasks} {
-				for i := range ts {
-					if ts[i].ID == id {
-						t := ts[i]
-						t.FrameworkID = cmpOr(t.FrameworkID, f.ID)
-						return &t
-					}
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// directory returns the sandbox directory of the executor (or the one that ran task) of
-// framework fw ("": any framework).
-func (as *agentState) directory(fw, executor, task string) string {
-	for _, fws := range [][]agentFramework{as.Frameworks, as.CompletedFrameworks} {
-		for _, f := range fws {
-			if fw != "" && f.ID != fw {
-				continue
-			}
-			for _, exs := range [][]agentExecutor{f.Executors, f.CompletedExecutors} {
-				for _, ex := range exs {
-					if ex.Directory != "" && (ex.ID == executor || ex.runs(task)) {
-						return ex.Directory
-					}
-				}
-			}
-		}
-	}
-	return ""
-}
-
-func (ex *agentExecutor) runs(task string) bool {
-	for _, ts := range [][]idOnly{ex.Tasks, ex.QueuedTasks, ex.CompletedTasks} {
-		for _, t := range ts {
-			if t.ID == task {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // pidURL turns a libprocess pid ("master@10.0.0.1:5050", "slave(1)@10.0.0.2:5051") into a
