@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -76,7 +75,7 @@ const (
 
 // azureRemote lays a node's files out as the ssh provider lays out a host's: the binary,
 // work dir, log and credentials under /var/lib/marina/<cluster>.
-func azureRemote(c *Cluster) remote { return remote{root: path.Join("/var/lib/marina", c.Name)} }
+func azureRemote(c *Cluster) nodeFiles { return nodeFiles{root: path.Join("/var/lib/marina", c.Name)} }
 
 // azureClusterTag marks the resource group that a cluster owns.
 const azureClusterTag = "marina-cluster"
@@ -354,14 +353,7 @@ func (a *Azure) Plan(c *Cluster) error {
 	c.Binary = r.binary()
 	c.Nodes = nil
 	node := func(role Role, i int, ip netip.Addr, port int, ports ...int) *Node {
-		name := fmt.Sprintf("%s-%d", role, i)
-		return &Node{
-			Name: name, Role: role, Index: i, IP: ip.String(),
-			URL:     "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(port)),
-			Ports:   append([]int{port}, ports...),
-			WorkDir: r.workDir(name),
-			LogFile: r.logFile(name),
-		}
+		return planNode(role, i, ip.String(), r, port, ports...)
 	}
 	for i := range c.Spec.Masters {
 		ip, err := masterAt(i)

@@ -4,19 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
-
-	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
 func init() {
@@ -132,15 +127,8 @@ func (d *Docker) client() (*client.Client, error) {
 // Plan lays out the nodes on the cluster's subnet, picking a free one when the spec names none
 // (recorded in the spec's settings, so that later runs use the same).
 func (d *Docker) Plan(c *Cluster) error {
-	if c.Binary == "" {
-		c.Binary = d.binary
-	}
-	if c.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("docker provider: find the marina binary: %w", err)
-		}
-		c.Binary = exe
+	if err := planBinary(c, "docker", d.binary); err != nil {
+		return err
 	}
 	subnet, err := d.subnet(c)
 	if err != nil {
@@ -152,16 +140,9 @@ func (d *Docker) Plan(c *Cluster) error {
 		return fmt.Errorf("docker provider: %d agents do not fit in %s (agents start at .11): set a wider provider.settings.subnet", len(agents), subnet)
 	}
 	c.Nodes = nil
+	files := nodeFiles{root: dir}
 	node := func(role Role, i, host, port int, ports ...int) *Node {
-		name := fmt.Sprintf("%s-%d", role, i)
-		ip := nthAddr(subnet, host).String()
-		return &Node{
-			Name: name, Role: role, Index: i, IP: ip,
-			URL:     "http://" + net.JoinHostPort(ip, strconv.Itoa(port)),
-			Ports:   append([]int{port}, ports...),
-			WorkDir: filepath.Join(dir, "nodes", name),
-			LogFile: filepath.Join(dir, "logs", name+".log"),
-		}
+		return planNode(role, i, nthAddr(subnet, host).String(), files, port, ports...)
 	}
 	for i := 1; i <= c.Spec.Masters; i++ {
 		c.Nodes = append(c.Nodes, node(RoleMaster, i, 1+i, masterPort, etcdPeer, servicesPort))
@@ -200,19 +181,6 @@ func (d *Docker) subnet(c *Cluster) (netip.Prefix, error) {
 	}
 	c.Spec.Provider.Settings = settings
 	return p, nil
-}
-
-// withPortRange returns an agent's resources: the spec's, else defaults, with a port range of
-// its own unless they name one. Agents share the engine's ports for their docker tasks, so
-// their ranges must not overlap.
-func withPortRange(res, defaults, ports string) string {
-	if res == "" {
-		res = defaults
-	}
-	if r, err := mesos.ParseResources(res); err == nil && r.RangesOf(mesos.ResourcePorts) == nil {
-		res += ";ports:" + ports
-	}
-	return res
 }
 
 // Preflight checks that the engine answers, that the image can be made (the binary and its
@@ -313,13 +281,5 @@ func (d *Docker) Provision(ctx context.Context, c *Cluster) error {
 	if err := createNetwork(ctx, cli, c, subnet); err != nil {
 		return err
 	}
-	for _, n := range c.Nodes {
-		if err := os.MkdirAll(n.WorkDir, 0o700); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(n.LogFile), 0o700); err != nil {
-			return err
-		}
-	}
-	return nil
+	return makeNodeDirs(c.Nodes)
 }

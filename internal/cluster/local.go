@@ -18,7 +18,6 @@ import (
 	"syscall"
 
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
-	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
 // Ports of the local provider's nodes: the standard ones, each node on its own loopback address.
@@ -75,31 +74,17 @@ func (l *Local) Name() string { return "local" }
 // Plan lays out masters on <subnet>.2.. and agents on <subnet>.11.., with work dirs under
 // <dir>/nodes and logs under <dir>/logs.
 func (l *Local) Plan(c *Cluster) error {
-	if c.Binary == "" {
-		c.Binary = l.binary
-	}
-	if c.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("local provider: find the marina binary: %w", err)
-		}
-		c.Binary = exe
+	if err := planBinary(c, "local", l.binary); err != nil {
+		return err
 	}
 	agents := c.Spec.Agents.Expand()
 	if 10+len(agents) > 254 {
 		return fmt.Errorf("local provider: %d agents do not fit in %s.11-254", len(agents), l.subnet)
 	}
 	c.Nodes = nil
+	files := nodeFiles{root: c.Dir}
 	node := func(role Role, i, host, port int, ports ...int) *Node {
-		name := fmt.Sprintf("%s-%d", role, i)
-		ip := fmt.Sprintf("%s.%d", l.subnet, host)
-		return &Node{
-			Name: name, Role: role, Index: i, IP: ip,
-			URL:     "http://" + net.JoinHostPort(ip, strconv.Itoa(port)),
-			Ports:   append([]int{port}, ports...),
-			WorkDir: filepath.Join(c.Dir, "nodes", name),
-			LogFile: filepath.Join(c.Dir, "logs", name+".log"),
-		}
+		return planNode(role, i, fmt.Sprintf("%s.%d", l.subnet, host), files, port, ports...)
 	}
 	for i := 1; i <= c.Spec.Masters; i++ {
 		c.Nodes = append(c.Nodes, node(RoleMaster, i, 1+i, masterPort, etcdClient, etcdPeer))
@@ -108,13 +93,7 @@ func (l *Local) Plan(c *Cluster) error {
 	ranges := agentPortRanges(len(agents))
 	for i, a := range agents {
 		n := node(RoleAgent, i+1, 11+i, agentPort)
-		n.Resources, n.Attributes = a.Resources, a.Attributes
-		if n.Resources == "" {
-			n.Resources = defaults
-		}
-		if res, err := mesos.ParseResources(n.Resources); err == nil && res.RangesOf(mesos.ResourcePorts) == nil {
-			n.Resources += ";ports:" + ranges[i]
-		}
+		n.Resources, n.Attributes = withPortRange(a.Resources, defaults, ranges[i]), a.Attributes
 		c.Nodes = append(c.Nodes, n)
 	}
 	c.setEndpoints()
@@ -205,22 +184,14 @@ func (l *Local) Preflight(_ context.Context, c *Cluster) error {
 // gone while the cluster runs (`go run` deletes its build), and agents re-execute their binary to
 // supervise every task.
 func (l *Local) Provision(_ context.Context, c *Cluster) error {
-	installed := filepath.Join(c.Dir, "bin", "marina")
+	installed := nodeFiles{root: c.Dir}.binary()
 	if c.Binary != installed {
 		if err := installBinary(c.Binary, installed); err != nil {
 			return fmt.Errorf("install marina binary: %w", err)
 		}
 		c.Binary = installed
 	}
-	for _, n := range c.Nodes {
-		if err := os.MkdirAll(n.WorkDir, 0o700); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(n.LogFile), 0o700); err != nil {
-			return err
-		}
-	}
-	return nil
+	return makeNodeDirs(c.Nodes)
 }
 
 // Configure sets each node's command line (nodeArgs): masters get fast etcd timing and a short

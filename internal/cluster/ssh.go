@@ -155,20 +155,12 @@ func (s *SSH) Name() string { return "ssh" }
 func (s *SSH) Close() error { return s.pool.Close() }
 
 // remote is where a cluster's files live on its hosts.
-type remote struct{ root string }
-
-func (s *SSH) remote(c *Cluster) remote {
+func (s *SSH) remote(c *Cluster) nodeFiles {
 	if s.dir != "" {
-		return remote{root: path.Clean(s.dir)}
+		return nodeFiles{root: path.Clean(s.dir)}
 	}
-	return remote{root: path.Join("/var/lib/marina", c.Name)}
+	return nodeFiles{root: path.Join("/var/lib/marina", c.Name)}
 }
-
-func (r remote) binary() string                 { return path.Join(r.root, "bin", "marina") }
-func (r remote) workDir(node string) string     { return path.Join(r.root, "nodes", node) }
-func (r remote) logFile(node string) string     { return path.Join(r.root, "logs", node+".log") }
-func (r remote) pidFile(node string) string     { return path.Join(r.root, "run", node+".pid") }
-func (r remote) credentials(node string) string { return path.Join(r.root, "credentials", node) }
 
 // unitName is the systemd unit of node n of cluster c.
 func unitName(c *Cluster, n *Node) string { return "marina-" + c.Name + "-" + n.Name + ".service" }
@@ -202,15 +194,8 @@ func (s *SSH) Plan(c *Cluster) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if c.Binary == "" {
-		c.Binary = s.binary
-	}
-	if c.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("ssh provider: find the marina binary: %w", err)
-		}
-		c.Binary = exe
+	if err := planBinary(c, "ssh", s.binary); err != nil {
+		return err
 	}
 	r := s.remote(c)
 	c.Nodes = nil
@@ -219,14 +204,7 @@ func (s *SSH) Plan(c *Cluster) error {
 		if err != nil {
 			return nil, err
 		}
-		name := fmt.Sprintf("%s-%d", role, i)
-		return &Node{
-			Name: name, Role: role, Index: i, IP: ip,
-			URL:     "http://" + net.JoinHostPort(ip, strconv.Itoa(port)),
-			Ports:   append([]int{port}, ports...),
-			WorkDir: r.workDir(name),
-			LogFile: r.logFile(name),
-		}, nil
+		return planNode(role, i, ip, r, port, ports...), nil
 	}
 	for i, h := range s.masters {
 		n, err := node(RoleMaster, i+1, h, masterPort, etcdClient, etcdPeer, servicesPort)

@@ -124,7 +124,7 @@ func parseHostFacts(out []byte) hostFacts {
 const markerFile = ".marina-cluster"
 
 // provisionScript claims the remote directory for cluster name and makes dirs in it.
-func provisionScript(r remote, name string, dirs []string) string {
+func provisionScript(r nodeFiles, name string, dirs []string) string {
 	return fmt.Sprintf(`set -e
 umask 077
 root=%s
@@ -145,7 +145,7 @@ mkdir -p %s
 
 // unitFile is node n's systemd unit. Agents are stopped alone (KillMode=process): their tasks
 // outlive an agent's restart by design, and the agent re-attaches to them.
-func unitFile(c *Cluster, n *Node, r remote) string {
+func unitFile(c *Cluster, n *Node, r nodeFiles) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[Unit]\nDescription=Marina %s %s of cluster %s\n", n.Role, n.Name, c.Name)
 	b.WriteString("Wants=network-online.target\nAfter=network-online.target\n\n[Service]\n")
@@ -184,7 +184,7 @@ const aliveFunc = `alive() {
 // startScript starts node n and prints its pid: through systemd when it runs, installing or
 // updating the unit, else in a new session with its pid in a file. A node already running is
 // left alone.
-func startScript(r remote, unit, unitText string, n *Node) string {
+func startScript(r nodeFiles, unit, unitText string, n *Node) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "set -e\numask 077\nbin=%s\npidf=%s\nlog=%s\nwork=%s\nunit=%s\n",
 		shellQuote(r.binary()), shellQuote(r.pidFile(n.Name)), shellQuote(n.LogFile), shellQuote(n.WorkDir), shellQuote(unit))
@@ -226,7 +226,7 @@ cat "$pidf"
 }
 
 // statusScript prints node n's pid when it runs, nothing when it does not.
-func statusScript(r remote, unit string, n *Node) string {
+func statusScript(r nodeFiles, unit string, n *Node) string {
 	return fmt.Sprintf("bin=%s\n", shellQuote(r.binary())) + aliveFunc + fmt.Sprintf(`unit=%s
 if [ -d /run/systemd/system ] && [ -f %s/"$unit" ]; then
 	systemctl is-active --quiet "$unit" && systemctl show -p MainPID --value "$unit"
@@ -243,7 +243,7 @@ alive %s || true
 // tasks' cgroups and the remote root (and its parent when that was the default and is empty).
 // A remote root without the cluster's marker file is left alone.
 // The node processes get no graceful stop: everything they hold is being removed.
-func destroyScript(r remote, name string, units []string, rmParent bool) string {
+func destroyScript(r nodeFiles, name string, units []string, rmParent bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "root=%s\nname=%s\nunits=%s\nrmparent=%t\n", shellQuote(r.root), shellQuote(name), shellQuote(strings.Join(units, " ")), rmParent)
 	b.WriteString(`cd /

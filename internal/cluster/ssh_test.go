@@ -236,7 +236,7 @@ func TestSystemdQuote(t *testing.T) {
 	}
 	c := &Cluster{Name: "prod"}
 	n := &Node{Name: "agent-1", Role: RoleAgent, Args: []string{"agent", "--work-dir", "/w"}, WorkDir: "/w", LogFile: "/l/agent-1.log"}
-	unit := unitFile(c, n, remote{root: "/var/lib/marina/prod"})
+	unit := unitFile(c, n, nodeFiles{root: "/var/lib/marina/prod"})
 	for _, want := range []string{`ExecStart="/var/lib/marina/prod/bin/marina" "agent" "--work-dir" "/w"`,
 		"StandardOutput=append:/l/agent-1.log", "KillMode=process", "WantedBy=multi-user.target"} {
 		if !strings.Contains(unit, want) {
@@ -260,7 +260,7 @@ func TestShellQuote(t *testing.T) {
 // TestRemoteScriptsParse checks every script the provider runs on hosts with the shells hosts
 // have (dash, busybox sh), including the systemd branches no test host runs.
 func TestRemoteScriptsParse(t *testing.T) {
-	r := remote{root: "/var/lib/marina/prod"}
+	r := nodeFiles{root: "/var/lib/marina/prod"}
 	c := &Cluster{Name: "prod"}
 	n := &Node{Name: "agent-1", Role: RoleAgent, Args: []string{"agent", "--resources", "cpus:2;mem:1024", "--attributes", "it's"},
 		WorkDir: r.workDir("agent-1"), LogFile: r.logFile("agent-1")}
