@@ -3,7 +3,8 @@
 // with its own work dir and port range), started through the same node package the binary uses.
 //
 // Faults: stop or restart any master or agent (a restarted agent recovers its checkpointed tasks),
-// and cut an agent off from the masters and heal it. Test packages that start agents must run the
+// cut an agent off from the masters and heal it, and (Options.SilentDeath) kill a master as its
+// machine would die, without closing a socket: KillMasterSilently. Test packages that start agents must run the
 // task supervisor hook first:
 //
 //	func TestMain(m *testing.M) { supervisor.MaybeRun(); os.Exit(m.Run()) }

@@ -33,6 +33,9 @@ type Options struct {
 	// TLS runs every listener and etcd under TLS with a cluster CA, and mutual TLS between
 	// nodes, as a cluster made with generated credentials; CAFile and ClientTLS reach it.
 	TLS bool
+	// SilentDeath puts a TCP proxy in front of each master's API, at the address the master
+	// advertises, so that KillMasterSilently can make a master vanish without a FIN or RST.
+	SilentDeath bool
 }
 
 // Cluster is a running in-process cluster.
@@ -53,6 +56,7 @@ type Master struct {
 	ServicesURL string // the node's services role, "" unless Options.Services
 	Node        *node.MasterNode
 	cfg         node.MasterConfig
+	hole        *blackhole // Options.SilentDeath
 }
 
 // Agent is one agent slot; Agent is nil while it is stopped.
@@ -103,6 +107,15 @@ func New(t testing.TB, opts Options) *Cluster {
 			AgentTimeout:   opts.AgentTimeout,
 			Logger:         testutil.Logger(t, fmt.Sprintf("master%d", i)),
 			TLS:            c.nodeTLS(fmt.Sprintf("master%d", i), "127.0.0.1"),
+		}
+		if opts.SilentDeath {
+			hole, err := newBlackhole(t, fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				t.Fatalf("testcluster: proxy for master %d: %v", i, err)
+			}
+			m.hole = hole
+			m.cfg.Advertise = fmt.Sprintf("127.0.0.1:%d", hole.port())
+			m.URL = fmt.Sprintf("%s://%s", c.scheme(), m.cfg.Advertise)
 		}
 		if opts.Services {
 			m.cfg.ServicesPort = testutil.FreePort(t)
@@ -409,6 +422,13 @@ func (c *Cluster) Close() {
 		}()
 	}
 	wg.Wait()
+	for i, m := range c.masters {
+		if m.hole != nil {
+			if err := m.hole.close(); err != nil {
+				c.t.Logf("testcluster: close the proxy of master %d: %v", i, err)
+			}
+		}
+	}
 	if c.pki != nil {
 		c.pki.client.CloseIdleConnections()
 	}
