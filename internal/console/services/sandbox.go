@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/marina-dcos/marina/internal/client/sandbox"
 )
 
 const (
@@ -44,25 +46,6 @@ type sandboxes struct {
 type located struct {
 	agent, dir string
 	at         time.Time
-}
-
-// The parts of the master's /master/state used here (Mesos' field names).
-type masterState struct {
-	Frameworks          []masterFramework `json:"frameworks"`
-	CompletedFrameworks []masterFramework `json:"completed_frameworks"`
-}
-
-type masterFramework struct {
-	ID               string       `json:"id"`
-	Tasks            []masterTask `json:"tasks"`
-	UnreachableTasks []masterTask `json:"unreachable_tasks"`
-	CompletedTasks   []masterTask `json:"completed_tasks"`
-}
-
-type masterTask struct {
-	ID         string `json:"id"`
-	ExecutorID string `json:"executor_id"`
-	SlaveID    string `json:"slave_id"`
 }
 
 // readAnswer is the agent's /files/read answer, with the offset to read from next (the size of
@@ -144,19 +127,15 @@ func (s *sandboxes) locate(ctx context.Context, task string) (loc located, cache
 	if ok && now.Sub(loc.at) < locateTTL {
 		return loc, true, nil
 	}
-	var st masterState
+	var st sandbox.MasterState
 	if err := s.fromMaster(ctx, "/master/state", &st); err != nil {
 		return located{}, false, err
 	}
-	fw, t := st.task(task)
-	if t == nil {
+	p, found := st.Locate(task)
+	if !found {
 		return located{}, false, fmt.Errorf("task %s: %w on the leading master", task, errNotFound)
 	}
-	executor := t.ExecutorID
-	if executor == "" {
-		executor = t.ID
-	}
-	loc = located{agent: t.SlaveID, dir: fw + "/" + executor, at: now}
+	loc = located{agent: p.Agent, dir: p.Dir(), at: now}
 	s.mu.Lock()
 	if s.found == nil {
 		s.found = map[string]located{}
@@ -192,22 +171,6 @@ func (s *sandboxes) fromMaster(ctx context.Context, path string, out any) error 
 		errs = append(errs, err)
 	}
 	return fmt.Errorf("no master answered: %w", errors.Join(errs...))
-}
-
-// task finds a task and its framework's id in the master's state.
-func (st *masterState) task(id string) (string, *masterTask) {
-	for _, fws := range [][]masterFramework{st.Frameworks, st.CompletedFrameworks} {
-		for _, f := range fws {
-			for _, ts := range [][]masterTask{f.Tasks, f.UnreachableTasks, f.CompletedTasks} {
-				for i := range ts {
-					if ts[i].ID == id {
-						return f.ID, &ts[i]
-					}
-				}
-			}
-		}
-	}
-	return "", nil
 }
 
 // getJSON GETs u with the token, following redirects with it, and decodes the JSON answer.
