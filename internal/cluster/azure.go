@@ -50,9 +50,10 @@ type Azure struct {
 	conflictBackoff time.Duration
 	now             func() time.Time
 
-	mu       sync.Mutex
-	clients  *azureClients
-	progress Progress
+	progressNotes // each resource as it is made
+
+	mu      sync.Mutex
+	clients *azureClients
 }
 
 var (
@@ -300,23 +301,6 @@ const redacted = "<redacted>"
 
 // Name returns "azure".
 func (a *Azure) Name() string { return "azure" }
-
-// SetProgress makes the provider report each resource to p.
-func (a *Azure) SetProgress(p Progress) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.progress = p
-}
-
-// note reports one line of progress.
-func (a *Azure) note(format string, args ...any) {
-	a.mu.Lock()
-	p := a.progress
-	a.mu.Unlock()
-	if p != nil {
-		p.Note(fmt.Sprintf(format, args...))
-	}
-}
 
 // group returns the cluster's resource group.
 func (a *Azure) group(c *Cluster) string {

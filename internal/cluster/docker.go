@@ -42,10 +42,11 @@ type Docker struct {
 	binary  string
 	busybox string
 
-	mu       sync.Mutex
-	cli      *client.Client
-	progress Progress
-	image    *nodeImage // planned once per binary
+	progressNotes
+
+	mu    sync.Mutex
+	cli   *client.Client
+	image *nodeImage // planned once per binary
 }
 
 var (
@@ -92,22 +93,6 @@ func parseSubnet(s string) (netip.Prefix, error) {
 
 // Name returns "docker".
 func (d *Docker) Name() string { return "docker" }
-
-// SetProgress lets the provider say when it builds the node image.
-func (d *Docker) SetProgress(p Progress) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.progress = p
-}
-
-func (d *Docker) note(msg string) {
-	d.mu.Lock()
-	p := d.progress
-	d.mu.Unlock()
-	if p != nil {
-		p.Note(msg)
-	}
-}
 
 // client returns the provider's Engine API client (DOCKER_HOST and friends, else the local
 // socket), made on first use.
@@ -269,9 +254,9 @@ func (d *Docker) Provision(ctx context.Context, c *Cluster) error {
 		return err
 	}
 	if built {
-		d.note(fmt.Sprintf("built node image %s (%s)", img.ref, fmtSeconds(time.Since(start))))
+		d.note("built node image %s (%s)", img.ref, fmtSeconds(time.Since(start)))
 		if n, err := pruneNodeImages(ctx, cli, img.ref); err == nil && n > 0 {
-			d.note(fmt.Sprintf("removed %d older node images no container uses", n))
+			d.note("removed %d older node images no container uses", n)
 		}
 	}
 	subnet, err := parseSubnet(c.Spec.Provider.Settings["subnet"])

@@ -126,3 +126,27 @@ func (p *LineProgress) Close() {
 }
 
 func fmtSeconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+// progressNotes lets a provider report lines of progress (ProgressReporter) to whatever up
+// sets, if anything.
+type progressNotes struct {
+	mu sync.Mutex
+	p  Progress
+}
+
+// SetProgress makes the provider report lines of progress to p.
+func (pn *progressNotes) SetProgress(p Progress) {
+	pn.mu.Lock()
+	defer pn.mu.Unlock()
+	pn.p = p
+}
+
+// note reports one line of progress.
+func (pn *progressNotes) note(format string, args ...any) {
+	pn.mu.Lock()
+	p := pn.p
+	pn.mu.Unlock()
+	if p != nil {
+		p.Note(fmt.Sprintf(format, args...))
+	}
+}
