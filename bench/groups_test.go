@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/marina-dcos/marina/internal/agentsim"
 	"github.com/marina-dcos/marina/internal/api/marathon"
-	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/testcluster"
 	"github.com/marina-dcos/marina/internal/testutil"
 )
@@ -26,23 +24,8 @@ func BenchmarkServicesGroupDeploy(b *testing.B) {
 	const levels, width, perApp, agents = 10, 10, 5, 10
 	c := testcluster.New(b, testcluster.Options{Masters: 1, Services: true})
 	base := c.Masters()[c.WaitForServicesLeader(20*time.Second)].ServicesURL
+	startBigSim(b, c, agents)
 	ctx := testutil.Context(b)
-	sim := agentsim.New(agentsim.Config{
-		Masters: c.MasterURLs(), Count: agents, Logger: testutil.Logger(b, "sim"),
-		Resources: mesos.Resources{
-			mesos.ScalarResource("cpus", 1000),
-			mesos.ScalarResource("mem", 1<<20),
-			mesos.ScalarResource("disk", 1<<20),
-			mesos.RangesResource("ports", mesos.Range{Begin: 20000, End: 21999}),
-		},
-	})
-	if err := sim.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(sim.Close)
-	if err := sim.WaitRegistered(ctx); err != nil {
-		b.Fatal(err)
-	}
 
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v2/events?event_type=group_change_success", nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -110,19 +93,7 @@ func BenchmarkServicesGroupDeploy(b *testing.B) {
 	b.ReportMetric(ms(created), "create-ms")
 	b.ReportMetric(ms(scaled), "scale-ms")
 
-	var lat []time.Duration
-	size := 0
-	for range 50 {
-		t0 := time.Now()
-		resp, err := http.Get(base + "/v2/groups?embed=group.groups&embed=group.apps&embed=group.apps.counts")
-		if err != nil {
-			b.Fatal(err)
-		}
-		k, _ := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		lat = append(lat, time.Since(t0))
-		size = int(k)
-	}
+	lat, size := getTimes(b, base+"/v2/groups?embed=group.groups&embed=group.apps&embed=group.apps.counts", 50)
 	p50, p99 := percentiles(lat)
 	fmt.Printf("GET /v2/groups with %d apps, counts embedded (%d KiB): p50 %.2f ms, p99 %.2f ms\n", levels*width, size>>10, ms(p50), ms(p99))
 }

@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +50,27 @@ func marinaBinary(tb testing.TB) string {
 	return binPath
 }
 
+// getTimes GETs url samples times, one after the other, and returns how long each took (the
+// whole body read) and the size of the last body; an answer other than 200 OK fails tb.
+func getTimes(tb testing.TB, url string, samples int) (lat []time.Duration, size int) {
+	tb.Helper()
+	for range samples {
+		t0 := time.Now()
+		resp, err := http.Get(url)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			tb.Fatalf("GET %s: %s", url, resp.Status)
+		}
+		lat = append(lat, time.Since(t0))
+		size = int(n)
+	}
+	return lat, size
+}
+
 // percentiles returns the p50 and p99 of ds.
 func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
 	s := slices.Clone(ds)
@@ -80,4 +104,62 @@ func procStats(pid int) (rss int64, cpu time.Duration, err error) {
 	const ticksPerSecond = 100 // USER_HZ on Linux
 	cpu = time.Duration(utime+stime) * time.Second / ticksPerSecond
 	return rss, cpu, nil
+}
+
+// upDownCLI runs `marina up` and `marina down` of one cluster with the marina binary, on a
+// state directory of its own, and times them; a cluster left at the end is taken down.
+type upDownCLI struct {
+	tb          testing.TB
+	bin, state  string
+	clusterName string
+}
+
+func newUpDownCLI(b *testing.B, clusterName string) *upDownCLI {
+	u := &upDownCLI{tb: b, bin: marinaBinary(b), state: b.TempDir(), clusterName: clusterName}
+	b.Cleanup(func() { _ = exec.Command(u.bin, "down", "--state-dir", u.state, "--name", clusterName).Run() })
+	return u
+}
+
+// run runs `marina args...` on the cluster and returns its output and how long it took; it
+// fails the benchmark when the command fails.
+func (u *upDownCLI) run(args ...string) (string, time.Duration) {
+	u.tb.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(u.bin, append(args, "--state-dir", u.state, "--name", u.clusterName)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		u.tb.Fatalf("marina %s: %v\n%s", args[0], err, out.String())
+	}
+	return out.String(), d
+}
+
+// measure runs `marina up args...` then `marina down` on every iteration of b, logs each up's
+// steps, reports the medians as up-s and down-s and returns them with the iterations' count.
+func (u *upDownCLI) measure(b *testing.B, args ...string) (up, down time.Duration, n int) {
+	var ups, downs []time.Duration
+	for b.Loop() {
+		out, up := u.run(args...)
+		_, down := u.run("down")
+		ups, downs = append(ups, up), append(downs, down)
+		b.Logf("up %.2fs, down %.2fs; steps:\n%s", up.Seconds(), down.Seconds(), stepLines(out))
+	}
+	up, _ = percentiles(ups)
+	down, _ = percentiles(downs)
+	b.ReportMetric(up.Seconds(), "up-s")
+	b.ReportMetric(down.Seconds(), "down-s")
+	return up, down, len(ups)
+}
+
+// stepLines keeps the "✓ step (time)" lines of up's output.
+func stepLines(out string) string {
+	var keep []string
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "✓") || strings.HasPrefix(line, "✗") {
+			keep = append(keep, "  "+strings.TrimSpace(line))
+		}
+	}
+	return strings.Join(keep, "\n")
 }

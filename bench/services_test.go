@@ -136,21 +136,7 @@ func BenchmarkServicesListApps(b *testing.B) {
 	fmt.Printf("created %d apps in %v; %d tasks RUNNING after %v\n", apps, created.Round(time.Millisecond), apps*perApp, time.Since(start).Round(time.Millisecond))
 
 	measure := func(path string, samples int) (p50, p99 time.Duration, size int) {
-		var lat []time.Duration
-		for range samples {
-			t0 := time.Now()
-			resp, err := http.Get(base + path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n, _ := io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Fatalf("GET %s: %s", path, resp.Status)
-			}
-			lat = append(lat, time.Since(t0))
-			size = int(n)
-		}
+		lat, size := getTimes(b, base+path, samples)
 		p50, p99 = percentiles(lat)
 		fmt.Printf("  %s: first %v, max %v\n", path, lat[0].Round(time.Millisecond), slices.Max(lat).Round(time.Millisecond))
 		return p50, p99, size

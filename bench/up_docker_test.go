@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -32,38 +30,12 @@ func BenchmarkUpDownDocker(b *testing.B) {
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		b.Skip("no static busybox at /bin/busybox for the node image: run scripts/test-deps.sh")
 	}
-	bin := marinaBinary(b)
-	state := b.TempDir()
-	name := fmt.Sprintf("bench-dup-%d", os.Getpid())
-	run := func(args ...string) (string, time.Duration) {
-		var out bytes.Buffer
-		cmd := exec.Command(bin, append(args, "--state-dir", state, "--name", name)...)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
-		d := time.Since(start)
-		if err != nil {
-			b.Fatalf("marina %s: %v\n%s", args[0], err, out.String())
-		}
-		return out.String(), d
-	}
-	b.Cleanup(func() { _ = exec.Command(bin, "down", "--state-dir", state, "--name", name).Run() })
-	up := []string{"up", "--provider", "docker", "--masters", "3", "--agents", "3"}
-
-	out, first := run(up...)
+	u := newUpDownCLI(b, fmt.Sprintf("bench-dup-%d", os.Getpid()))
+	args := []string{"up", "--provider", "docker", "--masters", "3", "--agents", "3"}
+	out, first := u.run(args...)
 	b.Logf("first up (builds the node image unless the engine has it) %.2fs:\n%s", first.Seconds(), stepLines(out))
-	run("down")
-	var ups, downs []time.Duration
-	for b.Loop() {
-		out, u := run(up...)
-		_, d := run("down")
-		ups, downs = append(ups, u), append(downs, d)
-		b.Logf("up %.2fs, down %.2fs; steps:\n%s", u.Seconds(), d.Seconds(), stepLines(out))
-	}
-	upP50, _ := percentiles(ups)
-	downP50, _ := percentiles(downs)
-	b.ReportMetric(upP50.Seconds(), "up-s")
-	b.ReportMetric(downP50.Seconds(), "down-s")
+	u.run("down")
+	up, down, n := u.measure(b, args...)
 	fmt.Printf("marina up --provider docker (3 masters + 3 agents, image built, to ready): %.2f s (target <= 15 s); marina down: %.2f s; median of %d\n",
-		upP50.Seconds(), downP50.Seconds(), len(ups))
+		up.Seconds(), down.Seconds(), n)
 }
