@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/marina-dcos/marina/internal/client/marathon"
+	"github.com/marina-dcos/marina/internal/client/sandbox"
 	"github.com/marina-dcos/marina/internal/cluster"
 )
 
@@ -80,18 +80,9 @@ func newHTTPClient(token string, tlsConfig *tls.Config) *http.Client {
 	tr.TLSClientConfig = tlsConfig
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{
-		Transport: tr,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return fmt.Errorf("stopped after %d redirects", len(via))
-			}
-			if token != "" && !(via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			return nil
-		},
-	}
+	hc := &http.Client{Transport: tr}
+	sandbox.KeepToken(hc, token)
+	return hc
 }
 
 // rawClient returns the client and the buffer that receives its answers' bodies, for --json.
@@ -100,51 +91,15 @@ func (e *Env) rawClient() (*marathon.Client, *json.RawMessage) {
 	return e.Client.WithResponseBody(raw), raw
 }
 
-// getJSON GETs url from a master or agent with the token and decodes the JSON answer.
+// getJSON GETs url from a master or agent with the token and decodes the JSON answer; an
+// answer other than 200 is a *sandbox.StatusError.
 func (e *Env) getJSON(ctx context.Context, u string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "application/json")
-	if e.Target.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+e.Target.Token)
-	}
-	resp, err := e.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxNodeAnswer+1))
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", u, err)
-	}
-	if len(body) > maxNodeAnswer {
-		return fmt.Errorf("GET %s: answer larger than %d bytes", u, maxNodeAnswer)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return &nodeError{url: u, status: resp.StatusCode, body: clip(string(body), 300)}
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: %w", u, err)
-	}
-	return nil
+	return sandbox.GetJSON(ctx, e.HTTP, u, e.Target.Token, maxNodeAnswer, out)
 }
 
 // maxNodeAnswer bounds an answer from a master or agent: /master/state of a big cluster, or a
 // page of a sandbox file (1 MiB, JSON-escaped).
 const maxNodeAnswer = 64 << 20
-
-// nodeError is an answer other than 200 from a master or agent.
-type nodeError struct {
-	url    string
-	status int
-	body   string
-}
-
-func (e *nodeError) Error() string {
-	return fmt.Sprintf("GET %s: %d %s: %s", e.url, e.status, http.StatusText(e.status), e.body)
-}
 
 // readInput reads a definition file, "-" for standard input.
 func (e *Env) readInput(name string) ([]byte, error) {
@@ -159,11 +114,4 @@ func (e *Env) readInput(name string) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/marina-dcos/marina/internal/client/sandbox"
 )
 
 // pageBytes is how much one /files/read asks for (the agent's own bound).
@@ -39,11 +41,11 @@ func TaskLogs(ctx context.Context, e *Env, id string, o TaskLogsOptions) error {
 	var offset int64
 	for {
 		data, err := e.readPage(ctx, sb.agent, file, offset)
-		var ne *nodeError
+		var se *sandbox.StatusError
 		switch {
 		case err != nil && o.Follow && ctx.Err() != nil:
 			return nil
-		case err != nil && errors.As(err, &ne) && ne.status == http.StatusNotFound:
+		case err != nil && errors.As(err, &se) && se.Status == http.StatusNotFound:
 			if !o.Follow {
 				return notFoundf("task %s has no %s in its sandbox %s on %s", id, name, sb.dir, sb.agent)
 			}

@@ -5,6 +5,7 @@
 // paths relative to the sandboxes directory (Dir), the answer when the agent's /state does not
 // name the directory.
 //
-// The package only decodes and searches; the CLI and the services console fetch the documents,
-// each its own way (directly, or through the master's agent proxy).
+// The CLI and the services console fetch the documents with GetJSON, each its own way: from the
+// agents directly, or through the master's agent proxy. GetJSON sends a bearer token, and a
+// client made by KeepToken sends it again when a standby master redirects to the leader.
 package sandbox

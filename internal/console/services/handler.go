@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/client/sandbox"
 	"github.com/marina-dcos/marina/internal/console"
 )
 
@@ -46,7 +47,9 @@ func Handler(cfg Config) http.Handler {
 		// The shared helpers, then the router, then one script per page.
 		Scripts: []string{asset("console.js"), asset("services.js"), asset("apps.js"), asset("app.js"), asset("edit.js"), asset("deployments.js")},
 	}
-	sb := &sandboxes{masters: cfg.Masters, token: cfg.AuthToken, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}, log: cfg.Logger}
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	sandbox.KeepToken(hc, cfg.AuthToken)
+	sb := &sandboxes{masters: cfg.Masters, token: cfg.AuthToken, http: hc, log: cfg.Logger}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if err := console.WritePage(w, page); err != nil {

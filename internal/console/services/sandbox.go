@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -173,46 +172,12 @@ func (s *sandboxes) fromMaster(ctx context.Context, path string, out any) error 
 	return fmt.Errorf("no master answered: %w", errors.Join(errs...))
 }
 
-// getJSON GETs u with the token, following redirects with it, and decodes the JSON answer.
+// getJSON GETs u with the token and decodes the JSON answer; a 404 is errNotFound.
 func (s *sandboxes) getJSON(ctx context.Context, u string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "application/json")
-	if s.token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.token)
-	}
-	hc := *s.http
-	hc.CheckRedirect = func(next *http.Request, via []*http.Request) error {
-		if len(via) >= 5 {
-			return fmt.Errorf("stopped after %d redirects", len(via))
-		}
-		if s.token != "" && !(via[0].URL.Scheme == "https" && next.URL.Scheme != "https") {
-			next.Header.Set("Authorization", "Bearer "+s.token)
-		}
-		return nil
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", u, err)
-	}
-	if len(body) > maxAnswer {
-		return fmt.Errorf("GET %s: answer larger than %d bytes", u, maxAnswer)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
+	err := sandbox.GetJSON(ctx, s.http, u, s.token, maxAnswer, out)
+	var se *sandbox.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusNotFound {
 		return fmt.Errorf("GET %s: %w", u, errNotFound)
-	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("GET %s: %s: %.200s", u, resp.Status, body)
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: %w", u, err)
-	}
-	return nil
+	return err
 }
