@@ -1,13 +1,11 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,24 +25,7 @@ func BenchmarkServicesGroupDeploy(b *testing.B) {
 	startBigSim(b, c, agents)
 	ctx := testutil.Context(b)
 
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v2/events?event_type=group_change_success", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	done := make(chan string, 10) // versions of the group changes that succeeded
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				var ev marathon.GroupChangeEvent
-				if json.Unmarshal([]byte(data), &ev) == nil {
-					done <- ev.Version
-				}
-			}
-		}
-	}()
+	events := serviceEvents(b, ctx, base, "group_change_success")
 	change := func(method, path string, body any) time.Duration {
 		start := time.Now()
 		enc, _ := json.Marshal(body)
@@ -62,8 +43,9 @@ func BenchmarkServicesGroupDeploy(b *testing.B) {
 		deadline := time.After(5 * time.Minute)
 		for {
 			select {
-			case v := <-done:
-				if v == res.Version {
+			case data := <-events:
+				var ev marathon.GroupChangeEvent
+				if json.Unmarshal([]byte(data), &ev) == nil && ev.Version == res.Version {
 					return time.Since(start)
 				}
 			case <-deadline:

@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,6 +71,36 @@ func getTimes(tb testing.TB, url string, samples int) (lat []time.Duration, size
 		size = int(n)
 	}
 	return lat, size
+}
+
+// serviceEvents subscribes to the events of one type on a services instance's /v2/events and
+// returns the data of each, until ctx ends.
+func serviceEvents(tb testing.TB, ctx context.Context, base, eventType string) <-chan string {
+	tb.Helper()
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v2/events?event_type="+eventType, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make(chan string, 100)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				select {
+				case out <- data:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
 }
 
 // percentiles returns the p50 and p99 of ds.

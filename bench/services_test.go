@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -57,27 +56,7 @@ func BenchmarkServicesCreateToRunningSimulated(b *testing.B) {
 func createToRunning(b *testing.B, c *testcluster.Cluster, samples int, what string) {
 	base := c.Masters()[c.WaitForServicesLeader(20*time.Second)].ServicesURL
 	ctx := testutil.Context(b)
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v2/events?event_type=status_update_event", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	running := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			data, ok := strings.CutPrefix(sc.Text(), "data: ")
-			if !ok {
-				continue
-			}
-			var ev marathon.StatusUpdateEvent
-			if json.Unmarshal([]byte(data), &ev) == nil && ev.TaskStatus == string(mesos.TaskRunning) {
-				running <- ev.AppID
-			}
-		}
-	}()
+	events := serviceEvents(b, ctx, base, "status_update_event")
 	var lat []time.Duration
 	for i := range samples {
 		id := fmt.Sprintf("/bench/app-%d", i)
@@ -87,8 +66,9 @@ func createToRunning(b *testing.B, c *testcluster.Cluster, samples int, what str
 	wait:
 		for {
 			select {
-			case got := <-running:
-				if got == id {
+			case data := <-events:
+				var ev marathon.StatusUpdateEvent
+				if json.Unmarshal([]byte(data), &ev) == nil && ev.TaskStatus == string(mesos.TaskRunning) && ev.AppID == id {
 					lat = append(lat, time.Since(start))
 					break wait
 				}
