@@ -33,6 +33,7 @@ func (a *Agent) handler() http.Handler {
 	for _, p := range []string{"/state", "/state.json", "/slave(1)/state"} {
 		mux.Handle("GET "+p, a.api(a.serveState))
 	}
+	mux.Handle("POST /detect", a.api(a.redetect))
 	for p, f := range map[string]apiFunc{
 		"/files/browse":   a.filesBrowse,
 		"/files/read":     a.filesRead,

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -18,18 +17,51 @@ import (
 
 	"github.com/marina-dcos/marina/internal/agent/internal/launchtrace"
 	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/client/detect"
 )
 
 // agentVersion is the Mesos version the agent reports.
 const agentVersion = "1.11.0"
 
-// session is one stream to a master. send never blocks: a full queue drops the call, which the
-// update manager retries.
+// session is one attempt at a stream to a master, from the backoff before it to its end. send
+// never blocks: a full queue drops the call, which the update manager retries.
 type session struct {
 	out        chan mesos.AgentCall
 	hb         chan time.Duration
 	cancel     context.CancelFunc
 	registered atomic.Bool
+	detecting  atomic.Bool // a POST /detect runs for this session
+
+	mu     sync.Mutex
+	master string // the master the stream is opened to, "" before it is chosen
+	next   string // the leader to connect to at once, set by follow
+}
+
+// setMaster records the master the stream is opened to.
+func (s *session) setMaster(m string) {
+	s.mu.Lock()
+	s.master = m
+	s.mu.Unlock()
+}
+
+// follow ends the session for a stream to leader, unless it is (being) opened to leader
+// already. It reports whether it ended the session.
+func (s *session) follow(leader string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.master == leader || s.next != "" {
+		return false
+	}
+	s.next = leader
+	s.cancel()
+	return true
+}
+
+// followed returns the leader follow ended the session for, or "".
+func (s *session) followed() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next
 }
 
 func (s *session) isRegistered() bool { return s.registered.Load() }
@@ -46,11 +78,16 @@ func (s *session) send(c mesos.AgentCall) bool {
 // errSilent ends a stream on which the master said nothing for Timeout.
 var errSilent = errors.New("master stream silent")
 
+// errLeaderChanged ends a session whose master is no longer the leader (see redetect).
+var errLeaderChanged = errors.New("another master leads")
+
 // connectLoop keeps the agent registered: it finds the leader, holds a stream to it, and when
-// the stream ends starts over after a jittered backoff (100ms doubling to 2s).
+// the stream ends starts over after a jittered backoff (100ms doubling to 2s), or at once with
+// the leader a redirect or POST /detect named.
 func (a *Agent) connectLoop() {
 	backoff := a.connectBackoffMin
 	hint := ""
+	var wait time.Duration
 	for {
 		a.mu.Lock()
 		disconnected, reconnect := a.disconnected, a.reconnect
@@ -61,39 +98,38 @@ func (a *Agent) connectLoop() {
 				return
 			case <-reconnect:
 			}
-			backoff, hint = a.connectBackoffMin, ""
+			backoff, hint, wait = a.connectBackoffMin, "", 0
 		}
-		registered, redirect, err := a.runSession(hint)
+		registered, next, err := a.runSession(hint, wait)
 		if a.ctx.Err() != nil {
 			return
 		}
 		if registered {
 			backoff = a.connectBackoffMin
 		}
-		if redirect != "" && hint == "" {
-			a.log.Debug("redirected to the leader", "leader", redirect)
-			hint = redirect
+		if errors.Is(err, errLeaderChanged) {
+			a.log.Info("connecting to the new leading master", "leader", next)
+			hint, wait, backoff = next, 0, a.connectBackoffMin
+			continue
+		}
+		if next != "" && hint == "" {
+			a.log.Debug("redirected to the leader", "leader", next)
+			hint, wait = next, 0
 			continue // follow a redirect once at once
 		}
-		hint = redirect
+		hint = next
 		if err != nil {
 			a.log.Info("master stream ended", "err", err, "retry_in", backoff)
 		}
-		d := backoff/2 + rand.N(backoff/2+1)
-		t := time.NewTimer(d)
-		select {
-		case <-a.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+		wait = backoff/2 + rand.N(backoff/2+1)
 		backoff = min(2*backoff, a.connectBackoffMax)
 	}
 }
 
-// runSession finds the leader (or uses hint), registers and serves the stream until it ends.
-// It reports whether the master registered the agent, and a leader the master redirected to.
-func (a *Agent) runSession(hint string) (registered bool, redirect string, err error) {
+// runSession waits wait, finds the leader (or uses hint), registers and serves the stream until
+// it ends. It reports whether the master registered the agent, and a leader the master
+// redirected to, or that POST /detect found (with errLeaderChanged).
+func (a *Agent) runSession(hint string, wait time.Duration) (registered bool, redirect string, err error) {
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
 	s := &session{out: make(chan mesos.AgentCall, 1024), hb: make(chan time.Duration, 1), cancel: cancel}
@@ -110,15 +146,27 @@ func (a *Agent) runSession(hint string) (registered bool, redirect string, err e
 			a.sess = nil
 		}
 		a.mu.Unlock()
+		if next := s.followed(); next != "" {
+			redirect, err = next, errLeaderChanged
+		}
 	}()
 
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, "", ctx.Err()
+		case <-t.C:
+		}
+	}
 	leader := hint
 	if leader == "" {
-		if leader, err = a.findLeader(ctx); err != nil {
+		if leader, err = detect.Leader(ctx, a.client, a.cfg.AuthToken, a.cfg.Masters); err != nil {
 			return false, "", err
 		}
 	}
-
+	s.setMaster(leader)
 	pr, pw := io.Pipe()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, leader+"/api/v1/agent", pr)
 	if err != nil {
@@ -165,7 +213,7 @@ func (a *Agent) runSession(hint string) (registered bool, redirect string, err e
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound, http.StatusSeeOther:
-		loc, lerr := resolveLeader(leader, resp.Header.Get("Location"))
+		loc, lerr := detect.Resolve(leader, resp.Header.Get("Location"))
 		if lerr != nil {
 			return false, "", fmt.Errorf("%s redirected to a bad location: %w", leader, lerr)
 		}
@@ -375,63 +423,38 @@ func (a *Agent) sortedTasksLocked() []*task {
 	return out
 }
 
-// findLeader asks each master in turn where the leader is.
-func (a *Agent) findLeader(ctx context.Context) (string, error) {
-	var errs []error
-	for _, m := range a.cfg.Masters {
-		leader, err := a.askLeader(ctx, strings.TrimRight(m, "/"))
-		if err == nil {
-			return leader, nil
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		errs = append(errs, err)
-	}
-	return "", fmt.Errorf("no leading master: %w", errors.Join(errs...))
+// detectResult answers POST /detect.
+type detectResult struct {
+	Leader       string `json:"leader"`
+	Reconnecting bool   `json:"reconnecting"`
 }
 
-func (a *Agent) askLeader(ctx context.Context, master string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, master+"/master/redirect", nil)
+// redetect serves POST /detect, which a newly elected master sends every agent of its registry
+// so that agents whose stream to the old leader went silent (its machine died without closing
+// a socket) re-register at once instead of after Timeout. The call carries no data: the agent
+// finds the leader itself, from its configured masters (detect.Leader), and ends its session
+// only when another master leads. A forged or stale call costs one detection, never a wrong
+// leader; one detection runs per session at a time.
+func (a *Agent) redetect(w http.ResponseWriter, r *http.Request) (any, error) {
+	a.mu.Lock()
+	s := a.sess
+	a.mu.Unlock()
+	if s == nil {
+		return nil, &httpError{http.StatusServiceUnavailable, "not connecting to masters"}
+	}
+	if !s.detecting.CompareAndSwap(false, true) {
+		return nil, &httpError{http.StatusTooManyRequests, "a detection is running"}
+	}
+	defer s.detecting.Store(false)
+	leader, err := detect.Leader(r.Context(), a.client, a.cfg.AuthToken, a.cfg.Masters)
 	if err != nil {
-		return "", err
+		return nil, &httpError{http.StatusServiceUnavailable, err.Error()}
 	}
-	a.authorize(req)
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return "", err
+	res := detectResult{Leader: leader, Reconnecting: s.follow(leader)}
+	if res.Reconnecting {
+		a.log.Info("another master leads; re-registering", "leader", leader)
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	switch resp.StatusCode {
-	case http.StatusTemporaryRedirect, http.StatusFound, http.StatusPermanentRedirect, http.StatusSeeOther:
-		return resolveLeader(master, resp.Header.Get("Location"))
-	default:
-		return "", fmt.Errorf("%s: %s", master, resp.Status)
-	}
-}
-
-// resolveLeader turns a redirect Location ("//host:port", maybe with a path, or an absolute
-// URL) into the leader's base URL, with base's scheme when Location has none.
-func resolveLeader(base, location string) (string, error) {
-	if location == "" {
-		return "", errors.New("no Location")
-	}
-	b, err := url.Parse(base)
-	if err != nil {
-		return "", err
-	}
-	l, err := url.Parse(location)
-	if err != nil {
-		return "", err
-	}
-	u := b.ResolveReference(l)
-	if u.Host == "" {
-		return "", fmt.Errorf("location %q names no host", location)
-	}
-	return u.Scheme + "://" + u.Host, nil
+	return res, nil
 }
 
 func (a *Agent) authorize(req *http.Request) {

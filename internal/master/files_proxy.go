@@ -163,11 +163,20 @@ func (m *Master) agentURL(r *http.Request, id string) (string, error) {
 	if !ok {
 		return "", errorf(http.StatusNotFound, "no agent %q is registered", id)
 	}
-	host, port := pidAddr(a.pid)
-	if host == "" || port == 0 {
+	base, ok := m.agentBase(a)
+	if !ok {
 		return "", errorf(http.StatusBadGateway, "agent %s has no usable address (pid %q)", id, a.pid)
 	}
-	return m.scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)), nil
+	return base, nil
+}
+
+// agentBase returns the base URL of the address an agent registered with.
+func (m *Master) agentBase(a *agent) (string, bool) {
+	host, port := pidAddr(a.pid)
+	if host == "" || port == 0 {
+		return "", false
+	}
+	return m.scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)), true
 }
 
 // relay GETs target with the cluster's credentials and returns the agent's answer: its status

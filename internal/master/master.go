@@ -43,7 +43,7 @@ type Config struct {
 	// AgentReregisterTimeout: after a failover, agents of the registry that have not
 	// re-registered by then are unreachable. Default 60s.
 	AgentReregisterTimeout time.Duration
-	SchedulerHeartbeat     time.Duration // HEARTBEAT events to schedulers; default 15s
+	SchedulerHeartbeat     time.Duration // HEARTBEAT events to schedulers, sent in SUBSCRIBED; default 1s
 	OfferTimeout           time.Duration // 0: offers never time out; else rescinded after it
 	AllocationDelay        time.Duration // allocation triggers within it are batched; default 2ms
 	RoleWeights            map[string]float64
@@ -76,7 +76,10 @@ func (c *Config) defaults() error {
 	// Both ends judge liveness by the other's heartbeats: keep them well inside the timeout.
 	def(&c.AgentHeartbeat, min(5*time.Second, c.AgentTimeout/3))
 	def(&c.AgentReregisterTimeout, 60*time.Second)
-	def(&c.SchedulerHeartbeat, 15*time.Second)
+	// A scheduler whose master died silently notices after a few missed heartbeats: keep them
+	// short. Frameworks are few; agents, which are many, are told of a new leader instead
+	// (announceLeadership).
+	def(&c.SchedulerHeartbeat, time.Second)
 	def(&c.AllocationDelay, 2*time.Millisecond)
 	if c.OfferTimeout < 0 {
 		c.OfferTimeout = 0
@@ -295,10 +298,11 @@ func (m *Master) lead(term coord.Term) {
 	m.log.Info("leading", "master_id", st.id, "agents", len(st.agents), "frameworks", len(st.frameworks))
 	m.mu.Unlock()
 
-	st.wg.Add(3)
+	st.wg.Add(4)
 	go func() { defer st.wg.Done(); st.persist.run(term.Ctx) }()
 	go func() { defer st.wg.Done(); m.allocationLoop(term.Ctx, st) }()
 	go func() { defer st.wg.Done(); m.housekeeping(term.Ctx, st) }()
+	go func() { defer st.wg.Done(); m.announceLeadership(term.Ctx, st) }()
 	m.triggerAllocation(st)
 
 	<-term.Ctx.Done()

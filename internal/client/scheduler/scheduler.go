@@ -12,8 +12,17 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/client/detect"
+)
+
+const (
+	// subscribeTimeout bounds the wait for SUBSCRIBED.
+	subscribeTimeout = 10 * time.Second
+	// callTimeout bounds a call within a stream; the master answers each at once.
+	callTimeout = 10 * time.Second
 )
 
 // Config configures a scheduler client.
@@ -73,6 +82,8 @@ type Stream struct {
 	streamID    string
 	frameworkID string
 	body        io.Closer
+	ctx         context.Context    // the stream's life
+	cancel      context.CancelFunc // ends the stream and the calls made within it
 	err         error
 	errMu       sync.Mutex
 	closing     chan struct{}
@@ -96,6 +107,7 @@ func (s *Stream) Err() error {
 // Close ends the stream. Events not yet read are dropped.
 func (s *Stream) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
+	s.cancel()
 	err := s.body.Close()
 	<-s.done
 	return err
@@ -116,38 +128,51 @@ func (c *Client) Subscribe(ctx context.Context) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for _, base := range c.cfg.Masters {
-		target := strings.TrimRight(base, "/") + "/api/v1/scheduler"
-		for hop := 0; hop < 3; hop++ {
-			resp, err := c.post(ctx, target, "", body)
-			if err != nil {
-				lastErr = err
-				break
-			}
-			if resp.StatusCode == http.StatusTemporaryRedirect {
-				loc := resp.Header.Get("Location")
-				resp.Body.Close()
-				if target, err = resolve(target, loc); err != nil {
-					lastErr = err
-					break
-				}
-				continue
-			}
-			if resp.StatusCode != http.StatusOK {
-				lastErr = statusError(resp)
-				break
-			}
-			return c.startStream(resp, target)
-		}
+	if len(c.cfg.Masters) == 0 {
+		return nil, errors.New("scheduler: no masters configured")
 	}
-	if lastErr == nil {
-		lastErr = errors.New("scheduler: no masters configured")
+	leader, err := detect.Leader(ctx, c.http, c.cfg.AuthToken, c.cfg.Masters)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
 	}
-	return nil, lastErr
+	// The stream lives in sctx; subscribeTimeout bounds the wait for SUBSCRIBED, so that a
+	// leader that dies meanwhile cannot hold the caller.
+	sctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(subscribeTimeout, cancel)
+	st, err := c.subscribeTo(sctx, cancel, leader+"/api/v1/scheduler", body)
+	if !timer.Stop() && err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("scheduler: no SUBSCRIBED from %s within %v: %w", leader, subscribeTimeout, err)
+	}
+	if err != nil {
+		cancel()
+	}
+	return st, err
 }
 
-func (c *Client) startStream(resp *http.Response, target string) (*Stream, error) {
+// subscribeTo sends SUBSCRIBE to target, following the leader's redirects a few times.
+func (c *Client) subscribeTo(ctx context.Context, cancel context.CancelFunc, target string, body []byte) (*Stream, error) {
+	for range 3 {
+		resp, err := c.post(ctx, target, "", body)
+		if err != nil {
+			return nil, err
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			return c.startStream(ctx, cancel, resp, target)
+		case http.StatusTemporaryRedirect:
+			loc := resp.Header.Get("Location")
+			resp.Body.Close()
+			if target, err = resolve(target, loc); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, statusError(resp)
+		}
+	}
+	return nil, fmt.Errorf("scheduler: too many redirects subscribing at %s", target)
+}
+
+func (c *Client) startStream(ctx context.Context, cancel context.CancelFunc, resp *http.Response, target string) (*Stream, error) {
 	rr := mesos.NewRecordReader(resp.Body)
 	var first mesos.Event
 	if err := rr.ReadJSON(&first); err != nil {
@@ -170,6 +195,8 @@ func (c *Client) startStream(resp *http.Response, target string) (*Stream, error
 		streamID:    resp.Header.Get("Mesos-Stream-Id"),
 		frameworkID: first.Subscribed.FrameworkID.Value,
 		body:        resp.Body,
+		ctx:         ctx,
+		cancel:      cancel,
 		closing:     make(chan struct{}),
 		done:        make(chan struct{}),
 	}
@@ -177,6 +204,7 @@ func (c *Client) startStream(resp *http.Response, target string) (*Stream, error
 	go func() {
 		defer close(s.done)
 		defer close(events)
+		defer cancel() // ends the calls in flight too
 		defer resp.Body.Close()
 		for {
 			var ev mesos.Event
@@ -205,6 +233,11 @@ func (s *Stream) Call(ctx context.Context, call mesos.Call) error {
 	if err != nil {
 		return err
 	}
+	// A call lives at most as long as its stream, and callTimeout: a master that died without
+	// closing its sockets never answers.
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
 	resp, err := s.c.post(ctx, s.leader+"/api/v1/scheduler", s.streamID, body)
 	if err != nil {
 		return err
