@@ -78,25 +78,6 @@ func TestReplayUpdates(t *testing.T) {
 	}
 }
 
-func TestResolveLeader(t *testing.T) {
-	tests := []struct {
-		base, loc, want string
-		err             bool
-	}{
-		{"http://10.0.0.1:5050", "//10.0.0.2:5050", "http://10.0.0.2:5050", false},
-		{"https://m1:5050", "//m2:5050/api/v1/agent", "https://m2:5050", false},
-		{"http://m1:5050", "http://m3:5050/master/redirect", "http://m3:5050", false},
-		{"http://m1:5050", "", "", true},
-		{"http://m1:5050", "/relative", "http://m1:5050", false},
-	}
-	for _, tt := range tests {
-		got, err := resolveLeader(tt.base, tt.loc)
-		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("resolveLeader(%q, %q) = %q, %v", tt.base, tt.loc, got, err)
-		}
-	}
-}
-
 func TestTerminalStatus(t *testing.T) {
 	tests := []struct {
 		name   string
