@@ -107,15 +107,7 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 		t.Fatalf("no leader: %+v", st)
 	}
 	// A provider that holds a connection to the host sees it running, then gone.
-	c, err := cluster.LoadCluster(state, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := cluster.NewSSH(settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	c, p := loadedSSH(t, state, name, settings)
 	leaderNode := c.Masters()[leader]
 	if !p.Running(c, leaderNode) {
 		t.Fatalf("Running(%s) = false before its host was killed", leaderNode.Name)
@@ -192,15 +184,7 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 // changed on the host.
 func checkSSHReprovision(t *testing.T, ctx context.Context, hosts *sshtest.Hosts, bin, state, name string, settings map[string]string) {
 	t.Helper()
-	c, err := cluster.LoadCluster(state, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := cluster.NewSSH(settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	c, p := loadedSSH(t, state, name, settings)
 	remoteBin := "/var/lib/marina/" + name + "/bin/marina"
 	stat := func(i int) string {
 		out, err := hosts.Exec(ctx, i, "stat", "-c", "%i %Y", remoteBin)
@@ -331,4 +315,20 @@ func sshFileSHA256(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// loadedSSH loads cluster name's state and returns it with an ssh provider of settings, closed
+// when the test ends.
+func loadedSSH(t *testing.T, state, name string, settings map[string]string) (*cluster.Cluster, *cluster.SSH) {
+	t.Helper()
+	c, err := cluster.LoadCluster(state, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cluster.NewSSH(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return c, p
 }

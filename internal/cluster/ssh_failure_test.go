@@ -54,16 +54,8 @@ func TestSSHFailures(t *testing.T) {
 			if tc.insecure {
 				settings["insecure_ignore_host_key"] = "true"
 			}
-			p, err := cluster.NewSSH(settings)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			c := &cluster.Cluster{Name: spec.Name, Spec: spec, Dir: t.TempDir()}
-			if err := p.Plan(c); err != nil {
-				t.Fatal(err)
-			}
-			err = p.Preflight(ctx, c)
+			p, c := plannedSSH(t, settings, spec)
+			err := p.Preflight(ctx, c)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("Preflight: %v", err)
@@ -109,15 +101,7 @@ func TestSSHFailures(t *testing.T) {
 		t.Setenv("SSH_AUTH_SOCK", sock)
 		settings := sshHostSettings(hosts, 1, bin)
 		delete(settings, "identity_file")
-		p, err := cluster.NewSSH(settings)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		c := &cluster.Cluster{Name: spec.Name, Spec: spec, Dir: t.TempDir()}
-		if err := p.Plan(c); err != nil {
-			t.Fatal(err)
-		}
+		p, c := plannedSSH(t, settings, spec)
 		if err := p.Preflight(ctx, c); err != nil {
 			t.Fatalf("Preflight with the key in an ssh-agent: %v", err)
 		}
@@ -130,15 +114,7 @@ func TestSSHFailures(t *testing.T) {
 	}
 	settings := sshHostSettings(hosts, 1, bin)
 	settings["dir"] = "/var/lib/other"
-	p, err := cluster.NewSSH(settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c := &cluster.Cluster{Name: spec.Name, Spec: spec, Dir: t.TempDir()}
-	if err := p.Plan(c); err != nil {
-		t.Fatal(err)
-	}
+	p, c := plannedSSH(t, settings, spec)
 	if err := p.Provision(ctx, c); err == nil || !strings.Contains(err.Error(), "was not made by marina") {
 		t.Errorf("Provision into a foreign directory: %v", err)
 	}
@@ -175,4 +151,20 @@ func TestSSHFailures(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(state, "rollback")); !os.IsNotExist(err) {
 		t.Errorf("state dir remains after the rollback: %v", err)
 	}
+}
+
+// plannedSSH returns an ssh provider with settings, closed when the test ends, and a cluster
+// of spec it planned.
+func plannedSSH(t *testing.T, settings map[string]string, spec cluster.Spec) (*cluster.SSH, *cluster.Cluster) {
+	t.Helper()
+	p, err := cluster.NewSSH(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	c := &cluster.Cluster{Name: spec.Name, Spec: spec, Dir: t.TempDir()}
+	if err := p.Plan(c); err != nil {
+		t.Fatal(err)
+	}
+	return p, c
 }
