@@ -5,7 +5,9 @@
 // API calls with a 307 to the leader (503 when none is known) and serve the operator endpoints
 // with empty lists. Each leadership term starts from the registry persisted in etcd (agents and
 // frameworks only, written through fenced Term transactions) and a fresh master ID; tasks are
-// rebuilt from what agents report when they re-register, as Mesos does.
+// rebuilt from what agents report when they re-register, as Mesos does. A new leader calls POST
+// /detect on every agent of the registry that has not re-registered, so that agents whose stream
+// to a silently dead leader would wait out their silence timeout re-register at once.
 //
 // Data enters through HTTP: agents keep one full-duplex RecordIO stream each on POST
 // /api/v1/agent (AgentCall in, AgentEvent out), schedulers call POST /api/v1/scheduler (JSON
