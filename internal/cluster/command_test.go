@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// TestNodeArgsOfEveryProvider pins the whole command line each provider gives a master and an
-// agent of one spec, so that a flag one provider gives and another lacks shows here.
+// TestNodeArgsOfEveryProvider pins the whole command line and the ports each provider gives a
+// master and an agent of one spec, so that a flag or port one provider gives and another lacks
+// shows here.
 func TestNodeArgsOfEveryProvider(t *testing.T) {
 	const (
 		resources = "cpus:1;mem:512;ports:[40000-40010]"
@@ -32,13 +33,17 @@ func TestNodeArgsOfEveryProvider(t *testing.T) {
 		// configure sets the nodes' command lines as the provider's Configure does; nil: Configure.
 		configure             func(p Provider, c *Cluster) error
 		wantMaster, wantAgent []string
+		// wantMasterPorts are the ports a master listens on beyond loopback, which Preflight
+		// checks are free and down waits to see closed.
+		wantMasterPorts []int
 	}{
 		{
-			name:       "local",
-			provider:   func() (Provider, error) { return NewLocal(map[string]string{"binary": "/bin/true"}) },
-			dir:        localDir,
-			wantMaster: master("127.0.0.2", localDir+"/nodes/master-1", fast...),
-			wantAgent:  agent("127.0.0.11", "http://127.0.0.2:5050", localDir+"/nodes/agent-1"),
+			name:            "local",
+			provider:        func() (Provider, error) { return NewLocal(map[string]string{"binary": "/bin/true"}) },
+			dir:             localDir,
+			wantMaster:      master("127.0.0.2", localDir+"/nodes/master-1", fast...),
+			wantAgent:       agent("127.0.0.11", "http://127.0.0.2:5050", localDir+"/nodes/agent-1"),
+			wantMasterPorts: []int{5050, 2379, 2380, 8080},
 		},
 		{
 			name:     "docker",
@@ -49,6 +54,8 @@ func TestNodeArgsOfEveryProvider(t *testing.T) {
 				append(fast, NodeArgs(dockerDir+"/nodes/master-1")...)...),
 			wantAgent: agent("10.99.6.11", "https://10.99.6.2:5050", dockerDir+"/nodes/agent-1",
 				append([]string{"--docker-published-at", "10.99.6.1"}, NodeArgs(dockerDir+"/nodes/agent-1")...)...),
+			// etcd's client port is on the container's loopback.
+			wantMasterPorts: []int{5050, 2380, 8080},
 		},
 		{
 			name: "ssh",
@@ -69,6 +76,7 @@ func TestNodeArgsOfEveryProvider(t *testing.T) {
 				NodeArgs("/var/lib/marina/args/credentials/master-1")...),
 			wantAgent: agent("10.0.0.5", "https://10.0.0.1:5050", "/var/lib/marina/args/nodes/agent-1",
 				NodeArgs("/var/lib/marina/args/credentials/agent-1")...),
+			wantMasterPorts: []int{5050, 2379, 2380, 8080},
 		},
 		{
 			name:     "azure",
@@ -78,6 +86,7 @@ func TestNodeArgsOfEveryProvider(t *testing.T) {
 				NodeArgs("/var/lib/marina/args/credentials/master-1")...),
 			wantAgent: agent("10.42.1.10", "https://10.42.1.4:5050", "/var/lib/marina/args/nodes/agent-1",
 				NodeArgs("/var/lib/marina/args/credentials/agent-1")...),
+			wantMasterPorts: []int{5050, 2379, 2380, 8080},
 		},
 	}
 	for _, tt := range tests {
@@ -109,6 +118,12 @@ func TestNodeArgsOfEveryProvider(t *testing.T) {
 			}
 			if got := c.Agents()[0].Args; !slices.Equal(got, tt.wantAgent) {
 				t.Errorf("agent args\n got %q\nwant %q", got, tt.wantAgent)
+			}
+			if got := c.Masters()[0].Ports; !slices.Equal(got, tt.wantMasterPorts) {
+				t.Errorf("master ports %v, want %v", got, tt.wantMasterPorts)
+			}
+			if got := c.Agents()[0].Ports; !slices.Equal(got, []int{5051}) {
+				t.Errorf("agent ports %v, want [5051]", got)
 			}
 		})
 	}

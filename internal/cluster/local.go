@@ -87,7 +87,7 @@ func (l *Local) Plan(c *Cluster) error {
 		return planNode(role, i, fmt.Sprintf("%s.%d", l.subnet, host), files, port, ports...)
 	}
 	for i := 1; i <= c.Spec.Masters; i++ {
-		c.Nodes = append(c.Nodes, node(RoleMaster, i, 1+i, masterPort, etcdClient, etcdPeer))
+		c.Nodes = append(c.Nodes, node(RoleMaster, i, 1+i, masterPort, etcdClient, etcdPeer, servicesPort))
 	}
 	defaults := defaultAgentResources(c.Dir)
 	ranges := agentPortRanges(len(agents))

@@ -36,7 +36,7 @@ func TestLocalPlan(t *testing.T) {
 	if a[2].Resources != "cpus:1;mem:512;ports:[40000-40010]" || a[2].Attributes != "rack:b" {
 		t.Errorf("agent-3 = %+v", a[2])
 	}
-	if m := c.Masters()[0]; !slices.Equal(m.Ports, []int{5050, 2379, 2380}) || m.WorkDir != "/state/marina/nodes/master-1" || m.LogFile != "/state/marina/logs/master-1.log" {
+	if m := c.Masters()[0]; !slices.Equal(m.Ports, []int{5050, 2379, 2380, 8080}) || m.WorkDir != "/state/marina/nodes/master-1" || m.LogFile != "/state/marina/logs/master-1.log" {
 		t.Errorf("master-1 = %+v", m)
 	}
 	if err := l.Configure(t.Context(), c); err != nil {
