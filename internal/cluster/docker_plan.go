@@ -29,11 +29,7 @@ func (d *Docker) PrintPlan(w io.Writer, c *Cluster) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tCONTAINER\tADDRESS\tAPI\tRESOURCES")
 	for _, n := range c.Nodes {
-		res := "-"
-		if n.Role == RoleAgent {
-			res = n.Resources
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, containerName(c, n), n.IP, httpsURL(n.URL), res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, containerName(c, n), n.IP, httpsURL(n.URL), planResources(n))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

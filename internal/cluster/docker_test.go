@@ -66,7 +66,7 @@ func TestDockerPlanConfigure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := Spec{Name: "plan", Masters: 3, Agents: AgentGroups{{Count: 2}, {Resources: "cpus:1;mem:512;ports:[40000-40010]"}},
+	spec := Spec{Name: "plan", Masters: 3, Agents: AgentGroups{{Count: 2}, {Resources: "cpus:1;mem:512;ports:[40000-40010]", Attributes: "rack:b"}},
 		Provider: ProviderSpec{Name: "docker", Settings: map[string]string{"subnet": "10.99.5.0/24"}}}
 	spec.Default()
 	dir := t.TempDir()
@@ -97,7 +97,7 @@ func TestDockerPlanConfigure(t *testing.T) {
 	if err := d.PrintPlan(&plan, c); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"network:   marina-plan, bridge, 10.99.5.0/24, gateway 10.99.5.1", "marina-plan-agent-3   10.99.5.13  https://10.99.5.13:5051", "TLS certificates"} {
+	for _, w := range []string{"network:   marina-plan, bridge, 10.99.5.0/24, gateway 10.99.5.1", "marina-plan-agent-3   10.99.5.13  https://10.99.5.13:5051  cpus:1;mem:512;ports:[40000-40010]; rack:b", "TLS certificates"} {
 		if !strings.Contains(plan.String(), w) {
 			t.Errorf("plan lacks %q:\n%s", w, plan.String())
 		}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"os"
@@ -72,6 +73,19 @@ func withPortRange(res, defaults, ports string) string {
 	}
 	if r, err := mesos.ParseResources(res); err == nil && r.RangesOf(mesos.ResourcePorts) == nil {
 		res += ";ports:" + ports
+	}
+	return res
+}
+
+// planResources is what a dry-run plan shows of node n's offer: an agent's resources (or that
+// it detects them) and its attributes; "-" for a master.
+func planResources(n *Node) string {
+	if n.Role != RoleAgent {
+		return "-"
+	}
+	res := cmp.Or(n.Resources, "detected by the agent")
+	if n.Attributes != "" {
+		res += "; " + n.Attributes
 	}
 	return res
 }

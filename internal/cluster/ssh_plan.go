@@ -25,17 +25,7 @@ func (s *SSH) PrintPlan(w io.Writer, c *Cluster) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSSH\tADDRESS\tAPI\tRESOURCES")
 	for _, n := range c.Nodes {
-		res := "-"
-		if n.Role == RoleAgent {
-			res = n.Resources
-			if res == "" {
-				res = "detected by the agent"
-			}
-			if n.Attributes != "" {
-				res += "; " + n.Attributes
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, s.hostOf(n), n.IP, httpsURL(n.URL), res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, s.hostOf(n), n.IP, httpsURL(n.URL), planResources(n))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
