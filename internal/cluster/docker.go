@@ -124,22 +124,9 @@ func (d *Docker) Plan(c *Cluster) error {
 	if hosts := 1<<(32-subnet.Bits()) - 2; 10+len(agents) > hosts {
 		return fmt.Errorf("docker provider: %d agents do not fit in %s (agents start at .11): set a wider provider.settings.subnet", len(agents), subnet)
 	}
-	c.Nodes = nil
-	files := nodeFiles{root: dir}
-	node := func(role Role, i, host, port int, ports ...int) *Node {
-		return planNode(role, i, nthAddr(subnet, host).String(), files, port, ports...)
-	}
-	for i := 1; i <= c.Spec.Masters; i++ {
-		c.Nodes = append(c.Nodes, node(RoleMaster, i, 1+i, masterPort, etcdPeer, servicesPort))
-	}
-	defaults := defaultAgentResources(c.Dir)
-	ranges := agentPortRanges(len(agents))
-	for i, a := range agents {
-		n := node(RoleAgent, i+1, 11+i, agentPort)
-		n.Resources, n.Attributes = withPortRange(a.Resources, defaults, ranges[i]), a.Attributes
-		c.Nodes = append(c.Nodes, n)
-	}
-	c.setEndpoints()
+	addr := func(host int) string { return nthAddr(subnet, host).String() }
+	// etcd's client port is on each container's loopback.
+	planOnThisMachine(c, agents, addr, nodeFiles{root: dir}, etcdPeer, servicesPort)
 	return nil
 }
 

@@ -81,22 +81,8 @@ func (l *Local) Plan(c *Cluster) error {
 	if 10+len(agents) > 254 {
 		return fmt.Errorf("local provider: %d agents do not fit in %s.11-254", len(agents), l.subnet)
 	}
-	c.Nodes = nil
-	files := nodeFiles{root: c.Dir}
-	node := func(role Role, i, host, port int, ports ...int) *Node {
-		return planNode(role, i, fmt.Sprintf("%s.%d", l.subnet, host), files, port, ports...)
-	}
-	for i := 1; i <= c.Spec.Masters; i++ {
-		c.Nodes = append(c.Nodes, node(RoleMaster, i, 1+i, masterPort, etcdClient, etcdPeer, servicesPort))
-	}
-	defaults := defaultAgentResources(c.Dir)
-	ranges := agentPortRanges(len(agents))
-	for i, a := range agents {
-		n := node(RoleAgent, i+1, 11+i, agentPort)
-		n.Resources, n.Attributes = withPortRange(a.Resources, defaults, ranges[i]), a.Attributes
-		c.Nodes = append(c.Nodes, n)
-	}
-	c.setEndpoints()
+	addr := func(host int) string { return fmt.Sprintf("%s.%d", l.subnet, host) }
+	planOnThisMachine(c, agents, addr, nodeFiles{root: c.Dir}, etcdClient, etcdPeer, servicesPort)
 	return nil
 }
 

@@ -35,6 +35,26 @@ func planNode(role Role, i int, ip string, files nodeFiles, port int, ports ...i
 	}
 }
 
+// planOnThisMachine lays out the nodes of a cluster whose nodes all run on this machine, each
+// at an address of its own on one network (addr gives the address of its host number): masters
+// on hosts 2, 3, ... with masterPorts besides the master's, agents of the spec on hosts 11,
+// 12, ... They share the machine: an agent offers its resources (defaultAgentResources) unless
+// the spec says, with a port range of its own. It sets c's nodes and endpoints.
+func planOnThisMachine(c *Cluster, agents []AgentSpec, addr func(host int) string, files nodeFiles, masterPorts ...int) {
+	c.Nodes = nil
+	for i := 1; i <= c.Spec.Masters; i++ {
+		c.Nodes = append(c.Nodes, planNode(RoleMaster, i, addr(1+i), files, masterPort, masterPorts...))
+	}
+	defaults := defaultAgentResources(c.Dir)
+	ranges := agentPortRanges(len(agents))
+	for i, a := range agents {
+		n := planNode(RoleAgent, i+1, addr(11+i), files, agentPort)
+		n.Resources, n.Attributes = withPortRange(a.Resources, defaults, ranges[i]), a.Attributes
+		c.Nodes = append(c.Nodes, n)
+	}
+	c.setEndpoints()
+}
+
 // planBinary sets the marina binary the cluster's nodes run, unless c has one: the provider's
 // binary setting, else the running executable.
 func planBinary(c *Cluster, provider, setting string) error {
