@@ -74,10 +74,7 @@ func TestDockerPlanConfigure(t *testing.T) {
 	if err := d.Plan(c); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, n := range c.Nodes {
-		got = append(got, n.Name+"@"+n.URL)
-	}
+	got := nodeURLs(c)
 	want := []string{
 		"master-1@http://10.99.5.2:5050", "master-2@http://10.99.5.3:5050", "master-3@http://10.99.5.4:5050",
 		"agent-1@http://10.99.5.11:5051", "agent-2@http://10.99.5.12:5051", "agent-3@http://10.99.5.13:5051",

@@ -18,10 +18,7 @@ func TestLocalPlan(t *testing.T) {
 	if err := l.Plan(c); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, n := range c.Nodes {
-		got = append(got, n.Name+"@"+n.URL)
-	}
+	got := nodeURLs(c)
 	want := []string{
 		"master-1@http://127.0.0.2:5050", "master-2@http://127.0.0.3:5050", "master-3@http://127.0.0.4:5050",
 		"agent-1@http://127.0.0.11:5051", "agent-2@http://127.0.0.12:5051", "agent-3@http://127.0.0.13:5051",
@@ -54,6 +51,15 @@ func TestLocalPlan(t *testing.T) {
 			t.Errorf("agent-3 args %q lack %q", args, w)
 		}
 	}
+}
+
+// nodeURLs lists c's nodes as name@URL.
+func nodeURLs(c *Cluster) []string {
+	var out []string
+	for _, n := range c.Nodes {
+		out = append(out, n.Name+"@"+n.URL)
+	}
+	return out
 }
 
 func TestAgentPortRangesStayBelowEphemeral(t *testing.T) {
