@@ -86,6 +86,17 @@ func marina(t *testing.T, ctx context.Context, bin string, args ...string) (stri
 	return stdout.String(), stderr.String(), code
 }
 
+// marinaOK runs the marina binary like marina and fails the test unless it exits 0; it returns
+// the standard output.
+func marinaOK(t *testing.T, ctx context.Context, bin string, args ...string) string {
+	t.Helper()
+	out, errOut, code := marina(t, ctx, bin, args...)
+	if code != 0 {
+		t.Fatalf("marina %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
 type statusJSON struct {
 	Name     string `json:"name"`
 	Provider string `json:"provider"`
@@ -203,17 +214,13 @@ func TestUpFailoverDown(t *testing.T) {
 	if err := os.WriteFile(webDef, []byte(localWebApp), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "create", "-f", webDef, "--wait"}, api...)...); code != 0 {
-		t.Fatalf("app create: exit %d\n%s%s", code, out, errOut)
-	}
+	marinaOK(t, ctx, bin, append([]string{"app", "create", "-f", webDef, "--wait"}, api...)...)
 	mc, err := marathon.New(marathon.Config{URLs: []string{st.Endpoints.Services}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	serving(t, ctx, mc, "/web", 2)
-	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "6", "--wait"}, api...)...); code != 0 {
-		t.Fatalf("app scale: exit %d\n%s%s", code, out, errOut)
-	}
+	marinaOK(t, ctx, bin, append([]string{"app", "scale", "/web", "6", "--wait"}, api...)...)
 	web := serving(t, ctx, mc, "/web", 6)
 
 	var masters []string

@@ -87,13 +87,9 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	if err := os.WriteFile(app, []byte(def), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "create", "-f", app, "--wait"}, cli...)...); code != 0 {
-		t.Fatalf("app create: exit %d\n%s%s", code, out, errOut)
-	}
+	marinaOK(t, ctx, bin, append([]string{"app", "create", "-f", app, "--wait"}, cli...)...)
 	checkSSHServed(t, ctx, bin, cli, 2)
-	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "4", "--wait"}, cli...)...); code != 0 {
-		t.Fatalf("app scale: exit %d\n%s%s", code, out, errOut)
-	}
+	marinaOK(t, ctx, bin, append([]string{"app", "scale", "/web", "4", "--wait"}, cli...)...)
 	checkSSHServed(t, ctx, bin, cli, 4)
 
 	// Kill the leading master's host.
@@ -143,9 +139,7 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	// connection to time out before trying the next one.
 	cli = append(cli, "--services", strings.Join(services, ","))
 	checkSSHServed(t, ctx, bin, cli, 4)
-	if out, errOut, code := marina(t, ctx, bin, append([]string{"app", "scale", "/web", "3", "--wait"}, cli...)...); code != 0 {
-		t.Fatalf("app scale after failover: exit %d\n%s%s", code, out, errOut)
-	}
+	marinaOK(t, ctx, bin, append([]string{"app", "scale", "/web", "3", "--wait"}, cli...)...)
 	checkSSHServed(t, ctx, bin, cli, 3)
 
 	// The killed host comes back with the cluster's files but none of its processes: down
@@ -170,9 +164,7 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 		t.Errorf("%d httpd tasks run on the agents' hosts, want 3", tasks)
 	}
 	start = time.Now()
-	if out, errOut, code := marina(t, ctx, bin, append([]string{"down"}, common...)...); code != 0 {
-		t.Fatalf("marina down: exit %d\n%s%s", code, out, errOut)
-	}
+	marinaOK(t, ctx, bin, append([]string{"down"}, common...)...)
 	t.Logf("marina down took %v", time.Since(start).Round(time.Millisecond))
 	assertSSHHostsClean(t, hosts)
 	if _, err := os.Stat(filepath.Join(state, name)); !os.IsNotExist(err) {

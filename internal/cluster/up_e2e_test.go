@@ -174,9 +174,7 @@ func TestUpOfABrokenCluster(t *testing.T) {
 	defer cancel()
 	downAtCleanup(t, bin, common)
 	up := append([]string{"up", "-f", localSpec(t, brokenSubnet), "--masters", "1", "--agents", "1"}, common...)
-	if out, errOut, code := marina(t, ctx, bin, up...); code != 0 {
-		t.Fatalf("marina up: exit %d\n%s%s", code, out, errOut)
-	}
+	marinaOK(t, ctx, bin, up...)
 	st, _ := status(t, ctx, bin, common...)
 	if len(st.Masters) != 1 || st.Masters[0].PID == 0 {
 		t.Fatalf("status: %+v", st)
@@ -194,9 +192,7 @@ func TestUpOfABrokenCluster(t *testing.T) {
 			t.Errorf("up's error lacks %q:\n%s%s", w, out, errOut)
 		}
 	}
-	if out, errOut, code := marina(t, ctx, bin, append([]string{"down"}, common...)...); code != 0 {
-		t.Fatalf("marina down: exit %d\n%s%s", code, out, errOut)
-	}
+	marinaOK(t, ctx, bin, append([]string{"down"}, common...)...)
 	assertGone(t, state, "broken", brokenSubnet)
 }
 
