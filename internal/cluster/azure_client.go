@@ -171,6 +171,14 @@ func (a *Azure) pollOptions() *runtime.PollUntilDoneOptions {
 	return &runtime.PollUntilDoneOptions{Frequency: a.pollEvery}
 }
 
+// awaitDone waits until the long-running operation p, which began with err, is done.
+func awaitDone[T any](ctx context.Context, a *Azure, p *runtime.Poller[T], err error) error {
+	if err == nil {
+		_, err = p.PollUntilDone(ctx, a.pollOptions())
+	}
+	return err
+}
+
 // groupOwner reads the resource group's cluster tag; exists is false when there is no group.
 func (a *Azure) groupOwner(ctx context.Context, cl *azureClients, c *Cluster) (owner string, exists bool, err error) {
 	g, err := cl.groups.Get(ctx, a.group(c), nil)

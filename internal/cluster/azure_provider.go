@@ -209,10 +209,7 @@ func (a *Azure) Destroy(ctx context.Context, c *Cluster) error {
 	start := a.now()
 	a.note("  deleting resource group %s and everything in it (this takes minutes)", rg)
 	p, err := cl.groups.BeginDelete(ctx, rg, nil)
-	if err == nil {
-		_, err = p.PollUntilDone(ctx, a.pollOptions())
-	}
-	if err != nil && !isNotFound(err) {
+	if err = awaitDone(ctx, a, p, err); err != nil && !isNotFound(err) {
 		return fmt.Errorf("azure: delete resource group %s: %w", rg, err)
 	}
 	a.note("  - resource group %s deleted (%s)", rg, fmtSeconds(a.now().Sub(start)))

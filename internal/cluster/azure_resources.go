@@ -99,10 +99,7 @@ func (a *Azure) nsgResource(c *Cluster) azureResource {
 				Location: to.Ptr(a.s.location), Tags: a.tags(c),
 				Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: rules},
 			}, nil)
-			if err == nil {
-				_, err = p.PollUntilDone(ctx, a.pollOptions())
-			}
-			return err
+			return awaitDone(ctx, a, p, err)
 		},
 	}
 }
@@ -130,10 +127,7 @@ func (a *Azure) vnetResource(c *Cluster) azureResource {
 					}},
 				},
 			}, nil)
-			if err == nil {
-				_, err = p.PollUntilDone(ctx, a.pollOptions())
-			}
-			return err
+			return awaitDone(ctx, a, p, err)
 		},
 	}
 }
@@ -258,10 +252,7 @@ func (a *Azure) nicResource(c *Cluster, n *Node) azureResource {
 					IPConfigurations: []*armnetwork.InterfaceIPConfiguration{{Name: to.Ptr("ipconfig"), Properties: ipc}},
 				},
 			}, nil)
-			if err == nil {
-				_, err = p.PollUntilDone(ctx, a.pollOptions())
-			}
-			return err
+			return awaitDone(ctx, a, p, err)
 		},
 	}
 }
@@ -301,10 +292,7 @@ func (a *Azure) vmResource(c *Cluster, n *Node, userData func() ([]byte, error))
 			}
 			vm := a.vm(c, n, key, ud)
 			p, err := cl.vms.BeginCreateOrUpdate(ctx, a.group(c), n.Name, vm, nil)
-			if err == nil {
-				_, err = p.PollUntilDone(ctx, a.pollOptions())
-			}
-			return err
+			return awaitDone(ctx, a, p, err)
 		},
 	}
 }
