@@ -6,7 +6,9 @@
 // turns it into a running cluster through a Provider (local: marina processes on loopback
 // addresses of this machine; docker: containers of a node image built here, on a network of the
 // cluster's own; ssh and azure), as an ordered list of named Steps run by a Runner that prints
-// one line per step and rolls every step back when one fails.
+// one line per step and rolls every step back when one fails. Providers share the layout of
+// nodes and their files (nodes.go) and build every node's command line with one function
+// (command.go), given the few ways they differ.
 //
 // What Up made is recorded in <state>/<name>/cluster.json (a Cluster: the spec, each node's
 // address, ports, command line and process) and in the client config <state>/config.json, which
