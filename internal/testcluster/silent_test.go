@@ -1,7 +1,9 @@
 package testcluster_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -57,6 +59,23 @@ func TestSilentLeaderDeath(t *testing.T) {
 	tasks := runningTasks(t, client, "/quiet", 2, 30*time.Second)
 	if !slices.Contains(tasks, first) {
 		t.Fatalf("the first instance %s is gone: running %v", first, tasks)
+	}
+
+	// Told again, as a stale or forged call would, an agent finds the same leader and stays.
+	resp, err := http.Post("http://"+c.Agents()[0].Agent.Addr()+"/detect", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Leader       string `json:"leader"`
+		Reconnecting bool   `json:"reconnecting"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /detect: %s, %v", resp.Status, err)
+	}
+	if got.Leader != c.LeaderURL() || got.Reconnecting {
+		t.Fatalf("POST /detect = %+v, want the leader %s and no reconnection", got, c.LeaderURL())
 	}
 }
 
