@@ -100,10 +100,15 @@ func (b *blackhole) forward(client net.Conn) {
 	go pipe(client, server)
 	<-done
 	// A dark proxy leaves the client's side open: its peer is gone without a word.
-	if !b.isDark() {
+	b.mu.Lock()
+	if !b.dark {
 		client.Close()
 		server.Close()
+		delete(b.conns, client)
+		delete(b.conns, server)
+		delete(b.servers, server)
 	}
+	b.mu.Unlock()
 	<-done
 }
 
