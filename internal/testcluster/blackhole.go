@@ -2,13 +2,9 @@ package testcluster
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"sync"
-	"testing"
 	"time"
-
-	"github.com/marina-dcos/marina/internal/testutil"
 )
 
 // blackhole is a TCP proxy in front of a master's API port (Options.SilentDeath). It forwards
@@ -27,8 +23,8 @@ type blackhole struct {
 }
 
 // newBlackhole listens on a free loopback port and forwards to target.
-func newBlackhole(t testing.TB, target string) (*blackhole, error) {
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)))
+func newBlackhole(target string) (*blackhole, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}

@@ -109,7 +109,7 @@ func New(t testing.TB, opts Options) *Cluster {
 			TLS:            c.nodeTLS(fmt.Sprintf("master%d", i), "127.0.0.1"),
 		}
 		if opts.SilentDeath {
-			hole, err := newBlackhole(t, fmt.Sprintf("127.0.0.1:%d", port))
+			hole, err := newBlackhole(fmt.Sprintf("127.0.0.1:%d", port))
 			if err != nil {
 				t.Fatalf("testcluster: proxy for master %d: %v", i, err)
 			}
