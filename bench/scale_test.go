@@ -44,7 +44,7 @@ func startMasters(b *testing.B, n int) []*masterProc {
 				"--work-dir", filepath.Join(dir, fmt.Sprintf("m%d", i)), "--etcd-name", fmt.Sprintf("m%d", i),
 				"--etcd-client-port", fmt.Sprint(cport), "--etcd-peer-port", fmt.Sprint(pport),
 				"--etcd-heartbeat-ms", "50", "--etcd-election-ms", "500", "--leader-ttl", "1s",
-				"--log-level", "warn"},
+				"--no-services", "--log-level", "warn"},
 		}
 	}
 	for i, p := range procs {
