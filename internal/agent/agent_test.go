@@ -205,15 +205,7 @@ func TestKill(t *testing.T) {
 			fm.launch("fw", shellTask(id, tt.cmd))
 			fm.waitUpdate(id, mesos.TaskRunning, wait)
 			if tt.grace > 0 {
-				// RUNNING means the shell started, not that it has set its trap yet.
-				stdout := filepath.Join(dir, "sandboxes", "fw", id, "stdout")
-				testutil.WaitFor(t, wait, func() error {
-					out, err := os.ReadFile(stdout)
-					if err == nil && !strings.Contains(string(out), "trapped") {
-						err = errors.New("trap not set yet")
-					}
-					return err
-				})
+				waitTrapped(t, dir, id)
 			}
 			start := time.Now()
 			fm.kill("fw", id, tt.grace)
@@ -476,4 +468,18 @@ func TestOOMKilledTaskFails(t *testing.T) {
 	if u.Status.Reason != mesos.ReasonContainerLimitation {
 		t.Fatalf("update = %s %q", u.Status.Reason, u.Status.Message)
 	}
+}
+
+// waitTrapped waits until task id of framework "fw" has said "trapped" on its stdout: RUNNING
+// means its shell started, not that it has set its trap yet.
+func waitTrapped(t *testing.T, dir, id string) {
+	t.Helper()
+	stdout := filepath.Join(dir, "sandboxes", "fw", id, "stdout")
+	testutil.WaitFor(t, wait, func() error {
+		out, err := os.ReadFile(stdout)
+		if err == nil && !strings.Contains(string(out), "trapped") {
+			err = errors.New("trap not set yet")
+		}
+		return err
+	})
 }
