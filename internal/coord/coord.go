@@ -162,12 +162,20 @@ func startEmbedded(ctx context.Context, cfg Config) (*embed.Etcd, error) {
 	case <-e.Server.ReadyNotify():
 		return e, nil
 	case err := <-e.Err():
-		e.Close()
+		abort(e)
 		return nil, fmt.Errorf("coord: etcd member %s: %w", ec.Name, err)
 	case <-ctx.Done():
-		e.Close()
+		abort(e)
 		return nil, fmt.Errorf("coord: etcd member %s not ready: %w", ec.Name, ctx.Err())
 	}
+}
+
+// abort stops a member that never became ready. embed's Close alone would wait forever for the
+// client servers, which start only once the member is ready or its server stops: so the server
+// is stopped first.
+func abort(e *embed.Etcd) {
+	e.Server.HardStop()
+	e.Close()
 }
 
 // Close closes the client and stops the embedded member. It is idempotent.

@@ -125,3 +125,42 @@ func TestElectionFailoverAndFencing(t *testing.T) {
 		t.Fatalf("new leader write: %v", err)
 	}
 }
+
+// A member whose peers never come gives up when its context ends, and releases its ports.
+func TestStartWithoutQuorumGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	peer := fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t))
+	cfg := coord.Config{
+		Name:           "m1",
+		DataDir:        filepath.Join(dir, "m1"),
+		ClientURL:      fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
+		PeerURL:        peer,
+		InitialCluster: fmt.Sprintf("m1=%s,m2=http://127.0.0.1:%d", peer, testutil.FreePort(t)),
+		TickMs:         50,
+		ElectionMs:     500,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		c, err := coord.Start(ctx, cfg)
+		if err == nil {
+			c.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Start = %v, want a deadline error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Start still blocked 30s after its context ended")
+	}
+	// The member is gone: a second one can take its place.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	if _, err := coord.Start(ctx2, cfg); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second Start = %v, want a deadline error (not a port in use)", err)
+	}
+}
