@@ -106,6 +106,17 @@ func NewAssets(fsyss ...fs.FS) (*Assets, error) {
 	return a, nil
 }
 
+// AssetsOf returns the shared assets and those in the static directory of files, a
+// console's embedded tree (its own files replace shared ones of the same name). It panics when
+// files lacks that directory, which the console's embed directive rules out at build time.
+func AssetsOf(files fs.FS) *Assets {
+	a, err := NewAssets(Shared, mustSub(files, "static"))
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
 // URL returns the URL of the asset name under prefix, with its content version as a query, so a
 // page always loads the assets it was rendered with.
 func (a *Assets) URL(prefix, name string) string {

@@ -2,7 +2,6 @@ package master
 
 import (
 	"embed"
-	"io/fs"
 	"log/slog"
 	"net/http"
 
@@ -41,14 +40,7 @@ func Handler(log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	own, err := fs.Sub(files, "static")
-	if err != nil {
-		panic(err) // the embedded directory exists: a build without it does not compile
-	}
-	assets, err := console.NewAssets(console.Shared, own)
-	if err != nil {
-		panic(err)
-	}
+	assets := console.AssetsOf(files)
 	mux := http.NewServeMux()
 	for _, p := range pages {
 		page := console.Page{

@@ -3,7 +3,6 @@ package services
 import (
 	"crypto/tls"
 	"embed"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -30,14 +29,7 @@ func Handler(cfg Config) http.Handler {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg.ClientTLS
-	own, err := fs.Sub(files, "static")
-	if err != nil {
-		panic(err) // the embedded directory exists: a build without it does not compile
-	}
-	assets, err := console.NewAssets(console.Shared, own)
-	if err != nil {
-		panic(err)
-	}
+	assets := console.AssetsOf(files)
 	asset := func(name string) string { return assets.URL("assets/", name) } // relative to /ui/
 	page := console.Page{
 		Title:   "Services · Marina",
