@@ -6,29 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"github.com/marina-dcos/marina/internal/agent/docker"
 	"github.com/marina-dcos/marina/internal/agent/health"
 	"github.com/marina-dcos/marina/internal/testutil"
+	"github.com/marina-dcos/marina/internal/testutil/dockertest"
 )
 
 // BenchmarkDockerCommandCheck measures one COMMAND health check of a docker task: /bin/sh -c
 // true run inside a running container through the Engine API (exec create, attach, inspect),
 // next to the same command run as a process on the host, as command tasks' checks run.
 func BenchmarkDockerCommandCheck(b *testing.B) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		b.Skipf("no docker client: %v", err)
-	}
-	b.Cleanup(func() { cli.Close() })
+	dockertest.Engine(b, dockerBenchImage)
 	ctx := testutil.Context(b)
-	if _, err := cli.Ping(ctx); err != nil {
-		b.Skipf("docker engine unreachable: %v", err)
-	}
-	if _, err := cli.ImageInspect(ctx, dockerBenchImage); err != nil {
-		b.Skipf("image %s missing (run scripts/build-test-image.sh): %v", dockerBenchImage, err)
-	}
 	ex, err := docker.New(docker.Config{Logger: testutil.Logger(b, "docker"), AgentID: "bench"})
 	if err != nil {
 		b.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/marina-dcos/marina/internal/agent/executor"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/testutil"
+	"github.com/marina-dcos/marina/internal/testutil/dockertest"
 )
 
 // dockerBenchImage is the image scripts/build-test-image.sh builds.
@@ -27,18 +28,8 @@ const dockerBenchImage = "marina-busybox:latest"
 // next to the engine's own floor: create + start of the same image through the same client, with
 // no sandbox, limits or log follower. Target: p50 <= 1 s.
 func BenchmarkDockerLaunchToStarted(b *testing.B) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		b.Skipf("no docker client: %v", err)
-	}
-	b.Cleanup(func() { cli.Close() })
+	cli := dockertest.Engine(b, dockerBenchImage)
 	ctx := testutil.Context(b)
-	if _, err := cli.Ping(ctx); err != nil {
-		b.Skipf("docker engine unreachable: %v", err)
-	}
-	if _, err := cli.ImageInspect(ctx, dockerBenchImage); err != nil {
-		b.Skipf("image %s missing (run scripts/build-test-image.sh): %v", dockerBenchImage, err)
-	}
 	for _, network := range []string{"BRIDGE", "HOST"} {
 		b.Run(network, func(b *testing.B) {
 			const samples = 20

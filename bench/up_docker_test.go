@@ -1,13 +1,11 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
-	"github.com/docker/docker/client"
+	"github.com/marina-dcos/marina/internal/testutil/dockertest"
 )
 
 // BenchmarkUpDownDocker measures `marina up --provider docker` of a 3+3 cluster until it is
@@ -16,17 +14,7 @@ import (
 // an image already built, as on every up after the first with the same binary. Target: up
 // <= 15 s.
 func BenchmarkUpDownDocker(b *testing.B) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		b.Skipf("no docker client: %v", err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_, err = cli.Ping(ctx)
-	cancel()
-	if err != nil {
-		b.Skipf("docker engine unreachable: %v", err)
-	}
+	dockertest.Engine(b)
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		b.Skip("no static busybox at /bin/busybox for the node image: run scripts/test-deps.sh")
 	}

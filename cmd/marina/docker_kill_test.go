@@ -25,6 +25,7 @@ import (
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/client/marathon"
 	"github.com/marina-dcos/marina/internal/testutil"
+	"github.com/marina-dcos/marina/internal/testutil/dockertest"
 )
 
 // dockerTestImage is built by scripts/build-test-image.sh.
@@ -117,23 +118,7 @@ func (n *marinaProc) stop(sig syscall.Signal, grace time.Duration) {
 // dockerEngine returns a client of the local engine, or skips the test.
 func dockerEngine(t *testing.T) *client.Client {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end to end with Docker")
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Skipf("no Docker client: %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Skipf("no Docker Engine reachable: %v", err)
-	}
-	if _, err := cli.ImageInspect(ctx, dockerTestImage); err != nil {
-		t.Skipf("image %s missing (scripts/build-test-image.sh builds it): %v", dockerTestImage, err)
-	}
-	return cli
+	return dockertest.Engine(t, dockerTestImage)
 }
 
 // TestDockerSurvivesAgentKill runs a master and an agent as processes of the built binary,

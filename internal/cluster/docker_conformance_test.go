@@ -16,25 +16,14 @@ import (
 
 	"github.com/marina-dcos/marina/internal/cluster"
 	"github.com/marina-dcos/marina/internal/cluster/clustertest"
+	"github.com/marina-dcos/marina/internal/testutil/dockertest"
 )
 
 // dockerOrSkip returns a client of the Docker Engine, or skips the test when none answers or
 // the static busybox the node image needs is missing.
 func dockerOrSkip(t *testing.T) *client.Client {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds the binary and runs a cluster in containers")
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Skipf("no Docker client: %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Skipf("no Docker Engine reachable: %v", err)
-	}
+	cli := dockertest.Engine(t)
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		t.Skip("no static busybox at /bin/busybox for the node image: run scripts/test-deps.sh (busybox-static)")
 	}

@@ -9,25 +9,15 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
+	"github.com/marina-dcos/marina/internal/testutil/dockertest"
 )
 
 // TestPruneNodeImages imports two tiny node images and checks that pruning keeps the one named
 // and the one a container uses, and removes the other once no container uses it.
 func TestPruneNodeImages(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a Docker Engine")
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Skipf("no Docker client: %v", err)
-	}
-	defer cli.Close()
+	cli := dockertest.Engine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Skipf("no Docker Engine reachable: %v", err)
-	}
 	tiny := func(tag, content string) *nodeImage {
 		return &nodeImage{
 			ref:   fmt.Sprintf("%s:prune-%s-%d", nodeImageRepo, tag, os.Getpid()),

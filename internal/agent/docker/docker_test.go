@@ -25,6 +25,7 @@ import (
 	"github.com/marina-dcos/marina/internal/agent/executor/executortest"
 	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/testutil"
+	"github.com/marina-dcos/marina/internal/testutil/dockertest"
 )
 
 // The tests below run containers of the image scripts/build-test-image.sh builds; they skip
@@ -59,23 +60,7 @@ func testImage() string {
 // engine returns a client of the local engine, or skips the test.
 func engine(t testing.TB) *client.Client {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs containers: not a short test")
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Skipf("no docker client: %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		t.Skipf("docker engine unreachable: %v", err)
-	}
-	if _, err := cli.ImageInspect(ctx, testImage()); err != nil {
-		t.Skipf("image %s missing (run scripts/build-test-image.sh): %v", testImage(), err)
-	}
-	return cli
+	return dockertest.Engine(t, testImage())
 }
 
 func newTestExecutor(t *testing.T, agentID string) *Executor {
