@@ -226,6 +226,12 @@ func (c *Client) startStream(ctx context.Context, cancel context.CancelFunc, res
 
 // Call sends a call within the stream; the master answers 202 when it accepted it.
 func (s *Stream) Call(ctx context.Context, call mesos.Call) error {
+	return s.call(ctx, call, true)
+}
+
+// call sends call; withStream ends it when the stream ends, as a master that is gone will not
+// answer it.
+func (s *Stream) call(ctx context.Context, call mesos.Call, withStream bool) error {
 	if call.FrameworkID == nil {
 		call.FrameworkID = &mesos.ID{Value: s.frameworkID}
 	}
@@ -237,7 +243,9 @@ func (s *Stream) Call(ctx context.Context, call mesos.Call) error {
 	// closing its sockets never answers.
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	defer context.AfterFunc(s.ctx, cancel)()
+	if withStream {
+		defer context.AfterFunc(s.ctx, cancel)()
+	}
 	resp, err := s.c.post(ctx, s.leader+"/api/v1/scheduler", s.streamID, body)
 	if err != nil {
 		return err
@@ -301,9 +309,10 @@ func (s *Stream) Suppress(ctx context.Context, roles ...string) error {
 	return s.Call(ctx, mesos.Call{Type: mesos.CallSuppress, Suppress: &mesos.Suppress{Roles: roles}})
 }
 
-// Teardown removes the framework and kills all its tasks.
+// Teardown removes the framework and kills all its tasks. The master ends the stream as it
+// removes the framework, which must not cut this call short: only callTimeout bounds it.
 func (s *Stream) Teardown(ctx context.Context) error {
-	return s.Call(ctx, mesos.Call{Type: mesos.CallTeardown})
+	return s.call(ctx, mesos.Call{Type: mesos.CallTeardown}, false)
 }
 
 func (c *Client) post(ctx context.Context, target, streamID string, body []byte) (*http.Response, error) {
