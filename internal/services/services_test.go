@@ -2,6 +2,7 @@ package services_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -437,6 +438,14 @@ func TestMasterFailover(t *testing.T) {
 	if services == master {
 		t.Skip("the services leader stays on the master leader's node")
 	}
+	// A services leader elected just now may not have subscribed yet: it must have a stream to
+	// lose before the master goes.
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		if _, _, body := api.do("GET", "/metrics", nil); !strings.Contains(string(body), "\nmarina_services_subscribed 1\n") {
+			return errors.New("the services leader is not subscribed to the master")
+		}
+		return nil
+	})
 	ev := openEvents(t, api.base, "?event_type=scheduler_disconnected_event&event_type=scheduler_reregistered_event")
 	c.StopMaster(master)
 	if c.WaitForLeader(20*time.Second) == master {
