@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/marina-dcos/marina/internal/pki"
 )
@@ -46,6 +48,7 @@ type Coord struct {
 
 	etcd      *embed.Etcd
 	log       *slog.Logger
+	stopping  atomic.Bool // the member is stopping: its errors are echoes of that
 	closeOnce sync.Once
 }
 
@@ -59,7 +62,7 @@ func Start(ctx context.Context, cfg Config) (*Coord, error) {
 	c := &Coord{log: log}
 	endpoints := cfg.ExternalEndpoints
 	if len(endpoints) == 0 {
-		e, err := startEmbedded(ctx, cfg)
+		e, err := startEmbedded(ctx, cfg, log, &c.stopping)
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (*Coord, error) {
 	return c, nil
 }
 
-func startEmbedded(ctx context.Context, cfg Config) (*embed.Etcd, error) {
+func startEmbedded(ctx context.Context, cfg Config, log *slog.Logger, stopping *atomic.Bool) (*embed.Etcd, error) {
 	if cfg.DataDir == "" || cfg.ClientURL == "" || cfg.PeerURL == "" {
 		return nil, errors.New("coord: DataDir, ClientURL and PeerURL are required for an embedded member")
 	}
@@ -135,11 +138,13 @@ func startEmbedded(ctx context.Context, cfg Config) (*embed.Etcd, error) {
 	if cfg.ElectionMs > 0 {
 		ec.ElectionMs = cfg.ElectionMs
 	}
-	ec.LogLevel = "error"
+	level := zapcore.ErrorLevel
 	if cfg.EtcdLogLevel != "" {
-		ec.LogLevel = cfg.EtcdLogLevel
+		if level, err = zapcore.ParseLevel(cfg.EtcdLogLevel); err != nil {
+			return nil, fmt.Errorf("coord: etcd log level: %w", err)
+		}
 	}
-	ec.LogOutputs = []string{"stderr"}
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(etcdLogger(log.With("component", "etcd"), level, stopping))
 	if cfg.TLS != nil {
 		info := transport.TLSInfo{
 			CertFile:       cfg.TLS.Cert,
@@ -162,9 +167,11 @@ func startEmbedded(ctx context.Context, cfg Config) (*embed.Etcd, error) {
 	case <-e.Server.ReadyNotify():
 		return e, nil
 	case err := <-e.Err():
+		stopping.Store(true)
 		abort(e)
 		return nil, fmt.Errorf("coord: etcd member %s: %w", ec.Name, err)
 	case <-ctx.Done():
+		stopping.Store(true)
 		abort(e)
 		return nil, fmt.Errorf("coord: etcd member %s not ready: %w", ec.Name, ctx.Err())
 	}
@@ -185,6 +192,7 @@ func (c *Coord) Close() error {
 			c.Client.Close()
 		}
 		if c.etcd != nil {
+			c.stopping.Store(true)
 			c.etcd.Close()
 		}
 	})

@@ -1,10 +1,14 @@
 package coord_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,4 +167,62 @@ func TestStartWithoutQuorumGivesUp(t *testing.T) {
 	if _, err := coord.Start(ctx2, cfg); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("second Start = %v, want a deadline error (not a port in use)", err)
 	}
+}
+
+// The member logs through the node's logger, and its stop is not reported as an error.
+func TestEtcdLogsThroughSlog(t *testing.T) {
+	var out lockedBuffer
+	log := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := coord.Start(ctx, coord.Config{
+		DataDir:      filepath.Join(dir, "m1"),
+		ClientURL:    fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
+		PeerURL:      fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t)),
+		EtcdLogLevel: "info",
+		Logger:       log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+
+	fromEtcd := 0
+	for line := range strings.Lines(out.String()) {
+		var rec struct{ Level, Component, Msg string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not a JSON record: %q", line)
+		}
+		if rec.Component == "etcd" {
+			fromEtcd++
+		}
+		if rec.Level == "ERROR" {
+			t.Errorf("logged an error: %s", line)
+		}
+	}
+	if fromEtcd == 0 {
+		t.Errorf("no record from etcd in:\n%s", out.String())
+	}
+
+	if _, err := coord.Start(ctx, coord.Config{DataDir: dir, ClientURL: "http://127.0.0.1:1", PeerURL: "http://127.0.0.1:2", EtcdLogLevel: "loud"}); err == nil || !strings.Contains(err.Error(), "log level") {
+		t.Errorf("Start with a bad log level = %v, want a log level error", err)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
