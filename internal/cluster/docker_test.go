@@ -87,6 +87,7 @@ func TestDockerPlanConfigure(t *testing.T) {
 		a[2].Resources != "cpus:1;mem:512;ports:[40000-40010]" {
 		t.Errorf("agents' resources: %q, %q, %q", a[0].Resources, a[1].Resources, a[2].Resources)
 	}
+	assertMachineShared(t, a[:2])
 	if c.Endpoints.Services != "http://10.99.5.2:8080" {
 		t.Errorf("services endpoint %q", c.Endpoints.Services)
 	}

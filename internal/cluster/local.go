@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -90,25 +91,49 @@ func servicesURL(ip string) string {
 	return "http://" + net.JoinHostPort(ip, strconv.Itoa(servicesPort))
 }
 
-// defaultAgentResources is what a local agent offers when the spec does not say: the machine's
-// CPUs and memory (every local agent offers them: they share the machine), and its free disk.
-func defaultAgentResources(dir string) string {
-	mem := 4096.0
+// Minimums of an agent's share of this machine (agentShare), so that an agent of a crowded
+// machine can still run a small task.
+const (
+	minShareCPUs   = 0.1
+	minShareMemMB  = 256
+	minShareDiskMB = 1024
+)
+
+// mastersMemMB is the memory held back from the agents' shares for the masters and the rest of
+// the machine.
+const mastersMemMB = 1024
+
+// defaultAgentResources is what each of n agents on this machine offers when the spec does not
+// say: its share of the machine's CPUs, memory and free disk (agentShare), since they all run
+// on it.
+func defaultAgentResources(dir string, n int) string {
+	mem := 4096.0 + mastersMemMB
 	if m, err := totalMemoryMB(); err == nil {
-		mem = max(m-1024, 1024)
+		mem = m
 	}
 	disk := 10240.0
 	var st syscall.Statfs_t
 	for d := dir; d != "" && d != "."; d = filepath.Dir(d) {
 		if syscall.Statfs(d, &st) == nil {
-			disk = max(float64(st.Bavail*uint64(st.Bsize)>>20)-5*1024, 1024)
+			disk = max(float64(st.Bavail*uint64(st.Bsize)>>20)-5*1024, minShareDiskMB)
 			break
 		}
 		if d == "/" {
 			break
 		}
 	}
-	return fmt.Sprintf("cpus:%d;mem:%.0f;disk:%.0f", runtime.NumCPU(), mem, disk)
+	return agentShare(runtime.NumCPU(), mem, disk, n)
+}
+
+// agentShare returns the resources of one of n agents sharing a machine of cpus CPUs, memMB of
+// memory and diskMB of free disk: each gets 1/n of the CPUs (rounded down to 3 decimals), of the
+// memory less mastersMemMB and of the disk (in whole MB), and at least the minimums.
+func agentShare(cpus int, memMB, diskMB float64, n int) string {
+	n = max(n, 1)
+	c := max(math.Floor(float64(cpus)*1000/float64(n))/1000, minShareCPUs)
+	m := max(math.Floor((memMB-mastersMemMB)/float64(n)), minShareMemMB)
+	d := max(math.Floor(diskMB/float64(n)), minShareDiskMB)
+	return fmt.Sprintf("cpus:%s;mem:%.0f;disk:%.0f", strconv.FormatFloat(c, 'f', -1, 64), m, d)
 }
 
 func totalMemoryMB() (float64, error) {

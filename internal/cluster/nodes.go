@@ -38,14 +38,14 @@ func planNode(role Role, i int, ip string, files nodeFiles, port int, ports ...i
 // planOnThisMachine lays out the nodes of a cluster whose nodes all run on this machine, each
 // at an address of its own on one network (addr gives the address of its host number): masters
 // on hosts 2, 3, ... with masterPorts besides the master's, agents of the spec on hosts 11,
-// 12, ... They share the machine: an agent offers its resources (defaultAgentResources) unless
-// the spec says, with a port range of its own. It sets c's nodes and endpoints.
+// 12, ... They share the machine: an agent offers its share of it (defaultAgentResources)
+// unless the spec says, with a port range of its own. It sets c's nodes and endpoints.
 func planOnThisMachine(c *Cluster, agents []AgentSpec, addr func(host int) string, files nodeFiles, masterPorts ...int) {
 	c.Nodes = nil
 	for i := 1; i <= c.Spec.Masters; i++ {
 		c.Nodes = append(c.Nodes, planNode(RoleMaster, i, addr(1+i), files, masterPort, masterPorts...))
 	}
-	defaults := defaultAgentResources(c.Dir)
+	defaults := defaultAgentResources(c.Dir, len(agents))
 	ranges := agentPortRanges(len(agents))
 	for i, a := range agents {
 		n := planNode(RoleAgent, i+1, addr(11+i), files, agentPort)
