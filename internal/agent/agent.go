@@ -113,6 +113,7 @@ type Agent struct {
 	pendingSet   map[taskKey]*task // tasks with unacknowledged updates
 	completed    []*task           // terminal and acknowledged, newest last, bounded
 	doneFws      []mesos.FrameworkInfo
+	trashed      uint64 // directories moved to the trash, for their names
 }
 
 // maxCompleted bounds what /state shows of finished tasks and frameworks.
@@ -187,7 +188,11 @@ func (a *Agent) Start(ctx context.Context) error {
 func (a *Agent) start(ctx context.Context) error {
 	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.startTime = a.now()
-	for _, d := range []string{a.dir.meta(), a.dir.sandboxes()} {
+	// What an earlier agent left in the trash is no longer wanted.
+	if err := os.RemoveAll(a.dir.trash()); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	for _, d := range []string{a.dir.meta(), a.dir.sandboxes(), a.dir.trash()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("agent: %w", err)
 		}

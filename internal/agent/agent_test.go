@@ -286,9 +286,13 @@ func TestUpdatesAreRetriedInOrderUntilAcknowledged(t *testing.T) {
 	fm.ack(run)
 	fin := fm.waitUpdate("t", mesos.TaskFinished, wait)
 	fm.ack(fin)
+	// The checkpoint goes, through the trash, which is emptied.
 	testutil.WaitFor(t, wait, func() error {
 		if _, err := os.Stat(filepath.Join(dir, "meta", "frameworks", "fw")); err == nil {
 			return os.ErrExist
+		}
+		if left, _ := os.ReadDir(filepath.Join(dir, "meta", "trash")); len(left) > 0 {
+			return fmt.Errorf("trash holds %d entries", len(left))
 		}
 		return nil
 	})
@@ -482,4 +486,17 @@ func waitTrapped(t *testing.T, dir, id string) {
 		}
 		return err
 	})
+}
+
+// What an earlier agent left in the trash is removed when the next one starts.
+func TestStartEmptiesTrash(t *testing.T) {
+	dir := t.TempDir()
+	left := filepath.Join(dir, "meta", "trash", "7", executorDir)
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	newTestAgent(t, newFakeMaster(t), dir)
+	if entries, err := os.ReadDir(filepath.Join(dir, "meta", "trash")); err != nil || len(entries) > 0 {
+		t.Fatalf("trash after start: %v entries, err %v", len(entries), err)
+	}
 }

@@ -42,6 +42,7 @@ func (l layout) meta() string                   { return filepath.Join(l.root, "
 func (l layout) sandboxes() string              { return filepath.Join(l.root, "sandboxes") }
 func (l layout) agentID() string                { return filepath.Join(l.meta(), agentIDFile) }
 func (l layout) frameworks() string             { return filepath.Join(l.meta(), "frameworks") }
+func (l layout) trash() string                  { return filepath.Join(l.meta(), "trash") }
 func (l layout) framework(fw string) string     { return filepath.Join(l.frameworks(), fw) }
 func (l layout) tasks(fw string) string         { return filepath.Join(l.framework(fw), "tasks") }
 func (l layout) task(fw, task string) string    { return filepath.Join(l.tasks(fw), task) }

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/executor"
@@ -417,9 +419,7 @@ func (a *Agent) handleShutdown(s *mesos.AgentShutdown) {
 // removeTaskLocked forgets a task whose terminal update was acknowledged: its checkpoint goes,
 // its sandbox stays.
 func (a *Agent) removeTaskLocked(t *task) {
-	if err := os.RemoveAll(t.dir); err != nil {
-		a.log.Warn("remove task checkpoint", "task", t.key.task, "err", err)
-	}
+	a.discardLocked(t.dir)
 	delete(a.tasks, t.key)
 	delete(a.pendingSet, t.key)
 	if !t.rec.Phantom {
@@ -434,9 +434,27 @@ func (a *Agent) removeTaskLocked(t *task) {
 		a.doneFws = appendBounded(a.doneFws, f.info, maxCompleted)
 		delete(a.frameworks, t.key.fw)
 	}
-	if err := os.RemoveAll(a.dir.framework(t.key.fw)); err != nil {
-		a.log.Warn("remove framework checkpoint", "framework", t.key.fw, "err", err)
+	a.discardLocked(a.dir.framework(t.key.fw))
+}
+
+// discardLocked moves a checkpoint directory to the trash, one rename under the agent's lock,
+// and removes it from there in the background: removing a task's dozen files under the lock
+// would hold up the launches and updates waiting for it. A task launched again under the same
+// id starts with a fresh directory; the next agent empties the trash.
+func (a *Agent) discardLocked(dir string) {
+	a.trashed++
+	trash := filepath.Join(a.dir.trash(), strconv.FormatUint(a.trashed, 10))
+	if err := os.Rename(dir, trash); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			a.log.Warn("discard checkpoint", "dir", dir, "err", err)
+		}
+		return
 	}
+	a.goTracked(func() {
+		if err := os.RemoveAll(trash); err != nil {
+			a.log.Warn("empty trash", "dir", trash, "err", err)
+		}
+	})
 }
 
 func appendBounded[T any](s []T, v T, n int) []T {

@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
+	"io/fs"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/internal/launchtrace"
@@ -155,17 +157,26 @@ func (a *Agent) resendAllLocked() {
 // update was acknowledged is forgotten.
 func (a *Agent) handleAck(ack *mesos.AgentAcknowledged) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	dir, ok := a.ackLocked(ack)
+	a.mu.Unlock()
+	if !ok {
+		return
+	}
+	// Recorded outside the agent's lock, and synced in the background: an acknowledgement lost
+	// to a crash only has the update resent. A task removed meanwhile needs no record.
+	if _, err := a.appendUpdate(dir, updateRecord{Ack: ack.UUID}); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		a.log.Error("checkpoint acknowledgement", "task", ack.TaskID.Value, "err", err)
+	}
+}
+
+// ackLocked applies an acknowledgement and returns the checkpoint directory it must be recorded
+// in; none when it was unexpected, or when it ended the task, whose checkpoint then goes.
+func (a *Agent) ackLocked(ack *mesos.AgentAcknowledged) (dir string, record bool) {
 	key := taskKey{ack.FrameworkID.Value, ack.TaskID.Value}
 	t := a.tasks[key]
 	if t == nil || len(t.pending) == 0 || !bytes.Equal(t.pending[0].UUID, ack.UUID) {
 		a.log.Debug("ignoring unexpected acknowledgement", "framework", key.fw, "task", key.task)
-		return
-	}
-	// Synced in the background: an acknowledgement lost to a machine crash only has the
-	// update resent.
-	if _, err := a.appendUpdate(t.dir, updateRecord{Ack: ack.UUID}); err != nil {
-		a.log.Error("checkpoint acknowledgement", "task", key.task, "err", err)
+		return "", false
 	}
 	head := t.pending[0]
 	t.pending = t.pending[1:]
@@ -174,9 +185,11 @@ func (a *Agent) handleAck(ack *mesos.AgentAcknowledged) {
 		delete(a.pendingSet, key)
 		if head.State.Terminal() {
 			a.removeTaskLocked(t)
+			return "", false
 		}
-		return
+		return t.dir, true
 	}
 	t.nextSend, t.backoff = time.Time{}, a.updateBackoffMin
 	a.kick()
+	return t.dir, true
 }
