@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -55,6 +57,8 @@ func newMasterCmd(lf *logFlags) *cobra.Command {
 	f.UintVar(&cfg.ElectionMs, "etcd-election-ms", 1000, "etcd raft election timeout")
 	f.DurationVar(&cfg.LeaderTTL, "leader-ttl", 0, "leader election session TTL (default 2s)")
 	f.DurationVar(&cfg.AgentTimeout, "agent-timeout", 0, "an agent silent this long is unreachable (default 15s)")
+	f.DurationVar(&cfg.RegistryMaxAgentAge, "registry-max-agent-age", 14*24*time.Hour, "an agent unreachable this long is removed from the registry")
+	f.IntVar(&cfg.RegistryMaxAgentCount, "registry-max-agent-count", 102400, "beyond this many unreachable agents, the oldest are removed from the registry")
 	f.StringVar(&tokenFile, "auth-token-file", "", "file holding the bearer token every API call must carry (required beyond loopback)")
 	addTLSFlags(f, &cfg.TLS)
 	return cmd

@@ -407,7 +407,9 @@ func (m *Master) agentDisconnected(conn *agentConn) {
 }
 
 // checkAgents marks unreachable the agents silent for longer than the agent timeout and the
-// registry's agents that did not re-register within the re-registration timeout.
+// registry's agents that did not re-register within the re-registration timeout, then removes
+// the unreachable agents the registry keeps no longer (gcRegistry). Its first run follows the
+// election, so a new leader removes at once what its predecessor would have.
 func (m *Master) checkAgents(st *leaderState, mono, wall time.Time) {
 	for _, a := range st.agents {
 		switch {
@@ -420,6 +422,7 @@ func (m *Master) checkAgents(st *leaderState, mono, wall time.Time) {
 			m.markUnreachable(st, a, wall, "silent for longer than the agent timeout")
 		}
 	}
+	m.gcRegistry(st, wall)
 }
 
 // markUnreachable removes an agent from allocation and reports its tasks TASK_UNREACHABLE to

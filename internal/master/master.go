@@ -50,6 +50,13 @@ type Config struct {
 	Version                string // Mesos API version spoken; default "1.11.0"
 	Logger                 *slog.Logger
 	TLSConfig              *tls.Config // optional, server side
+
+	// RegistryMaxAgentAge: an agent unreachable for longer is removed from the registry, with its
+	// unreachable tasks. Default 336h (2 weeks), as Mesos' --registry_max_agent_age.
+	RegistryMaxAgentAge time.Duration
+	// RegistryMaxAgentCount: beyond this many unreachable agents, the oldest are removed from the
+	// registry. Default 102400, as Mesos' --registry_max_agent_count.
+	RegistryMaxAgentCount int
 }
 
 func (c *Config) defaults() error {
@@ -76,6 +83,10 @@ func (c *Config) defaults() error {
 	// Both ends judge liveness by the other's heartbeats: keep them well inside the timeout.
 	def(&c.AgentHeartbeat, min(5*time.Second, c.AgentTimeout/3))
 	def(&c.AgentReregisterTimeout, 60*time.Second)
+	def(&c.RegistryMaxAgentAge, 14*24*time.Hour)
+	if c.RegistryMaxAgentCount <= 0 {
+		c.RegistryMaxAgentCount = 102400
+	}
 	// A scheduler whose master died silently notices after a few missed heartbeats: keep them
 	// short. Frameworks are few; agents, which are many, are told of a new leader instead
 	// (announceLeadership).

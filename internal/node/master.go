@@ -48,6 +48,11 @@ type MasterConfig struct {
 	LeaderTTL    time.Duration
 	AgentTimeout time.Duration
 	Logger       *slog.Logger
+
+	// RegistryMaxAgentAge and RegistryMaxAgentCount bound the unreachable agents the registry
+	// keeps (master.Config); 0 gives the master's defaults.
+	RegistryMaxAgentAge   time.Duration
+	RegistryMaxAgentCount int
 }
 
 func (c *MasterConfig) defaults() {
@@ -178,6 +183,9 @@ func StartMaster(ctx context.Context, cfg MasterConfig) (*MasterNode, error) {
 		AgentTimeout: cfg.AgentTimeout,
 		Logger:       cfg.Logger.With("component", "master"),
 		TLSConfig:    serverTLS(id),
+
+		RegistryMaxAgentAge:   cfg.RegistryMaxAgentAge,
+		RegistryMaxAgentCount: cfg.RegistryMaxAgentCount,
 	})
 	if err != nil {
 		co.Close()
