@@ -48,9 +48,22 @@ type task struct {
 	nextSend      time.Time
 	backoff       time.Duration
 
+	// checkpointed, when not nil, is closed once the launch has written the task's checkpoint
+	// directory; see waitCheckpointed.
+	checkpointed chan struct{}
+
 	container executor.Container // nil until launched or recovered
 	killing   bool               // a kill goroutine was started
 	healthy   *bool              // health last reported, nil before the first result
+}
+
+// waitCheckpointed waits until the task's checkpoint directory is written: the launch writes it
+// outside the agent's lock, without taking the lock first, so the wait is short and may be
+// under the lock.
+func (t *task) waitCheckpointed() {
+	if t.checkpointed != nil {
+		<-t.checkpointed
+	}
 }
 
 func (t *task) latest() *mesos.TaskStatus {
@@ -148,29 +161,40 @@ func (a *Agent) launchLocked(fw string, ti mesos.TaskInfo) {
 			Executor:    executorFor(&ti),
 			Sandbox:     a.dir.sandbox(fw, id),
 		},
+		checkpointed: make(chan struct{}),
 	}
 	a.tasks[key] = t
+	ex := a.executors[t.rec.Executor]
+	rec, spec := t.rec, a.spec(t)
+	log.Info("launching task", "container", t.rec.ContainerID, "executor", t.rec.Executor)
+	a.goTracked(func() { a.launch(t, rec, ex, spec) })
+}
+
+// launch writes a new task's checkpoint and sandbox, outside the agent's lock, and runs the
+// task. Whatever else would write to the checkpoint meanwhile (a kill, an update) waits for it.
+func (a *Agent) launch(t *task, rec taskRecord, ex executor.Executor, spec executor.Spec) {
+	log := a.log.With("framework", t.key.fw, "task", t.key.task)
 	if err := os.MkdirAll(filepath.Join(t.dir, executorDir), 0o700); err == nil {
-		_, err = a.checkpointJSON(filepath.Join(t.dir, taskFile), t.rec)
-		if err != nil {
+		if _, err := a.checkpointJSON(filepath.Join(t.dir, taskFile), rec); err != nil {
 			log.Error("checkpoint task", "err", err)
 		}
 	} else {
 		log.Error("checkpoint task", "err", err)
 	}
-	if err := os.MkdirAll(t.rec.Sandbox, 0o755); err != nil {
-		a.failLocked(t, mesos.ReasonContainerLaunchFailed, "Failed to create sandbox: "+err.Error())
+	sandboxErr := os.MkdirAll(rec.Sandbox, 0o755)
+	close(t.checkpointed)
+	launchtrace.Mark(t.key.task, launchtrace.Checkpointed)
+	if sandboxErr != nil || ex == nil {
+		msg := "No " + rec.Executor + " executor on this agent"
+		if sandboxErr != nil {
+			msg = "Failed to create sandbox: " + sandboxErr.Error()
+		}
+		a.mu.Lock()
+		a.failLocked(t, mesos.ReasonContainerLaunchFailed, msg)
+		a.mu.Unlock()
 		return
 	}
-	launchtrace.Mark(id, launchtrace.Checkpointed)
-	ex := a.executors[t.rec.Executor]
-	if ex == nil {
-		a.failLocked(t, mesos.ReasonContainerLaunchFailed, "No "+t.rec.Executor+" executor on this agent")
-		return
-	}
-	log.Info("launching task", "container", t.rec.ContainerID, "executor", t.rec.Executor)
-	spec := a.spec(t)
-	a.goTracked(func() { a.runTask(t, ex, spec, true) })
+	a.runTask(t, ex, spec, true)
 }
 
 // failLocked ends a task that never ran with TASK_FAILED (TASK_KILLED when a kill was asked).
@@ -363,6 +387,7 @@ func (a *Agent) killLocked(t *task, policy *mesos.KillPolicy) {
 	if !t.rec.KillRequested {
 		t.rec.KillRequested = true
 		t.rec.KillGrace = killGrace(policy, t.rec.Task.KillPolicy)
+		t.waitCheckpointed()
 		if _, err := a.checkpointJSON(filepath.Join(t.dir, taskFile), t.rec); err != nil {
 			a.log.Error("checkpoint task", "task", t.key.task, "err", err)
 		}

@@ -37,6 +37,7 @@ func (a *Agent) enqueueLocked(t *task, st mesos.TaskStatus) {
 	if id := a.agentIDLocked(); id != "" {
 		st.AgentID = mesos.NewID(id)
 	}
+	t.waitCheckpointed()
 	b, err := a.appendUpdate(t.dir, updateRecord{Status: &st})
 	if err != nil {
 		// Delivery continues from memory; only a restart before the ack would lose the update.
