@@ -119,6 +119,13 @@ func printLaunchPhases(path string) error {
 			marks[f[1]][f[2]] = time.Unix(0, ns)
 		}
 	}
+	cold := 0
+	for _, m := range marks {
+		if _, ok := m["cold"]; ok { // launchtrace.Cold
+			cold++
+			delete(m, "cold")
+		}
+	}
 	// Order the phases by their median offset from each launch's first mark.
 	offsets := map[string][]time.Duration{}
 	for _, m := range marks {
@@ -130,7 +137,7 @@ func printLaunchPhases(path string) error {
 	phases := slices.Collect(maps.Keys(offsets))
 	median := func(p string) time.Duration { m, _ := percentiles(offsets[p]); return m }
 	slices.SortFunc(phases, func(x, y string) int { return cmp.Compare(median(x), median(y)) })
-	fmt.Printf("launch phases over %d launches (ms):  p50     p90     p99\n", len(marks))
+	fmt.Printf("launch phases over %d launches, %d of them without an idle supervisor (ms):  p50     p90     p99\n", len(marks), cold)
 	between := func(from, to string) {
 		var ds []time.Duration
 		for _, m := range marks {

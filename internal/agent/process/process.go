@@ -179,6 +179,7 @@ func (e *Executor) launchOn(ctx context.Context, spec executor.Spec, m *member) 
 	}
 	cold := m == nil
 	if cold {
+		launchtrace.Mark(taskID, launchtrace.Cold)
 		if m, err = e.spawn(nil, taskID); err != nil {
 			return fail(fmt.Errorf("start supervisor: %w", err))
 		}

@@ -23,3 +23,6 @@ const (
 	Told         = "told"         // the agent heard that the task runs
 	Sent         = "sent"         // TASK_RUNNING handed to the master stream
 )
+
+// Cold marks a launch that found no idle supervisor and started one: not a phase, a remark.
+const Cold = "cold"
