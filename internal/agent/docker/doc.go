@@ -27,7 +27,7 @@
 //
 // An agent that runs in a container of its own (a docker-provider cluster) sets
 // Config.PublishedAt to where the engine publishes host ports; the executor then relays each
-// BRIDGE or USER task's TCP host ports from the agent's network namespace to there, for as long
+// BRIDGE or USER task's TCP and UDP host ports from the agent's network namespace to there, for as long
 // as the container runs (forward.go), so the task answers at its agent's address.
 //
 // # State and recovery

@@ -61,7 +61,7 @@ type Config struct {
 	Labels map[string]string
 	// PublishedAt is the address where the engine publishes containers' host ports when that is
 	// not the agent's own: for an agent that runs in a container of its own (a docker-provider
-	// cluster), its network's gateway. The executor then listens on the TCP host ports of every
+	// cluster), its network's gateway. The executor then listens on the TCP and UDP host ports of every
 	// BRIDGE or USER task in the agent's network namespace and relays connections there, so a
 	// task answers at its agent's address, where Marathon reports it (forward.go).
 	PublishedAt string
