@@ -90,10 +90,7 @@ func completeApp(spec *marathon.App, pathID string) (*marathon.App, error) {
 	if id, ok := marathon.CanonicalPath(spec.ID, "/"); ok {
 		spec.ID = id
 	}
-	if spec.Role == "" {
-		spec.Role = "*"
-	}
-	return spec, nil
+	return spec, nil // its role is settled once its group is known (settleRole)
 }
 
 // POST /v2/apps
@@ -326,6 +323,7 @@ func (s *Server) putApps(r *http.Request, l *leader) (any, error) {
 		return nil, &marathon.DecodeError{ValidationError: marathon.ValidationError{Message: marathon.MsgInvalidJSON, Details: []marathon.ErrorDetail{{Path: "/", Errors: []string{"expected a JSON array of apps: " + err.Error()}}}}}
 	}
 	builds := map[string]func(*marathon.App) (*marathon.App, error){}
+	index := map[string]int{}
 	for i, raw := range list {
 		var head struct {
 			ID string `json:"id"`
@@ -338,6 +336,7 @@ func (s *Server) putApps(r *http.Request, l *leader) (any, error) {
 		if builds[id] != nil {
 			return nil, &marathon.ValidationError{Message: marathon.MsgInvalidObject, Details: []marathon.ErrorDetail{{Path: fmt.Sprintf("/(%d)/id", i), Errors: []string{"app " + id + " is listed twice"}}}}
 		}
+		index[id] = i
 		build, err := appBuilder(id, raw, c.patch, c.partial)
 		if err != nil {
 			return nil, indexed(err, i)
@@ -347,7 +346,8 @@ func (s *Server) putApps(r *http.Request, l *leader) (any, error) {
 			return spec, indexed(err, i)
 		}
 	}
-	d, _, err := l.updateApps(builds, c.force, s.apiPosted(r))
+	rolePath := func(id string) string { return fmt.Sprintf("/(%d)/role", index[id]) }
+	d, _, err := l.updateApps(builds, rolePath, c.force, s.apiPosted(r))
 	if err != nil {
 		return nil, err
 	}

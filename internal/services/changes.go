@@ -236,6 +236,9 @@ func (l *leader) createApp(spec *marathon.App, force bool, post func(*marathon.A
 	if err := l.newAppIDClash(spec.ID); err != nil {
 		return nil, nil, err
 	}
+	if err := settleRole(spec, nil, l.groups, "/role"); err != nil {
+		return nil, nil, err
+	}
 	spec.Version, spec.VersionInfo = "", nil
 	d, err := l.deploy(appChange{apps: map[string]*marathon.App{spec.ID: spec}, post: post}, force)
 	if err != nil {
@@ -248,13 +251,15 @@ func (l *leader) createApp(spec *marathon.App, force bool, post func(*marathon.A
 // the new definition (validated, defaults applied) from the current one (nil when there is
 // none). A change of instances alone scales; any other change restarts every instance.
 func (l *leader) updateApp(id string, build func(old *marathon.App) (*marathon.App, error), force bool, post func(*marathon.App) event) (*deployment, bool, error) {
-	d, created, err := l.updateApps(map[string]func(*marathon.App) (*marathon.App, error){id: build}, force, post)
+	d, created, err := l.updateApps(map[string]func(*marathon.App) (*marathon.App, error){id: build}, nil, force, post)
 	return d, created[id], err
 }
 
 // updateApps changes several apps in one deployment: builds maps each app id to what
-// updateApp's build is for it. created tells the apps that did not exist.
-func (l *leader) updateApps(builds map[string]func(old *marathon.App) (*marathon.App, error), force bool, post func(*marathon.App) event) (_ *deployment, created map[string]bool, _ error) {
+// updateApp's build is for it. Each app gets its role settled (settleRole); rolePath, when
+// set, tells where an app's role lies in the request ("/role" when nil). created tells the
+// apps that did not exist.
+func (l *leader) updateApps(builds map[string]func(old *marathon.App) (*marathon.App, error), rolePath func(id string) string, force bool, post func(*marathon.App) event) (_ *deployment, created map[string]bool, _ error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := appChange{apps: map[string]*marathon.App{}, post: post}
@@ -268,6 +273,13 @@ func (l *leader) updateApps(builds map[string]func(old *marathon.App) (*marathon
 		}
 		spec, err := builds[id](current)
 		if err != nil {
+			return nil, nil, err
+		}
+		path := "/role"
+		if rolePath != nil {
+			path = rolePath(id)
+		}
+		if err := settleRole(spec, current, l.groups, path); err != nil {
 			return nil, nil, err
 		}
 		c.apps[id] = spec

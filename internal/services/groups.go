@@ -1,6 +1,8 @@
 package services
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -11,7 +13,8 @@ import (
 // Groups are a tree over the apps' ids: a group exists when it was made through /v2/groups
 // (l.groups, persisted with its dependencies) or when an app lies under it. A change of a group
 // is a change of the apps in its subtree, deployed at once (appChange), plus its new groups;
-// every change of a group stores the group's tree at that version, to roll back to.
+// every change of a group stores the group's tree at that version, to roll back to. The root
+// group holds every app: every change of apps or groups stores a version of it.
 
 func errGroupNotFound(id string) error {
 	return &apiError{Status: http.StatusNotFound, Body: msg("Group '%s' does not exist", id)}
@@ -80,17 +83,81 @@ func (l *leader) tree(id string) *marathon.Group {
 	return build(id)
 }
 
-// storedTree returns a copy of a group tree as a version of it is stored: apps without the
-// fields GET adds, their versions kept.
-func storedTree(g *marathon.Group) *marathon.Group {
-	out := &marathon.Group{ID: g.ID, Dependencies: g.Dependencies, Version: g.Version, EnforceRole: g.EnforceRole, Apps: []*marathon.App{}, Groups: []*marathon.Group{}}
-	for _, a := range g.Apps {
-		out.Apps = append(out.Apps, stripped(a))
+// storedGroup is a group tree as a version of it is stored: its apps' JSON without the fields
+// GET adds, their versions kept. It decodes as a marathon.Group.
+type storedGroup struct {
+	ID           string            `json:"id"`
+	Apps         []json.RawMessage `json:"apps"`
+	Groups       []*storedGroup    `json:"groups"`
+	Dependencies []string          `json:"dependencies,omitzero"`
+	Version      string            `json:"version,omitempty"`
+	EnforceRole  *bool             `json:"enforceRole,omitempty"`
+}
+
+// MarshalJSON encodes the tree with its apps' JSON copied as it is: encoding/json would
+// validate and compact every app's JSON again, which costs as much as encoding it.
+func (g *storedGroup) MarshalJSON() ([]byte, error) {
+	return g.appendJSON(nil)
+}
+
+func (g *storedGroup) appendJSON(b []byte) ([]byte, error) {
+	head, err := json.Marshal(struct {
+		ID           string   `json:"id"`
+		Dependencies []string `json:"dependencies,omitzero"`
+		Version      string   `json:"version,omitempty"`
+		EnforceRole  *bool    `json:"enforceRole,omitempty"`
+	}{g.ID, g.Dependencies, g.Version, g.EnforceRole})
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, head[:len(head)-1]...) // without its closing brace
+	b = append(b, `,"apps":[`...)
+	for i, a := range g.Apps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, a...)
+	}
+	b = append(b, `],"groups":[`...)
+	for i, c := range g.Groups {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = c.appendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, "]}"...), nil
+}
+
+// storedTree returns a group tree as a version of it is stored. Every change stores the root's
+// tree, every app in it: each app's JSON is encoded once per definition (app.stored). l.mu
+// must be held for writing.
+func (l *leader) storedTree(g *marathon.Group) (*storedGroup, error) {
+	out := &storedGroup{ID: g.ID, Dependencies: g.Dependencies, Version: g.Version, EnforceRole: g.EnforceRole, Apps: []json.RawMessage{}, Groups: []*storedGroup{}}
+	for _, spec := range g.Apps {
+		a := l.apps[spec.ID]
+		if a != nil && a.storedOf == spec {
+			out.Apps = append(out.Apps, a.stored)
+			continue
+		}
+		b, err := json.Marshal(spec.WithoutStatus())
+		if err != nil {
+			return nil, fmt.Errorf("services: encode app %s: %w", spec.ID, err)
+		}
+		if a != nil && a.spec == spec {
+			a.storedOf, a.stored = spec, b
+		}
+		out.Apps = append(out.Apps, b)
 	}
 	for _, c := range g.Groups {
-		out.Groups = append(out.Groups, storedTree(c))
+		sc, err := l.storedTree(c)
+		if err != nil {
+			return nil, err
+		}
+		out.Groups = append(out.Groups, sc)
 	}
-	return out
+	return out, nil
 }
 
 // merged returns the group cur changed by upd as PUT /v2/groups does: when upd lists apps or
@@ -205,6 +272,13 @@ func (l *leader) groupChange(id string, cur, target *marathon.Group) (appChange,
 		}
 		c.groups[gid] = ng
 	}
+	if c.groups["/"] == nil { // the root was deleted: it stays, empty, with its versions
+		root := &group{ID: "/"}
+		if old := l.groups["/"]; old != nil {
+			root.versions = old.versions
+		}
+		c.groups["/"] = root
+	}
 	return c, nil
 }
 
@@ -221,6 +295,9 @@ func (l *leader) changeGroup(id string, build func(cur *marathon.Group) (*marath
 	}
 	c, err := l.groupChange(id, cur, target)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := l.settleGroupRoles(target, c); err != nil {
 		return nil, nil, err
 	}
 	now := l.s.now()
@@ -249,7 +326,7 @@ func (l *leader) changeGroup(id string, build func(cur *marathon.Group) (*marath
 	d := l.apply(c, p, now, o)
 	for _, gid := range slices.Sorted(maps.Keys(changed)) {
 		if gid != id {
-			o.putGroup(l.groups[gid], nil)
+			l.recordGroupVersion(l.groups[gid], p.version, o) // a version of each group the change names
 		}
 	}
 	if g := l.groups[id]; g != nil {
@@ -291,7 +368,11 @@ func (l *leader) patchGroup(id string, u *marathon.GroupPartialUpdate) error {
 func (l *leader) recordGroupVersion(g *group, version string, o *ops) {
 	g.Version = version
 	g.versions = append(g.versions, version)
-	o.putGroup(g, storedTree(l.tree(g.ID)))
+	tree, err := l.storedTree(l.tree(g.ID))
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	o.putGroup(g, tree)
 	for len(g.versions) > maxVersions {
 		o.del(groupVersionKey(g.ID, g.versions[0]))
 		g.versions = g.versions[1:]
@@ -299,13 +380,16 @@ func (l *leader) recordGroupVersion(g *group, version string, o *ops) {
 }
 
 // recordAppChange records, at version, a new version of every group made through /v2/groups
-// that holds one of the apps (or groups) a change touched: a change of apps through /v2/apps,
-// or of a group within them. The root group is left out: its tree is every app. l.mu must be
-// held.
+// that holds one of the apps (or groups) a change touched, and of the root, which holds them
+// all: a change of apps through /v2/apps, or of a group within them. l.mu must be held.
 func (l *leader) recordAppChange(appIDs []string, version string, o *ops) {
 	seen := map[string]bool{}
 	for _, id := range appIDs {
-		for p := marathon.ParentPath(id); p != "/" && !seen[p]; p = marathon.ParentPath(p) {
+		for p := id; p != "/"; {
+			p = marathon.ParentPath(p)
+			if seen[p] {
+				break
+			}
 			seen[p] = true
 			if g := l.groups[p]; g != nil {
 				l.recordGroupVersion(g, version, o)

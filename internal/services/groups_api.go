@@ -11,10 +11,16 @@ import (
 	"github.com/marina-dcos/marina/internal/api/marathon"
 )
 
-// groupsRoute serves /v2/groups and everything under it: the group, and its versions.
+// groupsRoute serves /v2/groups and everything under it: the group, its versions
+// ({id}/versions) and the group at one of them ({id}/versions/{version}); the root's are
+// /v2/groups/versions[/{version}].
 func (s *Server) groupsRoute(r *http.Request, l *leader) (any, error) {
 	rest := strings.TrimPrefix(r.URL.Path, "/v2/groups")
 	rest, versions := strings.CutSuffix(rest, "/versions")
+	version := ""
+	if i := strings.LastIndex(rest, "/versions/"); !versions && i >= 0 {
+		rest, version = rest[:i], rest[i+len("/versions/"):]
+	}
 	id, ok := marathon.CanonicalPath(rest, "/")
 	if !ok {
 		return nil, errGroupNotFound(rest)
@@ -22,7 +28,9 @@ func (s *Server) groupsRoute(r *http.Request, l *leader) (any, error) {
 	switch {
 	case versions && r.Method == http.MethodGet:
 		return s.groupVersions(l, id)
-	case versions:
+	case version != "" && r.Method == http.MethodGet:
+		return s.groupVersion(r, id, version)
+	case versions || version != "":
 	case r.Method == http.MethodGet:
 		return s.getGroup(r, l, id)
 	case r.Method == http.MethodPost:
@@ -180,15 +188,11 @@ func (s *Server) putGroup(r *http.Request, l *leader, pathID string) (any, error
 	var build func(cur *marathon.Group) (*marathon.Group, error)
 	switch {
 	case g.Version != "":
-		var old marathon.Group
-		found, err := getValue(r.Context(), s.cfg.Etcd, groupVersionKey(id, g.Version), &old)
+		old, err := s.storedGroup(r, id, g.Version)
 		if err != nil {
-			return nil, fmt.Errorf("reading group %s version %s: %w", id, g.Version, err)
+			return nil, err
 		}
-		if !found {
-			return nil, &apiError{Status: http.StatusNotFound, Body: msg("Group '%s' does not exist in version %s", id, g.Version)}
-		}
-		build = func(*marathon.Group) (*marathon.Group, error) { return &old, nil }
+		build = func(*marathon.Group) (*marathon.Group, error) { return old, nil }
 	case g.ScaleBy != nil:
 		build = func(cur *marathon.Group) (*marathon.Group, error) {
 			if cur == nil {
@@ -264,4 +268,34 @@ func (s *Server) groupVersions(l *leader, id string) (any, error) {
 		vs = []string{}
 	}
 	return vs, nil
+}
+
+// storedGroup reads the tree of group id at a stored version of it.
+func (s *Server) storedGroup(r *http.Request, id, version string) (*marathon.Group, error) {
+	var g marathon.Group
+	found, err := getValue(r.Context(), s.cfg.Etcd, groupVersionKey(id, version), &g)
+	if err != nil {
+		return nil, fmt.Errorf("reading group %s version %s: %w", id, version, err)
+	}
+	if !found {
+		return nil, &apiError{Status: http.StatusNotFound, Body: msg("Group '%s' does not exist in version %s", id, version)}
+	}
+	return &g, nil
+}
+
+// GET /v2/groups/{id}/versions/{version}: the group's tree as that version of it stored it.
+func (s *Server) groupVersion(r *http.Request, id, version string) (any, error) {
+	g, err := s.storedGroup(r, id, version)
+	if err != nil {
+		return nil, err
+	}
+	var withPods func(g *marathon.Group)
+	withPods = func(g *marathon.Group) {
+		g.Pods = []json.RawMessage{}
+		for _, c := range g.Groups {
+			withPods(c)
+		}
+	}
+	withPods(g)
+	return g, nil
 }

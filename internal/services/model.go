@@ -1,6 +1,7 @@
 package services
 
 import (
+	"encoding/json"
 	"slices"
 	"sync"
 	"time"
@@ -114,6 +115,11 @@ type app struct {
 	queued      int // instances waiting for an offer, as the last plan said
 	offerLog    offerLog
 
+	// stored is the JSON of storedOf, the definition as group versions store it (storedTree),
+	// encoded once per definition; it is read and filled under the leader's write lock.
+	storedOf *marathon.App
+	stored   json.RawMessage
+
 	// views caches the app's JSON as GET shows it, per set of embeds. Readers fill it under
 	// the leader's read lock, hence its own mutex; every change of the app or its instances
 	// clears it (invalidate, under the leader's write lock).
@@ -211,8 +217,9 @@ func (d *deployment) held(appID string) bool {
 	return false
 }
 
-// group is a group created or changed through /v2/groups, persisted at
-// /marina/services/groups/<id>/current. Groups that only contain apps exist implicitly.
+// group is a group created or changed through /v2/groups, or the root group, persisted at
+// /marina/services/groups/<name> (store.go). Other groups that only contain apps exist
+// implicitly. The root always exists: every change records a version of it.
 type group struct {
 	ID           string   `json:"id"`
 	Dependencies []string `json:"dependencies,omitempty"`

@@ -31,7 +31,8 @@ const (
 
 	// maxTxnOps stays under etcd's default limit of 128 operations per transaction.
 	maxTxnOps = 100
-	// maxVersions is how many versions of an app are kept, as Marathon's zk_max_versions.
+	// maxVersions is how many versions of an app or a group (the root included) are kept, as
+	// Marathon's max_versions (formerly zk_max_versions) default.
 	maxVersions = 50
 )
 
@@ -62,14 +63,30 @@ type currentPointer struct {
 // thousand apps carries are megabytes of JSON, which shrink tenfold.
 const compressAbove = 64 << 10
 
-// encodeValue encodes a value as it is stored: JSON, gzipped beyond compressAbove.
+// jsonAppender is a value that appends its own JSON, trusted as it is (encoding/json would
+// validate and compact it again).
+type jsonAppender interface {
+	appendJSON(b []byte) ([]byte, error)
+}
+
+// encodeValue encodes a value as it is stored: JSON, gzipped beyond compressAbove (at the best
+// speed: a group version of a thousand apps is encoded at every change).
 func encodeValue(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if a, ok := v.(jsonAppender); ok {
+		b, err = a.appendJSON(nil)
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil || len(b) <= compressAbove {
 		return b, err
 	}
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := zw.Write(b); err != nil {
 		return nil, err
 	}
@@ -216,6 +233,9 @@ func (s *snapshot) loadGroups(ctx context.Context, kv clientv3.KV) error {
 		}
 		s.groups[g.ID] = &g
 	}
+	if s.groups["/"] == nil {
+		s.groups["/"] = &group{ID: "/"} // the root always is, with the versions it has
+	}
 	resp, err := kv.Get(ctx, groupVersionsPfx, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		return fmt.Errorf("services: load group versions: %w", err)
@@ -294,7 +314,7 @@ func (o *ops) delApp(id string) {
 }
 
 // putGroup stores a group; with tree, also the version of its tree the change made.
-func (o *ops) putGroup(g *group, tree *marathon.Group) {
+func (o *ops) putGroup(g *group, tree *storedGroup) {
 	o.put(groupCurrentKey(g.ID), g)
 	if tree != nil {
 		o.put(groupVersionKey(g.ID, g.Version), tree)

@@ -218,16 +218,25 @@ func (a *App) Resident() bool {
 // body may not carry: task counts, deployments, tasks, lastTaskFailure, tasksStats,
 // readinessCheckResults, and the server-assigned version and versionInfo.
 func (a *App) ReadOnlyStripped() *App {
-	c := a.Clone()
+	c := a.Clone().WithoutStatus()
+	c.Version = ""
+	c.VersionInfo = nil
+	return c
+}
+
+// WithoutStatus returns a shallow copy of the app without the fields GET adds (task counts,
+// deployments, tasks, lastTaskFailure, tasksStats, readinessCheckResults); version and
+// versionInfo stay. The copy shares the app's slices, maps and pointers: encode or read it,
+// never change it.
+func (a *App) WithoutStatus() *App {
+	c := *a
 	c.TasksStaged, c.TasksRunning, c.TasksHealthy, c.TasksUnhealthy = nil, nil, nil, nil
 	c.Deployments = nil
 	c.ReadinessCheckResults = nil
 	c.Tasks = nil
 	c.LastTaskFailure = nil
 	c.TaskStats = nil
-	c.Version = ""
-	c.VersionInfo = nil
-	return c
+	return &c
 }
 
 // Clone returns a deep copy of the app. It panics if the app holds a NaN or infinite number,

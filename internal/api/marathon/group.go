@@ -61,8 +61,8 @@ func (g *Group) Walk(fn func(*App)) {
 }
 
 // Validate checks the group, its apps and its subgroups; paths are like "/apps(0)/id" and
-// "/groups(1)/apps(0)/cmd". Ids are unique across the tree, and every app and subgroup must lie
-// under its group.
+// "/groups(1)/apps(0)/cmd". Ids are unique across the tree, every app and subgroup must lie
+// under its group, and only a top-level group may enforce its role.
 func (g *Group) Validate() *ValidationError {
 	var p problems
 	seen := map[string]string{}
@@ -87,6 +87,9 @@ func (g *Group) validateIn(path, base string, seen map[string]string, p *problem
 	}
 	if path != "/" {
 		claim(sub(path, "id"), "group", id)
+	}
+	if g.EnforceRole != nil && *g.EnforceRole && (id == "/" || ParentPath(id) != "/") {
+		p.addf(sub(path, "enforceRole"), "enforceRole can only be set for top-level groups, and %s is not top-level", id)
 	}
 	for i, d := range g.Dependencies {
 		validatePathID(idx(sub(path, "dependencies"), i), d, id, false, p)

@@ -221,6 +221,36 @@ func TestGroupValidate(t *testing.T) {
 	}
 }
 
+// TestGroupEnforceRole accepts enforceRole on a top-level group only, as Marathon does.
+func TestGroupEnforceRole(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		want []string // paths of the problems
+	}{
+		{`{"id": "/prod", "enforceRole": true}`, nil},
+		{`{"id": "/prod", "enforceRole": false, "groups": [{"id": "second", "enforceRole": false}]}`, nil},
+		{`{"id": "/prod", "enforceRole": true, "groups": [{"id": "second", "enforceRole": true}]}`, []string{"/groups(0)/enforceRole"}},
+		{`{"id": "/", "enforceRole": true, "groups": [{"id": "prod", "enforceRole": true}]}`, []string{"/enforceRole"}},
+		{`{"id": "/prod/second", "enforceRole": true}`, []string{"/enforceRole"}},
+	} {
+		g, err := DecodeGroup([]byte(tt.body))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		verr := g.Validate()
+		if tt.want == nil {
+			if verr != nil {
+				t.Errorf("%s: %v", tt.body, verr)
+			}
+			continue
+		}
+		assertPaths(t, verr, tt.want...)
+		if verr != nil && !strings.Contains(verr.Details[0].Errors[0], "enforceRole can only be set for top-level groups") {
+			t.Errorf("%s: %+v", tt.body, verr.Details)
+		}
+	}
+}
+
 func TestCanonicalPath(t *testing.T) {
 	for _, c := range []struct {
 		id, base, want string
