@@ -355,7 +355,7 @@ func (l *leader) patchGroup(id string, u *marathon.GroupPartialUpdate) error {
 		ng.EnforceRole = new(*u.EnforceRole)
 	}
 	o := &ops{}
-	o.putGroup(&ng, nil)
+	o.putGroup(&ng)
 	if err := l.commit(o); err != nil {
 		return err
 	}
@@ -364,15 +364,29 @@ func (l *leader) patchGroup(id string, u *marathon.GroupPartialUpdate) error {
 }
 
 // recordGroupVersion makes version the group's latest and stores its tree at that version,
-// forgetting versions beyond maxVersions. l.mu must be held.
+// forgetting versions beyond maxVersions. A tree too large to store alongside the rest of a
+// change in one etcd request is not kept: the change goes through without that version. l.mu
+// must be held.
 func (l *leader) recordGroupVersion(g *group, version string, o *ops) {
 	g.Version = version
-	g.versions = append(g.versions, version)
 	tree, err := l.storedTree(l.tree(g.ID))
-	if err != nil && o.err == nil {
-		o.err = err
+	var b []byte
+	if err == nil {
+		b, err = encodeValue(tree)
 	}
-	o.putGroup(g, tree)
+	if err != nil {
+		if o.err == nil {
+			o.err = err
+		}
+		return
+	}
+	o.putGroup(g)
+	if len(b) > maxGroupVersionBytes {
+		l.log.Warn("group version not kept: its tree is too large to store", "group", g.ID, "version", version, "bytes", len(b))
+		return
+	}
+	g.versions = append(g.versions, version)
+	o.putEncoded(groupVersionKey(g.ID, version), b)
 	for len(g.versions) > maxVersions {
 		o.del(groupVersionKey(g.ID, g.versions[0]))
 		g.versions = g.versions[1:]

@@ -1,6 +1,8 @@
 package services_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -124,4 +126,29 @@ func TestRootGroupVersions(t *testing.T) {
 	}
 	api.json("GET", "/v2/groups/versions/"+made[0], nil, http.StatusNotFound, nil)
 	api.json("GET", "/v2/groups/versions/"+made[3], nil, http.StatusOK, nil)
+}
+
+// A root tree too large to store with a change is not kept as a version; the change still
+// goes through.
+func TestRootGroupVersionTooLarge(t *testing.T) {
+	_, api := newServicesCluster(t, 1, 0)
+	var vs []string
+	for i := range 40 {
+		app := sleeper(fmt.Sprintf("/big/a%d", i), 0)
+		noise := make([]byte, 24<<10) // hex of random bytes: half of it survives gzip
+		_, _ = rand.Read(noise)
+		app["labels"] = map[string]string{"noise": hex.EncodeToString(noise)}
+		api.json("POST", "/v2/apps", app, http.StatusCreated, nil)
+		api.json("GET", "/v2/groups/versions", nil, http.StatusOK, &vs)
+		if len(vs) <= i {
+			t.Logf("root versions stop at app %d", i)
+			var apps struct{ Apps []marathon.App }
+			api.json("GET", "/v2/apps", nil, http.StatusOK, &apps)
+			if len(apps.Apps) != i+1 {
+				t.Fatalf("%d apps after %d created", len(apps.Apps), i+1)
+			}
+			return
+		}
+	}
+	t.Fatalf("every one of %d root versions was kept, the last of about 1 MiB", len(vs))
 }

@@ -34,6 +34,9 @@ const (
 	// maxVersions is how many versions of an app or a group (the root included) are kept, as
 	// Marathon's max_versions (formerly zk_max_versions) default.
 	maxVersions = 50
+	// maxGroupVersionBytes bounds a stored version of a group's tree (encoded, gzipped), well
+	// under etcd's default request limit of 1.5 MiB.
+	maxGroupVersionBytes = 512 << 10
 )
 
 // appKey returns the key prefix of an app: its id without the leading slash.
@@ -286,8 +289,11 @@ func (o *ops) put(key string, v any) {
 		}
 		return
 	}
-	o.add(key, clientv3.OpPut(key, string(b)))
+	o.putEncoded(key, b)
 }
+
+// putEncoded stores a value encodeValue encoded.
+func (o *ops) putEncoded(key string, b []byte) { o.add(key, clientv3.OpPut(key, string(b))) }
 
 func (o *ops) del(key string) { o.add(key, clientv3.OpDelete(key)) }
 
@@ -313,13 +319,8 @@ func (o *ops) delApp(id string) {
 	o.add(appKey(id)+"/versions/*", clientv3.OpDelete(appKey(id)+"/versions/", clientv3.WithPrefix()))
 }
 
-// putGroup stores a group; with tree, also the version of its tree the change made.
-func (o *ops) putGroup(g *group, tree *storedGroup) {
-	o.put(groupCurrentKey(g.ID), g)
-	if tree != nil {
-		o.put(groupVersionKey(g.ID, g.Version), tree)
-	}
-}
+// putGroup stores a group (not a version of its tree: recordGroupVersion).
+func (o *ops) putGroup(g *group) { o.put(groupCurrentKey(g.ID), g) }
 
 // delGroup deletes a group with every version.
 func (o *ops) delGroup(id string) {
