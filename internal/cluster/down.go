@@ -92,7 +92,7 @@ func Down(ctx context.Context, opts DownOptions) error {
 		pr.SetProgress(progress)
 	}
 	if err := prov.Destroy(ctx, c); err != nil {
-		return fmt.Errorf("cluster %q: %w (state kept in %s; run down again)", c.Name, err, dir)
+		return destroyFailed(c, err, lost)
 	}
 	if lost { // also remove what providers find by the cluster's name
 		if _, err := destroyLeftovers(ctx, c.Name, dir, opts.Out); err != nil {
@@ -109,6 +109,30 @@ func Down(ctx context.Context, opts DownOptions) error {
 	fmt.Fprintf(opts.Out, "Cluster %q is down: %d nodes stopped, state removed (%s).\n",
 		c.Name, len(c.Nodes), fmtSeconds(time.Since(start)))
 	return nil
+}
+
+// NodesLeftError is an error of a Destroy that stopped and cleaned some of a cluster's nodes
+// and could not reach or clean the others (UncleanHostsError): NodesLeft names those.
+type NodesLeftError interface {
+	error
+	NodesLeft() []string
+}
+
+// destroyFailed is Down's error for a failed Destroy of c. The state is kept, so that down can
+// run again; after a Destroy that left only some nodes (NodesLeftError), the state file keeps
+// only those, so that the next down goes back to them alone.
+func destroyFailed(c *Cluster, err error, lost bool) error {
+	var nl NodesLeftError
+	if lost || !errors.As(err, &nl) || len(c.Nodes) == 0 {
+		return fmt.Errorf("cluster %q: %w (state kept in %s; run down again)", c.Name, err, c.Dir)
+	}
+	left := nl.NodesLeft()
+	c.Nodes = slices.DeleteFunc(c.Nodes, func(n *Node) bool { return !slices.Contains(left, n.Name) })
+	if serr := c.Save(); serr != nil {
+		return fmt.Errorf("cluster %q: %w (and recording the nodes left: %w; state kept in %s; run down again)", c.Name, err, serr, c.Dir)
+	}
+	return fmt.Errorf("cluster %q: %w\n%s keeps the nodes left (%s): run `marina down --name %s` again once their hosts answer",
+		c.Name, err, filepath.Join(c.Dir, clusterFile), strings.Join(left, ", "), c.Name)
 }
 
 // confirm asks the question on opts.Out and reads the answer from opts.In: only "y" or "yes"

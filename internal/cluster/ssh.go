@@ -544,29 +544,3 @@ func (s *SSH) Logs(c *Cluster, n *Node, lines int) ([]string, error) {
 	}
 	return strings.Split(text, "\n"), nil
 }
-
-// Destroy stops every node on every host, kills the tasks the agents started and removes
-// their containers and cgroups, and removes the units and the remote directory.
-func (s *SSH) Destroy(ctx context.Context, c *Cluster) error {
-	r := s.remote(c)
-	nodes := c.Nodes
-	if len(nodes) == 0 {
-		// A cluster whose plan was never recorded: its hosts are still known from the settings.
-		tmp := &Cluster{Name: c.Name, Spec: c.Spec, Dir: c.Dir}
-		if s.Plan(tmp) == nil {
-			nodes = tmp.Nodes
-		}
-	}
-	err := s.eachHost(ctx, nodes, func(ctx context.Context, conn *sshConn, nodes []*Node) error {
-		units := make([]string, len(nodes))
-		for i, n := range nodes {
-			units[i] = unitName(c, n)
-		}
-		_, err := conn.run(ctx, destroyScript(r, c.Name, units, s.dir == ""))
-		return err
-	})
-	for _, n := range nodes {
-		s.remember(n, false)
-	}
-	return err
-}

@@ -48,24 +48,31 @@ func TestSSHConformance(t *testing.T) {
 // keeps no file of a cluster.
 func assertSSHHostsClean(t *testing.T, hosts *sshtest.Hosts) {
 	t.Helper()
+	for i := range hosts.IPs {
+		assertSSHHostClean(t, hosts, i)
+	}
+}
+
+// assertSSHHostClean checks that host i runs nothing but its sshd and keeps no file of a
+// cluster.
+func assertSSHHostClean(t *testing.T, hosts *sshtest.Hosts, i int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for i := range hosts.IPs {
-		ps, err := hosts.Processes(ctx, i)
-		if err != nil {
-			t.Fatalf("host %d: %v", i+1, err)
+	ps, err := hosts.Processes(ctx, i)
+	if err != nil {
+		t.Fatalf("host %d: %v", i+1, err)
+	}
+	for _, p := range ps {
+		if _, cmd, _ := strings.Cut(p, ": "); !strings.HasPrefix(cmd, "sshd") && !strings.HasPrefix(cmd, "/usr/sbin/sshd") {
+			t.Errorf("host %d still runs %s", i+1, p)
 		}
-		for _, p := range ps {
-			if _, cmd, _ := strings.Cut(p, ": "); !strings.HasPrefix(cmd, "sshd") && !strings.HasPrefix(cmd, "/usr/sbin/sshd") {
-				t.Errorf("host %d still runs %s", i+1, p)
-			}
-		}
-		ls, err := hosts.Exec(ctx, i, "ls", "-A", "/var/lib")
-		if err != nil {
-			t.Fatalf("host %d: %v", i+1, err)
-		}
-		if strings.TrimSpace(ls) != "" {
-			t.Errorf("host %d keeps files under /var/lib: %s", i+1, ls)
-		}
+	}
+	ls, err := hosts.Exec(ctx, i, "ls", "-A", "/var/lib")
+	if err != nil {
+		t.Fatalf("host %d: %v", i+1, err)
+	}
+	if strings.TrimSpace(ls) != "" {
+		t.Errorf("host %d keeps files under /var/lib: %s", i+1, ls)
 	}
 }

@@ -4,14 +4,18 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/testutil"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -304,4 +308,54 @@ func FuzzParseHostFacts(f *testing.F) {
 			t.Error("an empty host parsed")
 		}
 	})
+}
+
+// TestSSHDestroyReportsEachUnreachableHost checks that Destroy tries every host and names each
+// one it could not reach, with its nodes and the reason, and that down then keeps only those
+// nodes in the state file.
+func TestSSHDestroyReportsEachUnreachableHost(t *testing.T) {
+	// Nothing listens on these ports: every connection is refused at once.
+	mport, aport := testutil.FreePort(t), testutil.FreePort(t)
+	p, err := NewSSH(map[string]string{
+		"masters": fmt.Sprintf("root@127.0.0.1:%d", mport), "agents": fmt.Sprintf("root@127.0.0.1:%d", aport),
+		"identity_file": writeKey(t), "insecure_ignore_host_key": "true", "binary": "/bin/true",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	spec := Spec{Name: "gone", Masters: 1, Agents: UniformAgents(1), Provider: ProviderSpec{Name: "ssh"}}
+	c := &Cluster{Name: spec.Name, Provider: "ssh", Spec: spec, Dir: t.TempDir()}
+	if err := p.Plan(c); err != nil {
+		t.Fatal(err)
+	}
+	err = p.Destroy(t.Context(), c)
+	var ue *UncleanHostsError
+	if !errors.As(err, &ue) || ue.Of != 2 || len(ue.Hosts) != 2 {
+		t.Fatalf("Destroy: %v, want both hosts unclean", err)
+	}
+	for i, want := range []string{fmt.Sprintf("root@127.0.0.1:%d (master-1): dial tcp", mport), fmt.Sprintf("root@127.0.0.1:%d (agent-1): dial tcp", aport)} {
+		if got := ue.Hosts[i].Error(); !strings.HasPrefix(got, want) {
+			t.Errorf("host %d: %q, want it to start %q", i, got, want)
+		}
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Destroy: %v, want it to wrap ECONNREFUSED", err)
+	}
+
+	// Down's error for a Destroy that left agent-1 only records agent-1 alone.
+	left := &UncleanHostsError{Hosts: ue.Hosts[1:], Of: 2}
+	msg := destroyFailed(c, left, false).Error()
+	for _, w := range []string{`cluster "gone": could not stop and clean 1 of 2 hosts (the others are clean):`, "(agent-1)", "keeps the nodes left (agent-1): run `marina down --name gone` again"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("down's error %q lacks %q", msg, w)
+		}
+	}
+	saved, err := LoadCluster(filepath.Dir(c.Dir), filepath.Base(c.Dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(saved.Nodes) != 1 || saved.Nodes[0].Name != "agent-1" {
+		t.Errorf("the state file keeps %d nodes, want agent-1 alone: %+v", len(saved.Nodes), saved.Nodes)
+	}
 }
