@@ -92,9 +92,11 @@ func servicesURL(ip string) string {
 }
 
 // Minimums of an agent's share of this machine (agentShare), so that an agent of a crowded
-// machine can still run a small task.
+// machine can still run a small task. CPU time is shared, not used up, so each agent offers at
+// least one CPU (or the machine's, when it has less): an app with Marathon's default of one
+// CPU then fits on any agent, on any machine.
 const (
-	minShareCPUs   = 0.1
+	minShareCPUs   = 1
 	minShareMemMB  = 256
 	minShareDiskMB = 1024
 )
@@ -130,7 +132,7 @@ func defaultAgentResources(dir string, n int) string {
 // memory less mastersMemMB and of the disk (in whole MB), and at least the minimums.
 func agentShare(cpus int, memMB, diskMB float64, n int) string {
 	n = max(n, 1)
-	c := max(math.Floor(float64(cpus)*1000/float64(n))/1000, minShareCPUs)
+	c := max(math.Floor(float64(cpus)*1000/float64(n))/1000, min(minShareCPUs, float64(cpus)))
 	m := max(math.Floor((memMB-mastersMemMB)/float64(n)), minShareMemMB)
 	d := max(math.Floor(diskMB/float64(n)), minShareDiskMB)
 	return fmt.Sprintf("cpus:%s;mem:%.0f;disk:%.0f", strconv.FormatFloat(c, 'f', -1, 64), m, d)

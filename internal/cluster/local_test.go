@@ -93,12 +93,13 @@ func TestAgentShare(t *testing.T) {
 		agents        int
 		want          string
 	}{
-		{name: "3 agents on 2 cores", cpus: 2, memMB: 24105, diskMB: 50000, agents: 3, want: "cpus:0.666;mem:7693;disk:16666"},
+		{name: "3 agents on 2 cores", cpus: 2, memMB: 24105, diskMB: 50000, agents: 3, want: "cpus:1;mem:7693;disk:16666"},
 		{name: "one agent gets the machine less the masters' memory", cpus: 4, memMB: 8192, diskMB: 20480, agents: 1, want: "cpus:4;mem:7168;disk:20480"},
 		{name: "no agents counts as one", cpus: 2, memMB: 4096, diskMB: 4096, agents: 0, want: "cpus:2;mem:3072;disk:4096"},
-		{name: "thirds of cpus round down", cpus: 1, memMB: 4096, diskMB: 9000, agents: 3, want: "cpus:0.333;mem:1024;disk:3000"},
+		{name: "thirds of cpus round down", cpus: 8, memMB: 4096, diskMB: 9000, agents: 3, want: "cpus:2.666;mem:1024;disk:3000"},
+		{name: "at least one cpu", cpus: 1, memMB: 4096, diskMB: 9000, agents: 3, want: "cpus:1;mem:1024;disk:3000"},
 		{name: "even shares", cpus: 8, memMB: 17408, diskMB: 40960, agents: 4, want: "cpus:2;mem:4096;disk:10240"},
-		{name: "many agents get the minimums", cpus: 2, memMB: 2048, diskMB: 10240, agents: 200, want: "cpus:0.1;mem:256;disk:1024"},
+		{name: "many agents get the minimums", cpus: 2, memMB: 2048, diskMB: 10240, agents: 200, want: "cpus:1;mem:256;disk:1024"},
 		{name: "less memory than the masters keep", cpus: 2, memMB: 512, diskMB: 10240, agents: 1, want: "cpus:2;mem:256;disk:10240"},
 	}
 	for _, tt := range tests {
@@ -115,7 +116,8 @@ func TestAgentShare(t *testing.T) {
 }
 
 // assertMachineShared checks that agents planned on this machine with the default resources
-// offer no more CPUs and memory together than the machine has, each with ports of its own.
+// offer no more memory together than the machine has, and no more CPUs than it has or one
+// each, each with ports of its own.
 func assertMachineShared(t *testing.T, agents []*Node) {
 	t.Helper()
 	mem, err := totalMemoryMB()
@@ -142,7 +144,8 @@ func assertMachineShared(t *testing.T, agents []*Node) {
 			ports = append(ports, pr)
 		}
 	}
-	if got := sum.Scalar(mesos.ResourceCPUs); got > float64(runtime.NumCPU()) {
+	// CPUs are shared: each agent offers its share, but at least one.
+	if got, most := sum.Scalar(mesos.ResourceCPUs), max(float64(runtime.NumCPU()), float64(len(agents))); got > most {
 		t.Errorf("%d agents offer %v cpus together; the machine has %d", len(agents), got, runtime.NumCPU())
 	}
 	if got := sum.Scalar(mesos.ResourceMem); got > mem-mastersMemMB {
