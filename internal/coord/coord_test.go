@@ -1,7 +1,6 @@
 package coord_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -171,7 +170,7 @@ func TestStartWithoutQuorumGivesUp(t *testing.T) {
 
 // The member logs through the node's logger, and its stop is not reported as an error.
 func TestEtcdLogsThroughSlog(t *testing.T) {
-	var out lockedBuffer
+	var out testutil.Buffer
 	log := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -208,21 +207,4 @@ func TestEtcdLogsThroughSlog(t *testing.T) {
 	if _, err := coord.Start(ctx, coord.Config{DataDir: dir, ClientURL: "http://127.0.0.1:1", PeerURL: "http://127.0.0.1:2", EtcdLogLevel: "loud"}); err == nil || !strings.Contains(err.Error(), "log level") {
 		t.Errorf("Start with a bad log level = %v, want a log level error", err)
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

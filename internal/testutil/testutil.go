@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -74,4 +75,23 @@ func (w *tWriter) Write(p []byte) (int, error) {
 	defer func() { _ = recover() }() // logging after the test ended must not crash the binary
 	w.t.Log(w.prefix + strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// Buffer is a bytes.Buffer that goroutines may write and read at once: a log's destination
+// that a test reads.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -100,7 +99,7 @@ func TestCommandHealthCheckInContainer(t *testing.T) {
 	check := mesos.HealthCheck{Type: "COMMAND", Command: &mesos.CommandInfo{Value: &cmd},
 		DelaySeconds: new(0.0), IntervalSeconds: new(0.05), TimeoutSeconds: new(10.0),
 		GracePeriodSeconds: new(0.0), ConsecutiveFailures: new(uint32(1000))}
-	var logs syncBuffer
+	var logs testutil.Buffer
 	ctx, cancel := context.WithCancel(ctxFor(t))
 	defer cancel()
 	results := make(chan health.Result, 16)
@@ -134,23 +133,6 @@ func TestCommandHealthCheckInContainer(t *testing.T) {
 	if r := next(); !r.Healthy {
 		t.Fatalf("after the flag: %+v, want healthy", r)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestHTTPCheckPorts runs HTTP health checks of a bridged container by its published host port
