@@ -129,19 +129,8 @@ func TestAgentUnreachable(t *testing.T) {
 	m := startMaster(t, e[0], "master", func(c *Config) { c.AgentTimeout = time.Second })
 	waitLeader(t, m)
 	sim := startSim(t, 1, "", nil, m)
-	_, s := subscribe(t, mesos.FrameworkInfo{Name: "plain"}, "", m)
-	_, pa := subscribe(t, mesos.FrameworkInfo{Name: "pa", Capabilities: []mesos.FrameworkCapability{{Type: mesos.CapabilityPartitionAware}}}, "", m)
+	s, pa := runPlainAndPartitionAware(t, m)
 	ctx := context.Background()
-	o := next(t, s, isType(mesos.EventOffers)).Offers.Offers[0]
-	if err := s.Accept(ctx, []mesos.ID{o.ID}, launch(newTaskInfo("plain.1", o, "cpus:1;mem:64")), &mesos.Filters{RefuseSeconds: failover(0)}); err != nil {
-		t.Fatal(err)
-	}
-	next(t, s, ackingUpdate(t, s, "plain.1", mesos.TaskRunning))
-	o = next(t, pa, isType(mesos.EventOffers)).Offers.Offers[0]
-	if err := pa.Launch(ctx, o.ID, newTaskInfo("pa.1", o, "cpus:1;mem:64")); err != nil {
-		t.Fatal(err)
-	}
-	next(t, pa, ackingUpdate(t, pa, "pa.1", mesos.TaskRunning))
 
 	sim.StopAgent(0)
 	lost := next(t, s, isUpdate("plain.1", mesos.TaskLost)).Update.Status

@@ -469,3 +469,23 @@ func waitUpdates(t *testing.T, s *scheduler.Stream, want map[string]mesos.TaskSt
 	}
 	return got
 }
+
+// runPlainAndPartitionAware subscribes a framework ("plain") and a PARTITION_AWARE one ("pa") to
+// m, and has each run one task on the one agent there is: plain.1 and pa.1, RUNNING.
+func runPlainAndPartitionAware(t *testing.T, m *Master) (s, pa *scheduler.Stream) {
+	t.Helper()
+	_, s = subscribe(t, mesos.FrameworkInfo{Name: "plain"}, "", m)
+	_, pa = subscribe(t, mesos.FrameworkInfo{Name: "pa", Capabilities: []mesos.FrameworkCapability{{Type: mesos.CapabilityPartitionAware}}}, "", m)
+	ctx := context.Background()
+	o := next(t, s, isType(mesos.EventOffers)).Offers.Offers[0]
+	if err := s.Accept(ctx, []mesos.ID{o.ID}, launch(newTaskInfo("plain.1", o, "cpus:1;mem:64")), &mesos.Filters{RefuseSeconds: failover(0)}); err != nil {
+		t.Fatal(err)
+	}
+	next(t, s, ackingUpdate(t, s, "plain.1", mesos.TaskRunning))
+	o = next(t, pa, isType(mesos.EventOffers)).Offers.Offers[0]
+	if err := pa.Launch(ctx, o.ID, newTaskInfo("pa.1", o, "cpus:1;mem:64")); err != nil {
+		t.Fatal(err)
+	}
+	next(t, pa, ackingUpdate(t, pa, "pa.1", mesos.TaskRunning))
+	return s, pa
+}
