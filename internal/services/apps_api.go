@@ -38,6 +38,12 @@ func (s *Server) listApps(r *http.Request, l *leader) (any, error) {
 		}
 		ids = append(ids, id)
 	}
+	return appsJSON(l, "apps", ids, e)
+}
+
+// appsJSON answers {"<key>": [the apps ids names, in id order]}, from the apps' cached views.
+// l.mu must be held.
+func appsJSON(l *leader, key string, ids []string, e embeds) (any, error) {
 	slices.Sort(ids)
 	views := make([][]byte, len(ids))
 	size := 16
@@ -50,7 +56,7 @@ func (s *Server) listApps(r *http.Request, l *leader) (any, error) {
 		size += len(v) + 1
 	}
 	b := make([]byte, 0, size)
-	b = append(b, `{"apps":[`...)
+	b = append(b, `{"`+key+`":[`...)
 	for i, v := range views {
 		if i > 0 {
 			b = append(b, ',')
@@ -59,6 +65,22 @@ func (s *Server) listApps(r *http.Request, l *leader) (any, error) {
 	}
 	b = append(b, "]}"...)
 	return rawJSON(b), nil
+}
+
+// GET /v2/apps/{group}/* (and /v2/apps/*): every app within the group, at any depth, embedded
+// as GET /v2/apps/{id} embeds, as {"*": [...]}: Marathon's listing of a group's apps.
+func (s *Server) listGroupApps(r *http.Request, l *leader, group string) (any, error) {
+	e := parseEmbeds(r.URL.Query()["embed"], "app.", embeds{tasks: true, lastTaskFailure: true})
+	e.counts, e.deployments = true, true
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var ids []string
+	for id := range l.apps {
+		if group == "/" || strings.HasPrefix(id, group+"/") {
+			ids = append(ids, id)
+		}
+	}
+	return appsJSON(l, "*", ids, e)
 }
 
 // decodeNewApp decodes, validates and completes an app definition. pathID, when set, is the id
@@ -139,6 +161,10 @@ func (s *Server) appRoute(r *http.Request, l *leader) (any, error) {
 			id, sub = rest[:i], rest[i:]
 			break
 		}
+	}
+	if group, ok := strings.CutSuffix(id, "*"); ok && sub == "" && r.Method == http.MethodGet && strings.HasSuffix(group, "/") {
+		group, _ = marathon.CanonicalPath(group, "/")
+		return s.listGroupApps(r, l, group)
 	}
 	id, _ = marathon.CanonicalPath(id, "/")
 	if id == "/" {

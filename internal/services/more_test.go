@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -329,4 +330,35 @@ func TestEventsAndFailures(t *testing.T) {
 		i := c.WaitForServicesLeader(20 * time.Second)
 		waitRunning(t, newClient(t, c.Masters()[i].ServicesURL), "/part", 3, 30*time.Second)
 	})
+}
+
+// GET /v2/apps/{group}/* lists the apps within a group at any depth, as {"*": [...]}.
+func TestListGroupApps(t *testing.T) {
+	_, api := newServicesCluster(t, 1, 0)
+	for _, id := range []string{"/prod/web", "/prod/db/pg", "/production", "/dev/web"} {
+		api.json("POST", "/v2/apps", sleeper(id, 0), http.StatusCreated, nil)
+	}
+	for _, tt := range []struct {
+		path string
+		want []string
+	}{
+		{"/v2/apps/prod/*", []string{"/prod/db/pg", "/prod/web"}},
+		{"/v2/apps/prod/db/*", []string{"/prod/db/pg"}},
+		{"/v2/apps/*", []string{"/dev/web", "/prod/db/pg", "/prod/web", "/production"}},
+		{"/v2/apps/none/*", []string{}},
+	} {
+		var got map[string][]marathon.App
+		api.json("GET", tt.path, nil, http.StatusOK, &got)
+		ids := []string{}
+		for _, a := range got["*"] {
+			ids = append(ids, a.ID)
+			if a.Tasks == nil {
+				t.Errorf("%s: %s without its tasks embedded", tt.path, a.ID)
+			}
+		}
+		if _, ok := got["*"]; !ok || !slices.Equal(ids, tt.want) {
+			t.Errorf("GET %s = %v (keys %v), want %v", tt.path, ids, slices.Collect(maps.Keys(got)), tt.want)
+		}
+	}
+	api.json("GET", "/v2/apps/prod/web", nil, http.StatusOK, nil) // an app's own path still works
 }
