@@ -52,6 +52,7 @@ func newMasterCmd(lf *logFlags) *cobra.Command {
 	f.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "etcd peer port")
 	f.StringVar(&cfg.EtcdInitialCluster, "etcd-initial-cluster", "", "explicit etcd initial cluster (name=peerURL,...), overriding --masters")
 	f.StringVar(&cfg.EtcdName, "etcd-name", "", "this member's name in --etcd-initial-cluster")
+	f.StringVar(&cfg.EtcdLogLevel, "etcd-log-level", "error", "the embedded etcd member's log level: debug, info, warn or error (its logs join the node's, with component=etcd)")
 	f.StringSliceVar(&cfg.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of an embedded member")
 	f.UintVar(&cfg.TickMs, "etcd-heartbeat-ms", 100, "etcd raft heartbeat interval")
 	f.UintVar(&cfg.ElectionMs, "etcd-election-ms", 1000, "etcd raft election timeout")

@@ -32,6 +32,7 @@ type MasterConfig struct {
 	EtcdInitialCluster string   // "name=peerURL,..." overriding the one derived from Masters
 	EtcdName           string   // this member's name when EtcdInitialCluster is given
 	EtcdEndpoints      []string // use an external etcd instead of an embedded member
+	EtcdLogLevel       string   // the embedded member's log level (debug, info, warn, error); default error
 	TickMs, ElectionMs uint     // etcd raft timing; 0 = etcd defaults
 
 	// ServicesPort is where the services role (the Marathon-compatible framework) serves;
@@ -100,6 +101,7 @@ func (c *MasterConfig) coordConfig() (coord.Config, error) {
 		TickMs:            c.TickMs,
 		ElectionMs:        c.ElectionMs,
 		ExternalEndpoints: c.EtcdEndpoints,
+		EtcdLogLevel:      c.EtcdLogLevel,
 		Logger:            c.Logger.With("component", "coord"),
 	}
 	if c.EtcdName != "" {
