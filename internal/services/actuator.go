@@ -1,6 +1,7 @@
 package services
 
 import (
+	"slices"
 	"time"
 
 	"github.com/marina-dcos/marina/internal/client/scheduler"
@@ -11,9 +12,15 @@ import (
 
 // offerState is what the master was last told about offers.
 type offerState struct {
-	known      bool // false until the first REVIVE or SUPPRESS of a subscription
-	suppressed bool
-	revivedSeq uint64 // demand sequence at the last REVIVE
+	known      bool     // false until the first REVIVE or SUPPRESS of a subscription
+	suppressed bool     // in every role
+	revivedSeq uint64   // demand sequence at the last REVIVE
+	revived    []string // the roles revived then, sorted; the framework's others were suppressed
+}
+
+// reviveCall is a REVIVE of roles, after a SUPPRESS of the framework's other roles.
+type reviveCall struct {
+	revive, suppress []string
 }
 
 // actuate sends what the state asks of the master: kills, and REVIVE or SUPPRESS as launches
@@ -29,9 +36,10 @@ func (l *leader) actuate() {
 		if st == nil {
 			continue
 		}
-		if l.reviveFirst.Swap(false) {
-			l.revive(st)
+		if c := l.reviveFirst.Swap(nil); c != nil {
+			l.revive(st, *c)
 		}
+		l.resubscribeIfNeeded(st)
 		l.sendKills(st)
 		l.reviveOrSuppress(st)
 		if l.takeReconcile() {
@@ -82,25 +90,58 @@ func (l *leader) sendKills(st *scheduler.Stream) {
 // launches are wanted that the master was not told about: a change that queues launches then
 // has offers on their way while it is written to etcd. l.mu must be held.
 func (l *leader) reviveEarly(now time.Time) {
-	if queued, _ := l.wanted(now); !l.reviveDue(queued) {
+	roles := l.reviveRoles(now)
+	if !l.reviveDue(roles) {
 		return
 	}
-	l.offers = offerState{known: true, revivedSeq: l.demandSeq}
-	l.reviveFirst.Store(true)
+	l.offers = offerState{known: true, revivedSeq: l.demandSeq, revived: roles}
+	l.reviveFirst.Store(&reviveCall{revive: roles, suppress: without(l.subRoles, roles)})
 	l.poke()
 }
 
-// reviveDue reports whether queued launches are ones the master was not told about with a
-// REVIVE. l.mu must be held.
-func (l *leader) reviveDue(queued int) bool {
-	os := l.offers
-	return queued > 0 && (!os.known || os.suppressed || os.revivedSeq != l.demandSeq)
+// reviveRoles returns the roles to revive, sorted: those of the subscription that apps with
+// launches waiting have. Apps of a role the subscription lacks wait for the next one. l.mu must
+// be held.
+func (l *leader) reviveRoles(now time.Time) []string {
+	var out []string
+	for _, r := range l.waitingRoles(now) {
+		if containsSorted(l.subRoles, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
-// revive sends REVIVE; when it fails, the offer state is forgotten so that it is sent again.
-func (l *leader) revive(st *scheduler.Stream) {
+// reviveDue reports whether launches wait in roles (reviveRoles) that the master was not told
+// about with a REVIVE. l.mu must be held.
+func (l *leader) reviveDue(roles []string) bool {
+	os := l.offers
+	return len(roles) > 0 && (!os.known || os.suppressed || os.revivedSeq != l.demandSeq || !slices.Equal(os.revived, roles))
+}
+
+// without returns the roles of all (sorted) that are not in drop (sorted).
+func without(all, drop []string) []string {
+	var out []string
+	for _, r := range all {
+		if !containsSorted(drop, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// revive suppresses the roles with nothing to launch and revives the others; when it fails, the
+// offer state is forgotten so that it is sent again.
+func (l *leader) revive(st *scheduler.Stream, c reviveCall) {
 	l.s.metrics.revives.Inc()
-	if err := st.Revive(l.ctx); err != nil {
+	var err error
+	if len(c.suppress) > 0 {
+		err = st.Suppress(l.ctx, c.suppress...)
+	}
+	if err == nil {
+		err = st.Revive(l.ctx, c.revive...)
+	}
+	if err != nil {
 		l.log.Warn("revive failed", "err", err)
 		l.mu.Lock()
 		l.offers = offerState{}
@@ -111,23 +152,23 @@ func (l *leader) revive(st *scheduler.Stream) {
 func (l *leader) reviveOrSuppress(st *scheduler.Stream) {
 	now := l.s.now()
 	l.mu.Lock()
-	queued, _ := l.wanted(now)
-	seq := l.demandSeq
+	roles := l.reviveRoles(now)
 	os := l.offers
-	var call string
+	var call *reviveCall
+	suppress := false
 	switch {
-	case l.reviveDue(queued):
-		call = "revive"
-		l.offers = offerState{known: true, revivedSeq: seq}
-	case queued == 0 && (!os.known || !os.suppressed):
-		call = "suppress"
+	case l.reviveDue(roles):
+		call = &reviveCall{revive: roles, suppress: without(l.subRoles, roles)}
+		l.offers = offerState{known: true, revivedSeq: l.demandSeq, revived: roles}
+	case len(roles) == 0 && (!os.known || !os.suppressed):
+		suppress = true
 		l.offers = offerState{known: true, suppressed: true, revivedSeq: os.revivedSeq}
 	}
 	l.mu.Unlock()
-	switch call {
-	case "revive":
-		l.revive(st)
-	case "suppress":
+	switch {
+	case call != nil:
+		l.revive(st, *call)
+	case suppress:
 		if err := st.Suppress(l.ctx); err != nil {
 			l.log.Warn("suppress failed", "err", err)
 			l.mu.Lock()

@@ -48,7 +48,7 @@ func hostname(appID string) string {
 
 // demandOf returns what one instance of an app needs from an offer.
 func demandOf(s *marathon.App) demand {
-	d := demand{CPUs: s.CPUs, Mem: s.Mem, Disk: s.Disk, GPUs: float64(s.GPUs), RequirePorts: s.RequirePorts}
+	d := demand{Role: appRole(s), CPUs: s.CPUs, Mem: s.Mem, Disk: s.Disk, GPUs: float64(s.GPUs), RequirePorts: s.RequirePorts}
 	for _, pd := range hostPorts(s) {
 		d.Ports = append(d.Ports, pd.Port)
 	}
@@ -163,7 +163,8 @@ func servicePorts(s *marathon.App) []int {
 	return out
 }
 
-// buildTask returns the TaskInfo of an instance placed on an offer.
+// buildTask returns the TaskInfo of an instance placed on an offer; its resources carry the
+// offer's allocation role, the instance's.
 func buildTask(s *marathon.App, in *instance, o mesos.Offer) mesos.TaskInfo {
 	res := mesos.Resources{mesos.ScalarResource("cpus", s.CPUs), mesos.ScalarResource("mem", s.Mem)}
 	if s.Disk > 0 {
@@ -184,7 +185,7 @@ func buildTask(s *marathon.App, in *instance, o mesos.Offer) mesos.TaskInfo {
 		Name:      name,
 		TaskID:    mesos.ID{Value: in.TaskID},
 		AgentID:   o.AgentID,
-		Resources: res,
+		Resources: res.WithAllocationRole(in.role()),
 		Command:   command(s, in),
 		Discovery: discovery(s, in, name),
 	}

@@ -2,9 +2,11 @@ package services
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -44,11 +46,15 @@ type leader struct {
 	strays           map[string]string  // tasks of ours we do not know: task id -> agent id, to kill
 	killing          map[*instance]bool // indexed instances being killed (Kill set), so that sending kills scans only them
 
-	client *scheduler.Client
+	subRoles []string // the roles of the current subscription, sorted. Guarded by mu.
+
+	http   *http.Client // the scheduler clients', one for the term
 	stream atomic.Pointer[scheduler.Stream]
 	kick   chan struct{} // wakes the actuator
+	// resub asks serve to end the subscription it serves, to subscribe again with new roles.
+	resub chan *scheduler.Stream
 	// reviveFirst has the actuator REVIVE before anything else at its next wake-up (reviveEarly).
-	reviveFirst atomic.Bool
+	reviveFirst atomic.Pointer[reviveCall]
 	wg          sync.WaitGroup
 }
 
@@ -69,6 +75,8 @@ func newLeader(s *Server, term coord.Term, snap *snapshot) *leader {
 		strays:      map[string]string{},
 		killing:     map[*instance]bool{},
 		kick:        make(chan struct{}, 1),
+		resub:       make(chan *scheduler.Stream, 1),
+		http:        schedulerHTTP(s.cfg.ClientTLS),
 	}
 	for _, in := range l.instances {
 		l.index(in)
@@ -79,12 +87,28 @@ func newLeader(s *Server, term coord.Term, snap *snapshot) *leader {
 			l.lastVersion = t
 		}
 	}
-	info := s.frameworkInfo()
-	l.client = scheduler.New(scheduler.Config{Masters: s.cfg.Masters, Framework: info, AuthToken: s.cfg.AuthToken, TLSConfig: s.cfg.ClientTLS})
-	if l.frameworkID != "" {
-		l.client.SetFrameworkID(l.frameworkID)
-	}
 	return l
+}
+
+// schedulerHTTP returns the HTTP client of the term's subscriptions: no redirects followed (the
+// scheduler client follows a master's to its leader itself), tlsCfg verifying https masters.
+func schedulerHTTP(tlsCfg *tls.Config) *http.Client {
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if tlsCfg != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsCfg
+		hc.Transport = tr
+	}
+	return hc
+}
+
+// newClient returns a scheduler client subscribing in roles, as the framework id when known.
+func (l *leader) newClient(roles []string, frameworkID string) *scheduler.Client {
+	info := l.s.frameworkInfo()
+	info.Roles = roles
+	c := scheduler.New(scheduler.Config{Masters: l.s.cfg.Masters, Framework: info, AuthToken: l.s.cfg.AuthToken, HTTPClient: l.http})
+	c.SetFrameworkID(frameworkID)
+	return c
 }
 
 // indexDeployments rebuilds deployOf from the deployments, forgetting those without a plan

@@ -22,6 +22,7 @@ type instance struct {
 	Host          string            `json:"host"`
 	Attributes    map[string]string `json:"attributes,omitempty"` // the agent's, for constraints
 	Ports         []int             `json:"ports,omitempty"`
+	Role          string            `json:"role,omitempty"` // the role its task runs under; "" for "*"
 	State         mesos.TaskState   `json:"state"`
 	IPAddresses   []ipAddress       `json:"ipAddresses,omitempty"`
 	StagedAt      time.Time         `json:"stagedAt"`

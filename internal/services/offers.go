@@ -13,7 +13,10 @@ import (
 // Refusal filters sent with declines, in seconds.
 const (
 	refuseIdle     = 120.0 // nothing to launch: do not offer this agent again soon (REVIVE clears it)
-	refuseUnfitted = 5.0   // launches wait but none fit this agent
+	refuseUnfitted = 5.0   // launches of the offer's role wait but none fit this agent
+	// refuseOtherRole: launches wait, of other roles only. A master may filter the agent for
+	// every role of the framework, so the filter is short; the offer's role is suppressed soon.
+	refuseOtherRole = 1.0
 )
 
 // handleOffers places waiting instances on offers, several per offer when they fit, spreading
@@ -46,24 +49,28 @@ func (l *leader) handleOffers(st *scheduler.Stream, offers []mesos.Offer) error 
 		}
 	}
 	queued, _ := l.wanted(now)
+	waiting := l.waitingRoles(now)
 	l.mu.Unlock()
 	if err != nil {
 		l.declineAll(st, offers, refuseUnfitted)
 		return err
 	}
 
-	refuse := refuseIdle
-	if queued > 0 {
-		refuse = refuseUnfitted
-	}
-	var unused []mesos.ID
+	unused := map[float64][]mesos.ID{} // by refusal filter
 	var used []int
-	for i := range offers {
-		if len(launches[i]) == 0 {
-			unused = append(unused, offers[i].ID)
-		} else {
+	for i, o := range offers {
+		if len(launches[i]) > 0 {
 			used = append(used, i)
+			continue
 		}
+		refuse := refuseIdle
+		switch {
+		case containsSorted(waiting, offerRole(o)):
+			refuse = refuseUnfitted
+		case queued > 0:
+			refuse = refuseOtherRole
+		}
+		unused[refuse] = append(unused[refuse], o.ID)
 	}
 	l.parallel(len(used), func(k int) {
 		i := used[k]
@@ -77,14 +84,14 @@ func (l *leader) handleOffers(st *scheduler.Stream, offers []mesos.Offer) error 
 		}
 		l.s.metrics.launched.Add(float64(len(launches[i])))
 	})
-	if len(unused) > 0 {
-		if err := st.Decline(l.ctx, unused, &mesos.Filters{RefuseSeconds: new(refuse)}); err != nil {
+	for refuse, ids := range unused {
+		if err := st.Decline(l.ctx, ids, &mesos.Filters{RefuseSeconds: new(refuse)}); err != nil {
 			l.log.Warn("decline", "err", err)
 		}
-		l.s.metrics.declined.Add(float64(len(unused)))
+		l.s.metrics.declined.Add(float64(len(ids)))
 	}
-	if queued == 0 {
-		l.poke() // suppress
+	if queued == 0 || len(used) > 0 || len(unused[refuseOtherRole]) > 0 {
+		l.poke() // suppress the roles left with nothing to launch
 	}
 	return nil
 }
@@ -152,6 +159,7 @@ func (l *leader) match(offers []mesos.Offer, now time.Time) ([][]mesos.TaskInfo,
 					Version:       a.spec.Version,
 					ConfigVersion: a.configVersion(),
 					AgentID:       s.AgentID,
+					Role:          s.Role,
 					Host:          s.Hostname,
 					Attributes:    s.Attributes,
 					Ports:         ports,

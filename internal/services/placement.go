@@ -13,6 +13,7 @@ import (
 
 // offerSpace is what is left of one offer while instances are placed on it.
 type offerSpace struct {
+	Role       string // the role the offer is allocated to
 	AgentID    string
 	Hostname   string
 	Attributes map[string]string // flattened agent attributes
@@ -28,6 +29,7 @@ func newOfferSpace(o mesos.Offer) *offerSpace {
 		attrs[a.Name] = a.String()
 	}
 	return &offerSpace{
+		Role:       offerRole(o),
 		AgentID:    o.AgentID.Value,
 		Hostname:   o.Hostname,
 		Attributes: attrs,
@@ -41,6 +43,7 @@ func newOfferSpace(o mesos.Offer) *offerSpace {
 
 // demand is what one instance of an app needs.
 type demand struct {
+	Role         string // the offers' role it may use
 	CPUs, Mem    float64
 	Disk, GPUs   float64
 	Ports        []int // one per port definition; 0 asks for any port
@@ -57,9 +60,13 @@ type placed struct {
 // epsilon absorbs float rounding in resource comparisons (Mesos keeps three decimals).
 const epsilon = 1e-6
 
-// fit reserves one instance of d in s when it fits and the constraints allow it, given the
-// instances already placed, and returns the host ports it got. s is left untouched otherwise.
+// fit reserves one instance of d in s when the offer is of d's role, it fits and the constraints
+// allow it, given the instances already placed, and returns the host ports it got. s is left
+// untouched otherwise.
 func fit(s *offerSpace, d demand, others []placed) ([]int, bool) {
+	if s.Role != d.Role {
+		return nil, false
+	}
 	if s.CPUs+epsilon < d.CPUs || s.Mem+epsilon < d.Mem || s.Disk+epsilon < d.Disk || s.GPUs+epsilon < d.GPUs {
 		return nil, false
 	}
@@ -80,22 +87,25 @@ func fit(s *offerSpace, d demand, others []placed) ([]int, bool) {
 
 // Why an offer cannot take an instance, as Marathon's queue names it, in the order Marathon
 // checks.
-var rejectReasons = []string{"UnfulfilledConstraint", "InsufficientCpus", "InsufficientMemory", "InsufficientDisk", "InsufficientGpus", "InsufficientPorts"}
+var rejectReasons = []string{"UnfulfilledRole", "UnfulfilledConstraint", "InsufficientCpus", "InsufficientMemory", "InsufficientDisk", "InsufficientGpus", "InsufficientPorts"}
 
 // unfit returns every reason why one instance of d does not fit s, in rejectReasons' order;
 // none when it fits.
 func unfit(s *offerSpace, d demand, others []placed) []string {
 	var out []string
-	if !meetsConstraints(s, d.Constraints, others) {
+	if s.Role != d.Role {
 		out = append(out, rejectReasons[0])
+	}
+	if !meetsConstraints(s, d.Constraints, others) {
+		out = append(out, rejectReasons[1])
 	}
 	for i, lack := range []bool{s.CPUs+epsilon < d.CPUs, s.Mem+epsilon < d.Mem, s.Disk+epsilon < d.Disk, s.GPUs+epsilon < d.GPUs} {
 		if lack {
-			out = append(out, rejectReasons[1+i])
+			out = append(out, rejectReasons[2+i])
 		}
 	}
 	if _, _, ok := pickPorts(s.Ports, d.Ports, d.RequirePorts); !ok {
-		out = append(out, rejectReasons[5])
+		out = append(out, rejectReasons[6])
 	}
 	return out
 }

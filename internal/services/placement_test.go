@@ -185,7 +185,7 @@ func TestDockerAppsNeedADockerAgent(t *testing.T) {
 		{map[string]string{}, false},
 		{map[string]string{"docker": "true"}, true},
 	} {
-		s := &offerSpace{CPUs: 1, Mem: 64, Attributes: tt.attrs}
+		s := &offerSpace{Role: "*", CPUs: 1, Mem: 64, Attributes: tt.attrs}
 		if _, ok := fit(s, d, nil); ok != tt.fits {
 			t.Errorf("docker app on an agent with attributes %v: fits %v, want %v", tt.attrs, ok, tt.fits)
 		}

@@ -2,10 +2,13 @@ package services
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/marina-dcos/marina/internal/api/marathon"
+	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
 // Roles of apps, as Marathon 1.9 has them: an app's role is the Mesos role its tasks are meant
@@ -99,4 +102,85 @@ func (l *leader) settleGroupRoles(tree *marathon.Group, c appChange) error {
 		return nil
 	}
 	return walk(tree, "")
+}
+
+// Launching under roles. The framework subscribes as MULTI_ROLE with the default role and every
+// role its apps have; each app is placed only on offers allocated to its role, and its tasks'
+// resources carry that allocation role. An app given a role the subscription lacks has the
+// leader subscribe again with it; roles no app has any longer are dropped then, but never one a
+// live task still runs under.
+
+// appRole returns the role spec's tasks run under: the default role for an app stored without
+// one.
+func appRole(spec *marathon.App) string {
+	if spec == nil || spec.Role == "" {
+		return defaultRole
+	}
+	return spec.Role
+}
+
+// role returns the role the instance's task runs under: the default role for instances
+// launched before tasks ran under their app's role.
+func (in *instance) role() string {
+	if in.Role == "" {
+		return defaultRole
+	}
+	return in.Role
+}
+
+// offerRole returns the role an offer is allocated to: its allocation info, else its
+// resources', else the default role (a master without MULTI_ROLE support).
+func offerRole(o mesos.Offer) string {
+	if o.AllocationInfo != nil && o.AllocationInfo.Role != "" {
+		return o.AllocationInfo.Role
+	}
+	for _, r := range o.Resources {
+		if r.AllocationInfo != nil && r.AllocationInfo.Role != "" {
+			return r.AllocationInfo.Role
+		}
+	}
+	return defaultRole
+}
+
+// frameworkRoles returns the roles to subscribe with, sorted: the default role, every app's,
+// and every live instance's. l.mu must be held.
+func (l *leader) frameworkRoles() []string {
+	set := map[string]bool{defaultRole: true}
+	for _, a := range l.apps {
+		set[appRole(a.spec)] = true
+	}
+	for _, in := range l.instances {
+		if !in.State.Terminal() {
+			set[in.role()] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// missingRole returns a role some app has that the subscription (roles, sorted) lacks, or "".
+// l.mu must be held.
+func (l *leader) missingRole(roles []string) string {
+	for _, a := range l.apps {
+		if r := appRole(a.spec); !containsSorted(roles, r) {
+			return r
+		}
+	}
+	return ""
+}
+
+// waitingRoles returns the roles of the apps with launches waiting and ready, sorted. l.mu must
+// be held.
+func (l *leader) waitingRoles(now time.Time) []string {
+	set := map[string]bool{}
+	for _, a := range l.apps {
+		if a.queued > 0 && a.backoff.ready(now) {
+			set[appRole(a.spec)] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+func containsSorted(s []string, v string) bool {
+	_, ok := slices.BinarySearch(s, v)
+	return ok
 }

@@ -32,7 +32,10 @@ func (l *leader) subscribeLoop() {
 			}
 			continue
 		}
-		st, err := l.client.Subscribe(l.ctx)
+		l.mu.RLock()
+		roles, id := l.frameworkRoles(), l.frameworkID
+		l.mu.RUnlock()
+		st, err := l.newClient(roles, id).Subscribe(l.ctx)
 		if err != nil {
 			if l.ctx.Err() != nil {
 				return
@@ -45,7 +48,7 @@ func (l *leader) subscribeLoop() {
 			continue
 		}
 		wait = 100 * time.Millisecond
-		if err := l.subscribed(st); err != nil {
+		if err := l.subscribed(st, roles); err != nil {
 			l.log.Warn("recording the subscription failed", "err", err)
 			closeStream(st)
 			if !sleepCtx(l.ctx, wait) {
@@ -53,9 +56,12 @@ func (l *leader) subscribeLoop() {
 			}
 			continue
 		}
-		l.serve(st)
+		resubscribe := l.serve(st)
 		l.stream.Store(nil)
 		closeStream(st)
+		if resubscribe {
+			continue // at once, with the roles the apps have now
+		}
 		l.s.metrics.subscribed.Set(0)
 		l.s.hub.publish(newEvent(evDisconnected, marathon.SchedulerEvent{
 			EventMeta: marathon.EventMeta{EventType: evDisconnected, Timestamp: timestamp(l.s.now())}, Master: st.Leader(),
@@ -63,6 +69,23 @@ func (l *leader) subscribeLoop() {
 		if l.ctx.Err() == nil {
 			l.log.Info("subscription ended; subscribing again", "err", st.Err())
 		}
+	}
+}
+
+// resubscribeIfNeeded has serve end the subscription st when an app has a role it lacks, so
+// that the framework subscribes again with it (Mesos lets a MULTI_ROLE framework change its
+// roles on re-subscription).
+func (l *leader) resubscribeIfNeeded(st *scheduler.Stream) {
+	l.mu.RLock()
+	role := l.missingRole(l.subRoles)
+	l.mu.RUnlock()
+	if role == "" {
+		return
+	}
+	select {
+	case l.resub <- st:
+		l.log.Info("an app has a role the framework lacks; subscribing again", "role", role)
+	default:
 	}
 }
 
@@ -79,8 +102,9 @@ func (l *leader) checkLeader() error {
 	return nil
 }
 
-// subscribed persists a new framework id and starts reconciliation.
-func (l *leader) subscribed(st *scheduler.Stream) error {
+// subscribed persists a new framework id and starts reconciliation; roles are the
+// subscription's.
+func (l *leader) subscribed(st *scheduler.Stream, roles []string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	typ := evReregistered
@@ -104,16 +128,18 @@ func (l *leader) subscribed(st *scheduler.Stream) error {
 	}
 	l.offers = offerState{}
 	l.reconcilePending = true
+	l.subRoles = roles
 	l.stream.Store(st)
 	l.s.metrics.subscribed.Set(1)
-	l.log.Info("subscribed to the master", "framework_id", st.FrameworkID(), "master", st.Leader())
+	l.log.Info("subscribed to the master", "framework_id", st.FrameworkID(), "master", st.Leader(), "roles", roles)
 	l.poke()
 	return nil
 }
 
-// serve handles a subscription's events until it ends. Events that arrive together are handled
-// as one batch: one etcd transaction and then the acknowledgements.
-func (l *leader) serve(st *scheduler.Stream) {
+// serve handles a subscription's events until it ends; it reports whether it ended to subscribe
+// again with new roles (resubscribe). Events that arrive together are handled as one batch:
+// one etcd transaction and then the acknowledgements.
+func (l *leader) serve(st *scheduler.Stream) bool {
 	heartbeat := 15 * time.Second
 	timer := time.NewTimer(3 * heartbeat)
 	defer timer.Stop()
@@ -122,13 +148,19 @@ func (l *leader) serve(st *scheduler.Stream) {
 		var batch []mesos.Event
 		select {
 		case <-l.ctx.Done():
-			return
+			return false
 		case <-timer.C:
 			l.log.Warn("no event from the master for three heartbeats; subscribing again")
-			return
+			return false
+		case s := <-l.resub:
+			if s == st {
+				return true
+			}
+			l.poke() // a request meant for an earlier subscription: look again
+			continue
 		case ev, ok := <-st.Events:
 			if !ok {
-				return
+				return false
 			}
 			batch = append(batch, ev)
 		}
@@ -152,13 +184,13 @@ func (l *leader) serve(st *scheduler.Stream) {
 		timer.Reset(3 * heartbeat)
 		if err := l.handle(st, batch); err != nil {
 			if errors.Is(err, errResubscribe) {
-				return
+				return false
 			}
 			if !errors.Is(err, errNotLeader) {
 				l.log.Warn("handling master events", "err", err)
 			}
 			if l.ctx.Err() != nil {
-				return
+				return false
 			}
 		}
 	}
@@ -235,7 +267,6 @@ func (l *leader) forgetFramework() {
 		return
 	}
 	l.frameworkID = ""
-	l.client.SetFrameworkID("")
 }
 
 // housekeeping runs the timed work: unreachable instances turning inactive or expunged,

@@ -269,7 +269,8 @@ func (s *Server) lead(term coord.Term) {
 	s.log.Info("services leadership ended")
 }
 
-// frameworkInfo is how the services role registers with the master.
+// frameworkInfo is how the services role registers with the master: a MULTI_ROLE framework, its
+// roles filled in for each subscription (frameworkRoles).
 func (s *Server) frameworkInfo() mesos.FrameworkInfo {
 	host := s.cfg.Hostname
 	if host == "" {
@@ -282,7 +283,7 @@ func (s *Server) frameworkInfo() mesos.FrameworkInfo {
 		Checkpoint:      new(true),
 		Hostname:        host,
 		WebuiURL:        s.url,
-		Capabilities:    []mesos.FrameworkCapability{{Type: mesos.CapabilityPartitionAware}},
+		Capabilities:    []mesos.FrameworkCapability{{Type: mesos.CapabilityPartitionAware}, {Type: mesos.CapabilityMultiRole}},
 	}
 }
 

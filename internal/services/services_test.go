@@ -152,7 +152,7 @@ func TestApps(t *testing.T) {
 				if sum.UnusedOffersCount == 0 || len(sum.RejectSummaryLastOffers) == 0 || len(item.LastUnusedOffers) == 0 {
 					return fmt.Errorf("no unused offers yet: %+v", item)
 				}
-				if r := sum.RejectSummaryLastOffers[0]; r.Reason != "UnfulfilledConstraint" || r.Declined == 0 {
+				if r := sum.RejectSummaryLastOffers[1]; r.Reason != "UnfulfilledConstraint" || r.Declined == 0 {
 					return fmt.Errorf("reject summary %+v", sum.RejectSummaryLastOffers)
 				}
 				if u := item.LastUnusedOffers[0]; !slices.Equal(u.Reason, []string{"UnfulfilledConstraint"}) || u.Offer.Hostname == "" {

@@ -131,7 +131,7 @@ func (in *instance) task(spec *marathon.App) marathon.Task {
 		StagedAt:    timestamp(in.StagedAt),
 		Version:     in.Version,
 		SlaveID:     in.AgentID,
-		Role:        "*",
+		Role:        in.role(),
 	}
 	if t.Ports == nil {
 		t.Ports = []int{}
