@@ -93,7 +93,7 @@ func (m *Master) accept(st *leaderState, f *framework, acc *mesos.Accept, now ti
 	}
 	if !available.IsEmpty() {
 		st.alloc.Recover(a.id, f.id, available.WithAllocationRole(role))
-		m.filter(st, f, a.id, refuseDuration(acc.Filters), now)
+		m.filter(st, f, role, a.id, refuseDuration(acc.Filters), now)
 	}
 	m.triggerAllocation(st)
 }

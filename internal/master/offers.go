@@ -203,13 +203,13 @@ func refuseDuration(f *mesos.Filters) time.Duration {
 	return time.Duration(s * float64(time.Second))
 }
 
-// filter stops offers of the agent to the framework for d, and wakes the allocator when the
+// filter stops offers of the agent to the framework in role for d, and wakes the allocator when the
 // filter expires.
-func (m *Master) filter(st *leaderState, f *framework, agentID string, d time.Duration, now time.Time) {
+func (m *Master) filter(st *leaderState, f *framework, role, agentID string, d time.Duration, now time.Time) {
 	if d <= 0 {
 		return
 	}
-	st.alloc.Filter(f.id, agentID, now.Add(d))
+	st.alloc.Filter(f.id, role, agentID, now.Add(d))
 	// Wake up no earlier than the filter expires (rounded up to batch nearby expiries).
 	const grain = 10 * time.Millisecond
 	m.wakeAt(st, time.Now().Add(d).Truncate(grain).Add(grain))
@@ -226,7 +226,7 @@ func (m *Master) decline(st *leaderState, f *framework, d *mesos.Decline, now ti
 			continue
 		}
 		m.removeOffer(st, o, true)
-		m.filter(st, f, o.agentID, refuse, now)
+		m.filter(st, f, o.role, o.agentID, refuse, now)
 	}
 	m.triggerAllocation(st)
 }

@@ -14,9 +14,6 @@ import (
 const (
 	refuseIdle     = 120.0 // nothing to launch: do not offer this agent again soon (REVIVE clears it)
 	refuseUnfitted = 5.0   // launches of the offer's role wait but none fit this agent
-	// refuseOtherRole: launches wait, of other roles only. A master may filter the agent for
-	// every role of the framework, so the filter is short; the offer's role is suppressed soon.
-	refuseOtherRole = 1.0
 )
 
 // handleOffers places waiting instances on offers, several per offer when they fit, spreading
@@ -57,18 +54,19 @@ func (l *leader) handleOffers(st *scheduler.Stream, offers []mesos.Offer) error 
 	}
 
 	unused := map[float64][]mesos.ID{} // by refusal filter
+	idleRole := false                  // an offer came in a role with nothing waiting
 	var used []int
 	for i, o := range offers {
 		if len(launches[i]) > 0 {
 			used = append(used, i)
 			continue
 		}
+		// Filters hold the agent back in the offer's role only (REVIVE of the role clears them).
 		refuse := refuseIdle
-		switch {
-		case containsSorted(waiting, offerRole(o)):
+		if containsSorted(waiting, offerRole(o)) {
 			refuse = refuseUnfitted
-		case queued > 0:
-			refuse = refuseOtherRole
+		} else {
+			idleRole = true
 		}
 		unused[refuse] = append(unused[refuse], o.ID)
 	}
@@ -90,7 +88,7 @@ func (l *leader) handleOffers(st *scheduler.Stream, offers []mesos.Offer) error 
 		}
 		l.s.metrics.declined.Add(float64(len(ids)))
 	}
-	if queued == 0 || len(used) > 0 || len(unused[refuseOtherRole]) > 0 {
+	if queued == 0 || len(used) > 0 || idleRole {
 		l.poke() // suppress the roles left with nothing to launch
 	}
 	return nil

@@ -80,10 +80,14 @@ type framework struct {
 	active     bool
 	roles      []string
 	suppressed map[string]bool
-	filters    map[string]time.Time // agent ID -> no offers before this time
-	clients    map[string]*client   // by role name
+	filters    map[filterKey]time.Time // no offers of the agent in the role before this time
+	clients    map[string]*client      // by role name
 	usage      vec
 }
+
+// filterKey names what an offer filter holds back: an agent's offers in one of the framework's
+// roles, as Mesos keeps filters per role.
+type filterKey struct{ role, agent string }
 
 type role struct {
 	name    string
@@ -125,13 +129,15 @@ func (ag *agent) allocatable() bool {
 	return free[0] >= 10 || free[1] >= 32_000
 }
 
-// filtered reports whether fw must not be offered the agent at now, forgetting an expired filter.
-func (fw *framework) filtered(agentID string, now time.Time) bool {
-	until, ok := fw.filters[agentID]
+// filtered reports whether c's framework must not be offered the agent in c's role at now,
+// forgetting an expired filter.
+func (c *client) filtered(agentID string, now time.Time) bool {
+	k := filterKey{c.role.name, agentID}
+	until, ok := c.fw.filters[k]
 	if ok && now.Before(until) {
 		return true
 	}
-	delete(fw.filters, agentID)
+	delete(c.fw.filters, k)
 	return false
 }
 
@@ -168,7 +174,7 @@ func (a *Allocator) account(c *client, d vec) {
 func (a *Allocator) framework(id string) *framework {
 	fw := a.frameworks[id]
 	if fw == nil {
-		fw = &framework{id: id, suppressed: map[string]bool{}, filters: map[string]time.Time{}, clients: map[string]*client{}}
+		fw = &framework{id: id, suppressed: map[string]bool{}, filters: map[filterKey]time.Time{}, clients: map[string]*client{}}
 		a.frameworks[id] = fw
 	}
 	return fw

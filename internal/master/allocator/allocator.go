@@ -76,7 +76,7 @@ func (a *Allocator) RemoveAgent(agentID string) {
 	i, _ := slices.BinarySearchFunc(a.sorted, agentID, compareAgents)
 	a.sorted = slices.Delete(a.sorted, i, i+1)
 	for _, fw := range a.frameworks {
-		delete(fw.filters, agentID)
+		maps.DeleteFunc(fw.filters, func(k filterKey, _ time.Time) bool { return k.agent == agentID })
 	}
 }
 
@@ -220,10 +220,11 @@ func (a *Allocator) holders(ag *agent, fw *framework, role string) []*client {
 	return cs
 }
 
-// Filter stops offers of the agent to the framework before until.
-func (a *Allocator) Filter(frameworkID, agentID string, until time.Time) {
-	if fw := a.frameworks[frameworkID]; fw != nil && until.After(fw.filters[agentID]) {
-		fw.filters[agentID] = until
+// Filter stops offers of the agent to the framework in role before until.
+func (a *Allocator) Filter(frameworkID, role, agentID string, until time.Time) {
+	k := filterKey{role, agentID}
+	if fw := a.frameworks[frameworkID]; fw != nil && until.After(fw.filters[k]) {
+		fw.filters[k] = until
 	}
 }
 
@@ -241,8 +242,8 @@ func (a *Allocator) Suppress(frameworkID string, roles []string) {
 	}
 }
 
-// Revive resumes offers to the framework in roles (all its roles when empty) and clears all
-// its filters.
+// Revive resumes offers to the framework in roles (all its roles when empty) and clears its
+// filters in those roles.
 func (a *Allocator) Revive(frameworkID string, roles []string) {
 	fw := a.frameworks[frameworkID]
 	if fw == nil {
@@ -250,11 +251,13 @@ func (a *Allocator) Revive(frameworkID string, roles []string) {
 	}
 	if len(roles) == 0 {
 		clear(fw.suppressed)
+		clear(fw.filters)
+		return
 	}
 	for _, name := range roles {
 		delete(fw.suppressed, name)
 	}
-	clear(fw.filters)
+	maps.DeleteFunc(fw.filters, func(k filterKey, _ time.Time) bool { return slices.Contains(roles, k.role) })
 }
 
 // Free returns the agent's resources not allocated to any framework.

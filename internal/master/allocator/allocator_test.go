@@ -164,9 +164,9 @@ func TestFilters(t *testing.T) {
 	a := cluster(t, Options{}, 1, "cpus:1;mem:1024")
 	a.AddFramework("f1", nil, nil)
 	a.AddFramework("f2", nil, nil)
-	a.Filter("f1", "a0", t0.Add(5*time.Second))
-	a.Filter("f2", "a0", t0.Add(10*time.Second))
-	a.Filter("f1", "a0", t0.Add(time.Second)) // an earlier filter does not shorten a later one
+	a.Filter("f1", "*", "a0", t0.Add(5*time.Second))
+	a.Filter("f2", "*", "a0", t0.Add(10*time.Second))
+	a.Filter("f1", "*", "a0", t0.Add(time.Second)) // an earlier filter does not shorten a later one
 	steps := []struct {
 		at   time.Duration
 		want map[string]int
@@ -186,10 +186,35 @@ func TestFilters(t *testing.T) {
 		t.Errorf("f2 still filtered: offers = %v", got)
 	}
 	a.Recover("a0", "f1", a.Total("a0"))
-	a.Filter("f1", "a0", t0.Add(time.Hour))
+	a.Filter("f1", "*", "a0", t0.Add(time.Hour))
 	if got := count(a.Run(t0.Add(10 * time.Second))); !reflect.DeepEqual(got, map[string]int{"f2/*": 1}) {
 		t.Errorf("after f2's filter expired: offers = %v", got)
 	}
+}
+
+// Filters hold an agent back in one role of a framework, and REVIVE clears those of the roles
+// it names (all of them when it names none), as in Mesos.
+func TestFiltersPerRole(t *testing.T) {
+	a := cluster(t, Options{}, 1, "cpus:1;mem:1024")
+	a.AddFramework("f1", []string{"x", "y"}, nil)
+	run := func(want map[string]int) {
+		t.Helper()
+		if got := count(a.Run(t0)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("offers = %v, want %v", got, want)
+		}
+		if len(want) > 0 {
+			a.Recover("a0", "f1", a.Total("a0"))
+		}
+	}
+	a.Filter("f1", "x", "a0", t0.Add(time.Hour))
+	run(map[string]int{"f1/y": 1})
+	a.Filter("f1", "y", "a0", t0.Add(time.Hour))
+	run(map[string]int{})
+	a.Revive("f1", []string{"y"})
+	run(map[string]int{"f1/y": 1})
+	a.Filter("f1", "y", "a0", t0.Add(time.Hour))
+	a.Revive("f1", nil)
+	run(map[string]int{"f1/x": 1})
 }
 
 func TestSuppressRevive(t *testing.T) {
@@ -203,7 +228,7 @@ func TestSuppressRevive(t *testing.T) {
 	if got := a.Run(t0); len(got) != 0 {
 		t.Fatalf("all roles suppressed: offers = %v", got)
 	}
-	a.Filter("f1", "a0", t0.Add(time.Hour))
+	a.Filter("f1", "*", "a0", t0.Add(time.Hour))
 	a.Revive("f1", []string{"y"})
 	if got := count(a.Run(t0)); !reflect.DeepEqual(got, map[string]int{"f1/y": 2}) {
 		t.Fatalf("revived y, filter cleared: offers = %v", got)
@@ -253,7 +278,7 @@ func TestRecoverAfterDecline(t *testing.T) {
 	// f1 launches a task with part of the offer and declines the rest.
 	task := res(t, "cpus:1;mem:512;ports:[31000-31000]")
 	a.Recover("a0", "f1", offers[0].Resources.Subtract(task).WithAllocationRole("*"))
-	a.Filter("f1", "a0", t0.Add(5*time.Second))
+	a.Filter("f1", "*", "a0", t0.Add(5*time.Second))
 	if got, want := a.Used("a0"), task; !got.Equal(want) {
 		t.Fatalf("used = %v, want %v", got, want)
 	}
@@ -299,10 +324,10 @@ func TestRemove(t *testing.T) {
 	if a.DominantShare("f1") != 0.5 || a.DominantShare("f2") != 0.5 {
 		t.Fatalf("shares %v, %v", a.DominantShare("f1"), a.DominantShare("f2"))
 	}
-	a.Filter("f2", "a0", t0.Add(time.Hour))
+	a.Filter("f2", "x", "a0", t0.Add(time.Hour))
 	a.RemoveAgent("a0")
 	checkInvariants(t, a, true)
-	if _, ok := a.frameworks["f2"].filters["a0"]; ok {
+	if _, ok := a.frameworks["f2"].filters[filterKey{"x", "a0"}]; ok {
 		t.Error("filter of a removed agent kept")
 	}
 	if a.Free("a0") != nil || a.Total("a0") != nil || a.Used("a0") != nil {

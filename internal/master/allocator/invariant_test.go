@@ -207,7 +207,7 @@ func randomOperations(t *testing.T, seed uint64, steps int) {
 			op = "decline"
 			if h, ok := takeOne(&offers); ok {
 				take(h)
-				a.Filter(h.frameworkID, h.agentID, now.Add(time.Duration(rnd.IntN(5))*time.Second))
+				a.Filter(h.frameworkID, pick("r", 4), h.agentID, now.Add(time.Duration(rnd.IntN(5))*time.Second))
 			}
 		case 9:
 			op = "accept"
@@ -236,7 +236,7 @@ func randomOperations(t *testing.T, seed uint64, steps int) {
 			a.Revive(pick("f", 5), roles())
 		case 13:
 			op = "filter"
-			a.Filter(pick("f", 5), pick("a", 8), now.Add(time.Duration(rnd.IntN(10))*time.Second))
+			a.Filter(pick("f", 5), pick("r", 4), pick("a", 8), now.Add(time.Duration(rnd.IntN(10))*time.Second))
 		}
 		checkInvariants(t, a, true)
 		for _, ag := range a.sorted {

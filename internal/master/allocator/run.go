@@ -103,7 +103,7 @@ func compareClients(x, y *client) int {
 func (q *queue) pick(agentID string, now time.Time) (ri, ci int, ok bool) {
 	for ri, rq := range q.roles {
 		for ci, c := range rq.clients {
-			if !c.fw.filtered(agentID, now) {
+			if !c.filtered(agentID, now) {
 				return ri, ci, true
 			}
 		}
