@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/marina-dcos/marina/internal/agent"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/marina-dcos/marina/internal/agent"
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
 )
