@@ -17,8 +17,9 @@ test: deps vet ## install test dependencies, vet, and run every test (what CI ru
 unit: ## run the fast tests only
 	$(GO) test -short -count=1 ./...
 
-vet: ## go vet
+vet: ## go vet, and gofmt finds nothing to change
 	$(GO) vet ./...
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt -w these files:"; echo "$$unformatted"; exit 1; fi
 
 FUZZTIME ?= 30s
 fuzz: ## fuzz the decoders of network input for FUZZTIME each
