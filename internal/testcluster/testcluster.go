@@ -67,6 +67,9 @@ type Agent struct {
 	cfg   agent.Config
 }
 
+// Resources returns what the agent offers.
+func (a *Agent) Resources() mesos.Resources { return a.cfg.Resources }
+
 // New starts a cluster and registers its shutdown with t.Cleanup. It returns once a master leads
 // and every agent has registered.
 func New(t testing.TB, opts Options) *Cluster {
@@ -149,8 +152,8 @@ func New(t testing.TB, opts Options) *Cluster {
 		res := opts.AgentResources
 		if res == nil {
 			var err error
-			base := 31000 + 1000*i
-			res, err = mesos.ParseResources(fmt.Sprintf("cpus:4;mem:4096;disk:10240;ports:[%d-%d]", base, base+999))
+			lo, hi := testutil.PortRange(t) // its own, also against other test processes
+			res, err = mesos.ParseResources(fmt.Sprintf("cpus:4;mem:4096;disk:10240;ports:[%d-%d]", lo, hi))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -95,3 +100,45 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Port ranges for agents' tasks (PortRange): blocks of portBlock ports below the kernel's
+// ephemeral range, where FreePort's ports come from.
+const (
+	portBlock     = 100
+	portRangeLow  = 10000
+	portRangeHigh = 32000
+)
+
+// PortRange reserves a block of 100 consecutive ports, [lo, lo+99], for one agent's tasks, that
+// no other test process reserves while this one runs: test packages run in parallel, and two
+// agents offering the same ports would have their tasks collide. The reservation is a lock on a
+// file under the temporary directory, which the kernel drops when the process ends.
+func PortRange(t testing.TB) (lo, hi int) {
+	t.Helper()
+	dir := filepath.Join(os.TempDir(), "marina-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		t.Fatalf("port range: %v", err)
+	}
+	blocks := (portRangeHigh - portRangeLow) / portBlock
+	for _, b := range rand.Perm(blocks) {
+		lo = portRangeLow + b*portBlock
+		if _, taken := reservedBlocks.Load(lo); taken {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(lo)), os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			t.Fatalf("port range: %v", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		reservedBlocks.Store(lo, f) // held, and so locked, for the life of the process
+		return lo, lo + portBlock - 1
+	}
+	t.Fatal("port range: every block is reserved")
+	return 0, 0
+}
+
+// reservedBlocks holds the lock file of every block PortRange reserved in this process.
+var reservedBlocks sync.Map

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/marina-dcos/marina/internal/api/mesos"
 	"github.com/marina-dcos/marina/internal/client/marathon"
 	"github.com/marina-dcos/marina/internal/console/browsertest"
 	"github.com/marina-dcos/marina/internal/testcluster"
@@ -124,7 +125,8 @@ func TestMasterConsole(t *testing.T) {
 	waitFor(t, ctx, `document.activeElement.id === "main"`)
 
 	run(t, ctx, chromedp.Navigate(leader+"/console/agents"))
-	waitText(t, ctx, "#agents tbody", agentHost, "active", "31000-31999")
+	ports := c.Agents()[0].Resources().RangesOf(mesos.ResourcePorts)[0]
+	waitText(t, ctx, "#agents tbody", agentHost, "active", fmt.Sprintf("%d-%d", ports.Begin, ports.End))
 	browsertest.Screenshot(t, ctx, "agents")
 
 	// The agent's own page: its resources, its task, and what it reports through the proxy.
