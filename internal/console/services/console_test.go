@@ -18,6 +18,7 @@ import (
 	client "github.com/marina-dcos/marina/internal/client/marathon"
 	"github.com/marina-dcos/marina/internal/console/browsertest"
 	"github.com/marina-dcos/marina/internal/testcluster"
+	"github.com/marina-dcos/marina/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -121,7 +122,8 @@ const runningTasks = `[...document.querySelectorAll('#tasks-table tbody tr[data-
 // deployment that cannot finish, kill a task and scale down, see the folder's health, roll back to
 // the first version, restart, suspend and destroy the app; every page is saved as a screenshot.
 func TestServicesConsole(t *testing.T) {
-	agentResources, err := mesos.ParseResources("cpus:2;mem:2048;disk:1024;ports:[31000-31100]")
+	lo, hi := testutil.PortRange(t)
+	agentResources, err := mesos.ParseResources(fmt.Sprintf("cpus:2;mem:2048;disk:1024;ports:[%d-%d]", lo, hi))
 	if err != nil {
 		t.Fatal(err)
 	}
