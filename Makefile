@@ -25,6 +25,7 @@ FUZZTIME ?= 30s
 fuzz: ## fuzz the decoders of network input for FUZZTIME each
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCall -fuzztime $(FUZZTIME) ./internal/master/
 	$(GO) test -run '^$$' -fuzz FuzzProxyCall -fuzztime $(FUZZTIME) ./internal/master/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeOperatorCall -fuzztime $(FUZZTIME) ./internal/master/
 	$(GO) test -run '^$$' -fuzz FuzzParseResources -fuzztime $(FUZZTIME) ./internal/api/mesos/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeApp -fuzztime $(FUZZTIME) ./internal/api/marathon/
 	$(GO) test -run '^$$' -fuzz FuzzEventReader -fuzztime $(FUZZTIME) ./internal/client/marathon/

@@ -181,6 +181,7 @@ func (m *Master) registerAgent(st *leaderState, conn *agentConn, reg *mesos.Agen
 	}
 	a := st.agents[id]
 	persist := a == nil
+	added := a == nil || a.recovered || a.unreachable
 	switch {
 	case id == "":
 		id = fmt.Sprintf("%s-S%d", st.id, st.nextAgent)
@@ -226,6 +227,9 @@ func (m *Master) registerAgent(st *leaderState, conn *agentConn, reg *mesos.Agen
 		HeartbeatIntervalSeconds: m.cfg.AgentHeartbeat.Seconds(),
 	}})
 	m.adoptAgentTasks(st, a, reg, wasUnreachable, now)
+	if added {
+		st.publishAgentAdded(a)
+	}
 	if persist {
 		st.persistAgent(a)
 	}
@@ -351,6 +355,7 @@ func (m *Master) adoptAgentTasks(st *leaderState, a *agent, reg *mesos.AgentRegi
 		s := masterStatus(t, state, mesos.ReasonTaskUnknown, "Task is unknown to the agent", now)
 		t.state = state
 		t.addStatus(s)
+		st.publishTaskUpdated(t, s)
 		st.completeTask(t, f, a, false)
 		if f != nil {
 			m.sendUpdate(f, s)
@@ -381,6 +386,7 @@ func (m *Master) recoverFramework(st *leaderState, id string, info mesos.Framewo
 	st.alloc.AddFramework(id, f.info.EffectiveRoles(), nil)
 	st.alloc.DeactivateFramework(id)
 	st.persistFramework(f)
+	st.publishFramework(f, true)
 	m.log.Info("framework recovered from an agent", "framework_id", id, "name", f.info.Name)
 	return f
 }
@@ -453,6 +459,7 @@ func (m *Master) markUnreachable(st *leaderState, a *agent, now time.Time, why s
 		s.UnreachableTime = &mesos.TimeInfo{Nanoseconds: now.UnixNano()}
 		t.state, t.unreachableTime = state, now
 		t.addStatus(s)
+		st.publishTaskUpdated(t, s)
 		st.terminal[state]++
 		if f != nil {
 			delete(f.tasks, t.info.TaskID.Value)
@@ -465,5 +472,6 @@ func (m *Master) markUnreachable(st *leaderState, a *agent, now time.Time, why s
 			f.conn.send(mesos.Event{Type: mesos.EventFailure, Failure: &mesos.Failure{AgentID: &mesos.ID{Value: a.id}}})
 		}
 	}
+	st.publishAgentRemoved(a.id)
 	st.persistAgent(a)
 }

@@ -48,6 +48,7 @@ func (m *Master) routes() http.Handler {
 		}
 	}
 	handle(m.handleScheduler, "/api/v1/scheduler")
+	handle(m.handleOperator, "/api/v1", "/api/v1/{$}")
 	handle(m.handleAgentStream, "/api/v1/agent")
 	handle(m.handleState, "/master/state", "/master/state.json", "/state", "/state.json")
 	handle(m.handleStateSummary, "/master/state-summary", "/state-summary")

@@ -224,6 +224,7 @@ func (m *Master) addTask(st *leaderState, f *framework, a *agent, ti mesos.TaskI
 	}
 	f.tasks[ti.TaskID.Value] = t
 	a.tasks[taskKey{f.id, ti.TaskID.Value}] = t
+	st.publishTaskAdded(t)
 	m.metrics.tasksLaunched.Inc()
 	return ti
 }

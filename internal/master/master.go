@@ -333,6 +333,7 @@ func (m *Master) stepDown(st *leaderState) {
 	m.st = nil
 	m.leading.Store(false)
 	st.done = true
+	st.ops.closeAll("master lost leadership")
 	for _, a := range st.agents {
 		if a.conn != nil {
 			a.conn.q.close("master lost leadership")

@@ -280,6 +280,7 @@ func (m *Master) subscribeFramework(st *leaderState, sub *mesos.Subscribe, remot
 	now := m.now()
 	info := sub.FrameworkInfo
 	var f *framework
+	added := true
 	if info.ID != nil && info.ID.Value != "" {
 		id := info.ID.Value
 		if st.findCompletedFramework(id) != nil {
@@ -300,6 +301,7 @@ func (m *Master) subscribeFramework(st *leaderState, sub *mesos.Subscribe, remot
 			m.clearFrameworkOffers(st, f)
 			f.info = info
 			f.reregisteredTime = now
+			added = false
 		}
 		m.log.Info("framework re-subscribed", "framework_id", id, "name", info.Name, "was_recovered", f.recovered)
 	} else {
@@ -318,6 +320,7 @@ func (m *Master) subscribeFramework(st *leaderState, sub *mesos.Subscribe, remot
 	f.conn, f.streamID = conn.schedConn, conn.streamID
 	st.alloc.AddFramework(f.id, f.info.EffectiveRoles(), sub.SuppressedRoles)
 	st.persistFramework(f)
+	st.publishFramework(f, added)
 	conn.send(mesos.Event{Type: mesos.EventSubscribed, Subscribed: &mesos.Subscribed{
 		FrameworkID:              mesos.ID{Value: f.id},
 		HeartbeatIntervalSeconds: m.cfg.SchedulerHeartbeat.Seconds(),
@@ -354,6 +357,7 @@ func (m *Master) schedulerDisconnected(conn *schedConn) {
 	f.unregisteredTime = f.disconnectedAt
 	st.alloc.DeactivateFramework(f.id)
 	m.clearFrameworkOffers(st, f)
+	st.publishFramework(f, false)
 	m.log.Info("framework disconnected", "framework_id", f.id, "failover_timeout", f.info.FailoverTimeoutSeconds())
 	m.triggerAllocation(st)
 }
@@ -410,6 +414,7 @@ func (m *Master) removeFramework(st *leaderState, f *framework, now time.Time, w
 		s := masterStatus(t, mesos.TaskKilled, mesos.ReasonFrameworkRemoved, "Framework "+f.id+" removed", now)
 		t.state = mesos.TaskKilled
 		t.addStatus(s)
+		st.publishTaskUpdated(t, s)
 		st.completeTask(t, f, a, true)
 	}
 	for id, t := range f.unreachable {
@@ -429,5 +434,6 @@ func (m *Master) removeFramework(st *leaderState, f *framework, now time.Time, w
 		st.completedFrameworks = append([]*framework(nil), st.completedFrameworks[n-maxCompletedFrameworks:]...)
 	}
 	st.forgetFramework(f.id)
+	st.publishFrameworkRemoved(f)
 	m.triggerAllocation(st)
 }

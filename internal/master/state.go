@@ -44,6 +44,8 @@ type leaderState struct {
 
 	// Counters of tasks that reached a terminal (or unreachable) state this term.
 	terminal map[mesos.TaskState]int
+
+	ops opHub // operator API event subscribers
 }
 
 // taskKey names a task on an agent: task IDs are unique per framework only.

@@ -97,8 +97,12 @@ func (m *Master) agentUpdate(st *leaderState, a *agent, u *mesos.AgentUpdate) {
 		return
 	}
 	if t := a.tasks[taskKey{fwID, s.TaskID.Value}]; t != nil && s.State != "" {
+		changed := t.state != s.State
 		t.state = s.State
 		t.addStatus(s)
+		if changed {
+			st.publishTaskUpdated(t, s)
+		}
 		if s.State.Terminal() {
 			st.completeTask(t, f, a, true)
 			m.triggerAllocation(st)
