@@ -307,7 +307,8 @@ func (m *Master) adoptAgentTasks(st *leaderState, a *agent, reg *mesos.AgentRegi
 		if state == "" && at.Status != nil {
 			state = at.Status.State
 		}
-		if t == nil {
+		known := t != nil
+		if !known {
 			t = newTask(at.Task, f, a.id, state)
 		}
 		t.state = state
@@ -325,6 +326,9 @@ func (m *Master) adoptAgentTasks(st *leaderState, a *agent, reg *mesos.AgentRegi
 		t.unreachableTime = time.Time{}
 		f.tasks[tid], a.tasks[key] = t, t
 		st.alloc.Allocate(a.id, fwID, t.role, t.resources)
+		if !known {
+			st.publishTaskAdded(t) // known to this master from now on, as after a failover
+		}
 		if !fromUnreachable {
 			continue
 		}

@@ -488,3 +488,40 @@ func FuzzDecodeOperatorCall(f *testing.F) {
 		}
 	})
 }
+
+// A task a new leader learns of from an agent that re-registers after the failover is
+// TASK_ADDED on its event stream, as in Mesos.
+func TestOperatorV1TaskAddedOnReregistration(t *testing.T) {
+	e := startEtcd(t, 1)
+	m1 := startMaster(t, e[0], "m1", nil)
+	waitLeader(t, m1)
+	m2 := startMaster(t, e[0], "m2", nil)
+	sim := startSim(t, 1, "", nil, m1, m2)
+	runningTask(t, m1)
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		m1.mu.Lock()
+		n := m1.st.persist.pendingWrites()
+		m1.mu.Unlock()
+		if n > 0 {
+			return fmt.Errorf("%d registry writes pending", n)
+		}
+		return nil
+	})
+	sim.StopAgent(0)
+	m1.Close()
+	waitLeader(t, m2)
+
+	s := opSubscribe(t, m2)
+	first := s.next(t, "SUBSCRIBED", nil)
+	if tasks := fmt.Sprint(dig(first, "subscribed", "get_state", "get_tasks", "tasks")); tasks != "[]" {
+		t.Fatalf("the new leader knows tasks before the agent re-registered: %s", tasks)
+	}
+	sim.StartAgent(0)
+	added := s.next(t, "TASK_ADDED", nil)
+	if err := all(
+		want(dig(added, "task_added", "task", "task_id", "value"), "web.1"),
+		want(dig(added, "task_added", "task", "state"), "TASK_RUNNING"),
+	); err != nil {
+		t.Errorf("TASK_ADDED: %v: %v", err, added)
+	}
+}
