@@ -32,6 +32,51 @@ const Image = "marina-sshd:latest"
 // imageVersion is the version of the image this package needs (its marina.sshd.version label).
 const imageVersion = "3"
 
+// SystemdImage is the Debian image with systemd and OpenSSH's server that
+// scripts/build-cloudinit-image.sh builds; Systemd hosts run it.
+const SystemdImage = "marina-cloudinit:latest"
+
+// systemdImageVersion is the version of SystemdImage this package needs (its
+// marina.cloudinit.version label): the first with sshd.
+const systemdImageVersion = "2"
+
+// Option changes the hosts Start starts.
+type Option func(*hostsConfig)
+
+// hostsConfig is what the hosts run and how.
+type hostsConfig struct {
+	image, versionLabel, version, script string
+	systemd                              bool
+}
+
+// Systemd makes the hosts containers of SystemdImage whose PID 1 is systemd, which starts
+// sshd (ssh.service): hosts on which the ssh provider installs nodes as systemd units. systemd
+// runs in a container with CAP_SYS_ADMIN, tmpfs on /run and /run/lock, and the host's cgroup
+// hierarchy mounted read-write (cgroup v1 needs it), as container=docker.
+func Systemd() Option {
+	return func(c *hostsConfig) {
+		c.image, c.versionLabel, c.version = SystemdImage, "marina.cloudinit.version", systemdImageVersion
+		c.script, c.systemd = "scripts/build-cloudinit-image.sh", true
+	}
+}
+
+// container is the configuration of host i's container on network name at ip.
+func (c hostsConfig) container(i int, name, ip string) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
+	cfg := &container.Config{Image: c.image, Hostname: fmt.Sprintf("host-%d", i+1)}
+	hc := &container.HostConfig{}
+	if c.systemd {
+		cfg.Cmd = []string{"/lib/systemd/systemd"}
+		cfg.Env = []string{"container=docker"}
+		hc.CapAdd = []string{"SYS_ADMIN"}
+		hc.Tmpfs = map[string]string{"/run": "", "/run/lock": ""}
+		hc.Binds = []string{"/sys/fs/cgroup:/sys/fs/cgroup:rw"}
+		hc.CgroupnsMode = container.CgroupnsModeHost
+	}
+	return cfg, hc, &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+		name: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}},
+	}}
+}
+
 // Ops is a user of every host who may run anything as root through sudo without a password;
 // the identity file logs in as root and as Ops.
 const (
@@ -46,6 +91,8 @@ type Hosts struct {
 	// IdentityFile is a private key root accepts on every host; KnownHostsFile lists every
 	// host's key.
 	IdentityFile, KnownHostsFile string
+	// Systemd says the hosts run systemd (the Systemd option).
+	Systemd bool
 
 	cli        *client.Client
 	containers []string
@@ -53,8 +100,12 @@ type Hosts struct {
 
 // Start starts n hosts on a network of their own, or skips t when Docker or the image is
 // missing. Everything is removed when t ends.
-func Start(t testing.TB, n int) *Hosts {
+func Start(t testing.TB, n int, opts ...Option) *Hosts {
 	t.Helper()
+	hc := hostsConfig{image: Image, versionLabel: "marina.sshd.version", version: imageVersion, script: "scripts/build-sshd-image.sh"}
+	for _, o := range opts {
+		o(&hc)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
@@ -65,12 +116,12 @@ func Start(t testing.TB, n int) *Hosts {
 		cli.Close()
 		t.Skipf("no Docker Engine answers: %v", err)
 	}
-	img, err := cli.ImageInspect(ctx, Image)
-	if err != nil || img.Config == nil || img.Config.Labels["marina.sshd.version"] != imageVersion {
+	img, err := cli.ImageInspect(ctx, hc.image)
+	if err != nil || img.Config == nil || img.Config.Labels[hc.versionLabel] != hc.version {
 		cli.Close()
-		t.Skipf("image %s (version %s) is missing: build it with scripts/build-sshd-image.sh (%v)", Image, imageVersion, err)
+		t.Skipf("image %s (version %s) is missing: build it with %s (%v)", hc.image, hc.version, hc.script, err)
 	}
-	h := &Hosts{cli: cli}
+	h := &Hosts{cli: cli, Systemd: hc.systemd}
 	t.Cleanup(func() { cli.Close() })
 
 	dir := t.TempDir()
@@ -104,13 +155,8 @@ func Start(t testing.TB, n int) *Hosts {
 		// Like the known_hosts of an OpenSSH user: the Ed25519 key only, while the host offers
 		// ECDSA first to a client that asks for it first.
 		known.WriteString(knownhosts.Line([]string{ip}, hostKey) + "\n")
-		resp, err := cli.ContainerCreate(ctx,
-			&container.Config{Image: Image, Hostname: fmt.Sprintf("host-%d", i+1)},
-			&container.HostConfig{},
-			&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-				name: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}},
-			}},
-			nil, fmt.Sprintf("%s-%d", name, i+1))
+		cfg, hostCfg, netCfg := hc.container(i, name, ip)
+		resp, err := cli.ContainerCreate(ctx, cfg, hostCfg, netCfg, nil, fmt.Sprintf("%s-%d", name, i+1))
 		if err != nil {
 			t.Fatalf("create host %d: %v", i+1, err)
 		}
