@@ -22,7 +22,7 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   "$(dirname "$0")/build-test-image.sh"
   # The ssh provider's tests stand clusters up on sshd containers built from openssh-server.
   "$(dirname "$0")/build-sshd-image.sh"
-  # The azure provider's cloud-init runs on a Debian image made with debootstrap.
+  # The azure provider's cloud-init and the ssh provider's systemd mode run on a Debian image made with debootstrap.
   "$(dirname "$0")/build-cloudinit-image.sh"
 else
   echo "test-deps: no Docker engine reachable: the docker executor's tests will skip" >&2

@@ -19,7 +19,8 @@ import (
 // whose PID 1 is systemd, logged in as a user who is not root: each node must run as an
 // enabled, active systemd unit; a task runs; each node killed with SIGKILL comes back under
 // systemd (Restart=on-failure) with the cluster healthy again, the agent's task untouched
-// (KillMode=process); `down` must stop, disable and remove the units and leave no process
+// (KillMode=process); a second `up` finds it running; after a power cut of both hosts, systemd
+// starts the nodes at boot and the cluster runs its task again; `down` must stop, disable and remove the units and leave no process
 // and no file of the cluster.
 func TestSSHSystemdUpKillDown(t *testing.T) {
 	if testing.Short() {
@@ -47,7 +48,9 @@ func TestSSHSystemdUpKillDown(t *testing.T) {
 			t.Errorf("cleanup: marina down: exit %d\n%s%s", code, out, errOut)
 		}
 	})
-	marinaOK(t, ctx, bin, append(args, common...)...)
+	start := time.Now()
+	out := marinaOK(t, ctx, bin, append(args, common...)...)
+	t.Logf("marina up --provider ssh (1 master, 1 agent, systemd) took %v:\n%s", time.Since(start).Round(time.Millisecond), out)
 	waitSSHSystemdHealthy(t, ctx, bin, common)
 
 	c, err := cluster.LoadCluster(state, name)
@@ -59,6 +62,10 @@ func TestSSHSystemdUpKillDown(t *testing.T) {
 	for i, n := range nodes {
 		units[i] = "marina-" + name + "-" + n.Name + ".service"
 		checkSystemdUnit(t, ctx, hosts, i, units[i])
+		// systemd appends the node's output to its log file, where `up` finds it.
+		if _, err := hosts.Exec(ctx, i, "test", "-s", n.LogFile); err != nil {
+			t.Errorf("%s: empty log file: %v", n.Name, err)
+		}
 	}
 
 	// A task on the agent, which must outlive its agent's restarts.
@@ -79,7 +86,7 @@ func TestSSHSystemdUpKillDown(t *testing.T) {
 		if _, err := hosts.Exec(ctx, i, "kill", "-KILL", pid); err != nil {
 			t.Fatal(err)
 		}
-		restarted := waitSystemdRestart(t, ctx, hosts, i, unit, pid)
+		restarted := waitSystemdActive(t, ctx, hosts, i, unit, pid)
 		t.Logf("%s: killed pid %s, systemd restarted it as pid %s", unit, pid, restarted)
 		waitSSHSystemdHealthy(t, ctx, bin, common)
 	}
@@ -89,6 +96,24 @@ func TestSSHSystemdUpKillDown(t *testing.T) {
 	if got := sshSystemdTask(t, ctx, bin, cli); got != task {
 		t.Errorf("task %s replaced by %s after its agent's restart", task, got)
 	}
+	if out, errOut, code := marina(t, ctx, bin, append(args, common...)...); code != 0 || !strings.Contains(out, "already running") {
+		t.Errorf("second up: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// A power cut of every host: the enabled units start the nodes at boot.
+	for i := range hosts.IPs {
+		if err := hosts.Kill(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, unit := range units {
+		if err := hosts.Restart(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		waitSystemdActive(t, ctx, hosts, i, unit, "")
+	}
+	waitSSHSystemdHealthy(t, ctx, bin, common)
+	sshSystemdTask(t, ctx, bin, cli)
 
 	marinaOK(t, ctx, bin, append([]string{"down"}, common...)...)
 	for i, unit := range units {
@@ -143,9 +168,9 @@ func systemdMainPID(t *testing.T, ctx context.Context, hosts *sshtest.Hosts, i i
 	return pid
 }
 
-// waitSystemdRestart waits until unit on host i is active again with a main pid other than
-// old, and returns it.
-func waitSystemdRestart(t *testing.T, ctx context.Context, hosts *sshtest.Hosts, i int, unit, old string) string {
+// waitSystemdActive waits until unit on host i is active with a main pid other than old (any
+// pid when old is ""), and returns it.
+func waitSystemdActive(t *testing.T, ctx context.Context, hosts *sshtest.Hosts, i int, unit, old string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -158,7 +183,7 @@ func waitSystemdRestart(t *testing.T, ctx context.Context, hosts *sshtest.Hosts,
 		}
 		if time.Now().After(deadline) {
 			st, _ := hosts.Exec(ctx, i, "systemctl", "status", "--no-pager", unit)
-			t.Fatalf("host %d: %s not restarted 30s after its pid %s was killed:\n%s", i+1, unit, old, st)
+			t.Fatalf("host %d: %s not active with a pid other than %q within 30s:\n%s", i+1, unit, old, st)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -181,10 +181,27 @@ func Start(t testing.TB, n int, opts ...Option) *Hosts {
 	}
 	for i := range h.IPs {
 		if err := h.WaitSSH(ctx, i); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v; its container's last output:\n%s", err, h.logs(i))
 		}
 	}
 	return h
+}
+
+// logs returns the last lines host i's container wrote (systemd's boot messages on Systemd
+// hosts), or why they cannot be read.
+func (h *Hosts) logs(i int) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rc, err := h.cli.ContainerLogs(ctx, h.containers[i], container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "30"})
+	if err != nil {
+		return err.Error()
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil {
+		fmt.Fprintf(&out, "(%v)", err)
+	}
+	return out.String()
 }
 
 // createNetwork creates a bridge network called name on a free /24 of 10.213.0.0/16 and
