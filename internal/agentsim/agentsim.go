@@ -206,16 +206,20 @@ func (s *Sim) newUUID(seq uint64) []byte {
 	return b
 }
 
-// findLeader asks the masters (through /master/redirect) for the leader's base URL.
+// findLeader asks the masters (through /master/redirect) for the leader's base URL. A master
+// that does not answer within redirectTimeout is passed over: its machine may be dead.
 func (s *Sim) findLeader(ctx context.Context) (string, error) {
 	var errs []error
 	for _, base := range s.cfg.Masters {
 		base = strings.TrimRight(base, "/")
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/master/redirect", nil)
+		rctx, cancel := context.WithTimeout(ctx, redirectTimeout)
+		req, err := http.NewRequestWithContext(rctx, http.MethodGet, base+"/master/redirect", nil)
 		if err != nil {
+			cancel()
 			return "", err
 		}
 		resp, err := s.client.Do(req)
+		cancel()
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -234,5 +238,8 @@ func (s *Sim) findLeader(ctx context.Context) (string, error) {
 	}
 	return "", fmt.Errorf("agentsim: no leader: %w", errors.Join(errs...))
 }
+
+// redirectTimeout bounds each master's answer to findLeader.
+const redirectTimeout = time.Second
 
 var seqCounter atomic.Uint64
