@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -92,22 +91,9 @@ func DecodeOperatorCall(body []byte) (*OperatorCall, error) {
 
 // handleOperator serves POST /api/v1.
 func (m *Master) handleOperator(w http.ResponseWriter, r *http.Request) (any, error) {
-	if r.Method != http.MethodPost {
-		return nil, errorf(http.StatusMethodNotAllowed, "expecting POST, got %s", r.Method)
-	}
-	if err := checkJSONContentType(r); err != nil {
-		return nil, err
-	}
-	if err := checkAccept(r); err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallBytes))
+	body, err := readCall(w, r)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, err
-		}
-		return nil, errorf(http.StatusBadRequest, "reading body: %v", err)
+		return nil, err
 	}
 	call, err := DecodeOperatorCall(body)
 	switch {

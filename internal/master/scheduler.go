@@ -149,13 +149,11 @@ func checkAccept(r *http.Request) error {
 	return errorf(http.StatusNotAcceptable, "this master answers in JSON only; accept application/json")
 }
 
-// handleScheduler serves POST /api/v1/scheduler.
-func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) (any, error) {
+// readCall checks a request to a v1 API (POST, JSON both ways) and reads its body, at most
+// maxCallBytes.
+func readCall(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Method != http.MethodPost {
 		return nil, errorf(http.StatusMethodNotAllowed, "expecting POST, got %s", r.Method)
-	}
-	if !m.IsLeader() {
-		return nil, m.notLeader(r)
 	}
 	if err := checkJSONContentType(r); err != nil {
 		return nil, err
@@ -170,6 +168,18 @@ func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) (any, e
 			return nil, err
 		}
 		return nil, errorf(http.StatusBadRequest, "reading body: %v", err)
+	}
+	return body, nil
+}
+
+// handleScheduler serves POST /api/v1/scheduler.
+func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method == http.MethodPost && !m.IsLeader() {
+		return nil, m.notLeader(r)
+	}
+	body, err := readCall(w, r)
+	if err != nil {
+		return nil, err
 	}
 	call, err := DecodeCall(body)
 	if err != nil {
