@@ -148,7 +148,9 @@ mkdir -p %s
 func unitFile(c *Cluster, n *Node, r nodeFiles) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[Unit]\nDescription=Marina %s %s of cluster %s\n", n.Role, n.Name, c.Name)
-	b.WriteString("Wants=network-online.target\nAfter=network-online.target\n\n[Service]\n")
+	// A node keeps being restarted however often it fails: systemd's default start limit would
+	// give up on a node that fails quickly while its masters are away.
+	b.WriteString("Wants=network-online.target\nAfter=network-online.target\nStartLimitIntervalSec=0\n\n[Service]\n")
 	fmt.Fprintf(&b, "ExecStart=%s\n", systemdQuote(append([]string{r.binary()}, n.Args...)))
 	fmt.Fprintf(&b, "WorkingDirectory=%s\n", n.WorkDir) // a path, unquoted: systemd takes quotes literally here
 	fmt.Fprintf(&b, "StandardOutput=append:%s\nStandardError=append:%s\n", n.LogFile, n.LogFile)

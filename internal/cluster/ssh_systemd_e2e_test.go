@@ -149,6 +149,10 @@ func checkSystemdUnit(t *testing.T, ctx context.Context, hosts *sshtest.Hosts, i
 	if !strings.Contains(text, "\nRestart=on-failure\n") {
 		t.Errorf("host %d: %s does not restart on failure:\n%s", i+1, unit, text)
 	}
+	// systemd's default start limit would stop restarting a node that keeps failing.
+	if out, err := hosts.Exec(ctx, i, "systemctl", "show", "-p", "StartLimitIntervalUSec", "--value", unit); err != nil || strings.TrimSpace(out) != "0" {
+		t.Errorf("host %d: %s start limit interval %q (%v), want 0 (no limit)", i+1, unit, strings.TrimSpace(out), err)
+	}
 	for _, q := range []struct{ verb, want string }{{"is-active", "active"}, {"is-enabled", "enabled"}} {
 		out, err := hosts.Exec(ctx, i, "systemctl", q.verb, unit)
 		if got := strings.TrimSpace(out); err != nil || got != q.want {
