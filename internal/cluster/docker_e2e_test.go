@@ -36,6 +36,14 @@ const dockerWebApp = `{"id": "/dweb", "instances": 1, "cpus": 0.1, "mem": 32,
    "portMappings": [{"containerPort": 8080, "hostPort": 0}]},
  "networks": [{"mode": "container/bridge"}]}`
 
+// udpApp echoes UDP datagrams from a bridged docker task: python3 in the Debian image the
+// cloud-init test builds (busybox's nc has no UDP).
+const udpApp = `{"id": "/dudp", "instances": 1, "cpus": 0.1, "mem": 64,
+ "cmd": "exec python3 -u -c \"import socket;s=socket.socket(2,2);s.bind(('',5353));[s.sendto(*m) for m in iter(lambda:s.recvfrom(65535),None)]\"",
+ "container": {"type": "DOCKER", "docker": {"image": "marina-cloudinit:latest"},
+   "portMappings": [{"containerPort": 5353, "hostPort": 0, "protocol": "udp"}]},
+ "networks": [{"mode": "container/bridge"}]}`
+
 // TestDockerUpAppFailoverDown brings a 3+3 cluster up in containers with the real binary,
 // serves an app from process tasks (and one from a docker task when the test image exists),
 // scales it to 6, kills the leading master's container, checks that the app keeps serving and
@@ -55,6 +63,11 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 	withDockerTask := err == nil
 	if !withDockerTask {
 		t.Log("no marina-busybox:latest image (scripts/build-test-image.sh): no docker task")
+	}
+	_, err = cli.ImageInspect(ctx, "marina-cloudinit:latest")
+	withUDPTask := err == nil
+	if !withUDPTask {
+		t.Log("no marina-cloudinit:latest image (scripts/build-cloudinit-image.sh): no UDP task")
 	}
 
 	t.Cleanup(func() {
@@ -91,6 +104,9 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 	if withDockerTask {
 		apps["dweb.json"] = dockerWebApp
 	}
+	if withUDPTask {
+		apps["dudp.json"] = udpApp
+	}
 	for file, def := range apps {
 		if err := os.WriteFile(filepath.Join(dir, file), []byte(def), 0o600); err != nil {
 			t.Fatal(err)
@@ -118,6 +134,10 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 		// A bridged docker task answers at the host and port Marathon reports: its agent's
 		// address, from which the agent relays the port the engine publishes on its machine.
 		serving(t, ctx, mc, "/dweb", 1)
+	}
+	if withUDPTask {
+		// Its UDP port too: the agent relays datagrams both ways.
+		servingBy(t, ctx, mc, "/dudp", 1, udpEcho)
 	}
 
 	// Kill the leading master's container.
@@ -225,6 +245,13 @@ func restartAgentOf(t *testing.T, ctx context.Context, cli *client.Client, mc *m
 // reports, and returns their addresses.
 func serving(t *testing.T, ctx context.Context, mc *marathon.Client, app string, n int) []string {
 	t.Helper()
+	return servingBy(t, ctx, mc, app, n, func(ctx context.Context, addr string) error { return get(ctx, addr, "hello-") })
+}
+
+// servingBy waits until n running tasks of app answer probe at the host and first port Marathon
+// reports, and returns those addresses.
+func servingBy(t *testing.T, ctx context.Context, mc *marathon.Client, app string, n int, probe func(ctx context.Context, addr string) error) []string {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		tasks, err := mc.Tasks(ctx, app)
@@ -233,7 +260,7 @@ func serving(t *testing.T, ctx context.Context, mc *marathon.Client, app string,
 		if err == nil {
 			for _, task := range runningWithPorts(tasks) {
 				addr := net.JoinHostPort(task.Host, strconv.Itoa(task.Ports[0]))
-				if lastErr = get(ctx, addr, "hello-"); lastErr == nil {
+				if lastErr = probe(ctx, addr); lastErr == nil {
 					addrs = append(addrs, addr)
 				}
 			}
@@ -304,4 +331,28 @@ func volumeNames(t *testing.T, ctx context.Context, cli *client.Client) map[stri
 		out[v.Name] = true
 	}
 	return out
+}
+
+// udpEcho sends a datagram to addr and expects it back within a second.
+func udpEcho(ctx context.Context, addr string) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	want := "marina-udp-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if _, err := c.Write([]byte(want)); err != nil {
+		return err
+	}
+	buf := make([]byte, 128)
+	n, err := c.Read(buf)
+	if err != nil {
+		return fmt.Errorf("udp %s: %w", addr, err)
+	}
+	if got := string(buf[:n]); got != want {
+		return fmt.Errorf("udp %s echoed %q, want %q", addr, got, want)
+	}
+	return nil
 }
