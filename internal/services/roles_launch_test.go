@@ -103,6 +103,22 @@ func TestLaunchUnderAppRole(t *testing.T) {
 		}
 	}
 
+	// Changing an app's role alone restarts its tasks under the new role.
+	api.json("POST", "/v2/apps", sleeper("/ops/tool", 1), http.StatusCreated, nil)
+	before := waitRunning(t, api, "/ops/tool", 1, 30*time.Second)
+	if before[0].Role != "*" {
+		t.Errorf("/ops/tool task role %q, want *", before[0].Role)
+	}
+	api.json("PUT", "/v2/apps/ops/tool", map[string]any{"role": "ops"}, http.StatusOK, nil)
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		ts := api.tasks("/ops/tool")
+		if len(ts) != 1 || ts[0].State != "TASK_RUNNING" || ts[0].ID == before[0].ID || ts[0].Role != "ops" {
+			return fmt.Errorf("/ops/tool tasks %+v", ts)
+		}
+		return nil
+	})
+	waitMasterRoles(t, c, []string{"*", "dev", "ops"}, map[string]string{"ops_tool.": "ops"})
+
 	var info marathon.Info
 	api.json("GET", "/v2/info", nil, http.StatusOK, &info)
 	if info.MarathonConfig.MesosRole != "*" {
