@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -523,5 +524,31 @@ func TestOperatorV1TaskAddedOnReregistration(t *testing.T) {
 		want(dig(added, "task_added", "task", "state"), "TASK_RUNNING"),
 	); err != nil {
 		t.Errorf("TASK_ADDED: %v: %v", err, added)
+	}
+}
+
+// Between events, a subscriber's stream carries a HEARTBEAT every interval; queued events go
+// out as RecordIO records too.
+func TestOpEventsHeartbeat(t *testing.T) {
+	var h opHub
+	sub := h.add(10, []byte(`{"type":"SUBSCRIBED"}`))
+	rec := httptest.NewRecorder()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- writeOpEvents(ctx, rec, sub, 20*time.Millisecond) }()
+	time.Sleep(300 * time.Millisecond) // 15 intervals: at least 2 heartbeats even on a busy machine
+	cancel()
+	<-done
+	rr := mesos.NewRecordReader(bytes.NewReader(rec.Body.Bytes()))
+	var types []string
+	for {
+		var ev struct{ Type string }
+		if err := rr.ReadJSON(&ev); err != nil {
+			break
+		}
+		types = append(types, ev.Type)
+	}
+	if len(types) < 3 || types[0] != "SUBSCRIBED" || types[1] != "HEARTBEAT" || types[len(types)-1] != "HEARTBEAT" {
+		t.Fatalf("stream of events %v, want SUBSCRIBED then HEARTBEATs", types)
 	}
 }
