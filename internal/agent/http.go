@@ -34,6 +34,9 @@ func (a *Agent) handler() http.Handler {
 		mux.Handle("GET "+p, a.api(a.serveState))
 	}
 	mux.Handle("POST /detect", a.api(a.redetect))
+	for _, p := range []string{"/monitor/statistics", "/monitor/statistics.json", "/slave(1)/monitor/statistics"} {
+		mux.Handle("GET "+p, a.api(a.serveStatistics))
+	}
 	for p, f := range map[string]apiFunc{
 		"/files/browse":   a.filesBrowse,
 		"/files/read":     a.filesRead,

@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/marina-dcos/marina/internal/agent/cgroups"
+	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/testutil"
+)
+
+// burnTask burns a little CPU in its shell, which then waits on a sleep.
+func burnTask(id string) mesos.TaskInfo {
+	return shellTask(id, `i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 600`)
+}
+
+func withToken(token string) agentOption {
+	return func(c *Config, _ *Agent) { c.AuthToken = token }
+}
+
+// TestMonitorStatistics runs a task that burns CPU and reads its statistics, with the task in
+// a cgroup (where the host allows) and without, from its process group.
+func TestMonitorStatistics(t *testing.T) {
+	tests := []struct {
+		name    string
+		cgroups bool
+	}{{"process group", false}, {"cgroup", true}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []agentOption
+			if tt.cgroups {
+				if m := cgroups.Detect(); !m.Enabled() {
+					t.Skip(m.String())
+				}
+				opts = append(opts, func(_ *Config, a *Agent) { withCgroups(a) })
+			}
+			opts = append(opts, withToken("s3cret"))
+			fm := newFakeMaster(t)
+			dir := t.TempDir()
+			killTasks(t, dir)
+			a := newTestAgent(t, fm, dir, opts...)
+			waitRegistered(t, a)
+			fm.launch("fw", burnTask("burn.1"))
+			fm.waitUpdate("burn.1", mesos.TaskRunning, wait)
+
+			if code, _ := get(t, a, "/monitor/statistics", ""); code != http.StatusUnauthorized {
+				t.Fatalf("without token: %d", code)
+			}
+			var e statsDoc
+			testutil.WaitFor(t, wait, func() error {
+				var err error
+				e, err = oneStatistics(t, a)
+				if err != nil {
+					return err
+				}
+				if s := e.Statistics; s.CPUsUser == nil || *s.CPUsUser+*s.CPUsSystem <= 0 {
+					return fmt.Errorf("no CPU time yet: %+v", s)
+				}
+				return nil
+			})
+			s := e.Statistics
+			if e.ExecutorID != "burn.1" || e.Source != "burn.1" || e.FrameworkID != "fw" || e.ExecutorName == "" {
+				t.Fatalf("entry = %+v", e)
+			}
+			if s.Timestamp <= 0 || s.CPUsLimit != 0.1 || s.MemLimit != 32<<20 {
+				t.Fatalf("limits = %+v", s)
+			}
+			if s.MemRSS == nil || *s.MemRSS <= 0 {
+				t.Fatalf("no memory figure: %+v", s)
+			}
+			if tt.cgroups && (s.MemTotal == nil || *s.MemTotal <= 0) {
+				t.Fatalf("no cgroup memory usage: %+v", s)
+			}
+		})
+	}
+}
+
+type statsDoc struct {
+	ExecutorID   string `json:"executor_id"`
+	ExecutorName string `json:"executor_name"`
+	FrameworkID  string `json:"framework_id"`
+	Source       string `json:"source"`
+	Statistics   struct {
+		Timestamp  float64  `json:"timestamp"`
+		CPUsLimit  float64  `json:"cpus_limit"`
+		CPUsUser   *float64 `json:"cpus_user_time_secs"`
+		CPUsSystem *float64 `json:"cpus_system_time_secs"`
+		MemLimit   int64    `json:"mem_limit_bytes"`
+		MemTotal   *int64   `json:"mem_total_bytes"`
+		MemRSS     *int64   `json:"mem_rss_bytes"`
+	} `json:"statistics"`
+}
+
+func oneStatistics(t *testing.T, a *Agent) (statsDoc, error) {
+	code, body := get(t, a, "/monitor/statistics.json", "s3cret")
+	if code != http.StatusOK {
+		return statsDoc{}, fmt.Errorf("statistics = %d %s", code, body)
+	}
+	var list []statsDoc
+	if err := json.Unmarshal(body, &list); err != nil {
+		return statsDoc{}, err
+	}
+	if len(list) != 1 {
+		return statsDoc{}, fmt.Errorf("want one entry: %s", body)
+	}
+	return list[0], nil
+}
+
+func TestParseProcStat(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    procStat
+		wantErr bool
+	}{
+		{"plain", "42 (sh) S 1 42 42 0 -1 4194304 100 0 0 0 250 30 0 0 20 0 1 0 12345 4000000 321 18446744073709551615",
+			procStat{pgrp: 42, utime: 250, stime: 30, rssPages: 321}, false},
+		{"name with spaces and parens", "7 (a) b (c) R 1 9 9 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 100 3 0",
+			procStat{pgrp: 9, utime: 1, stime: 2, rssPages: 3}, false},
+		{"short", "7 (x) R 1 9", procStat{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseProcStat([]byte(tt.in))
+			if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
