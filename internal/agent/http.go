@@ -37,6 +37,9 @@ func (a *Agent) handler() http.Handler {
 	for _, p := range []string{"/monitor/statistics", "/monitor/statistics.json", "/slave(1)/monitor/statistics"} {
 		mux.Handle("GET "+p, a.api(a.serveStatistics))
 	}
+	for _, p := range []string{"/metrics/snapshot", "/slave(1)/metrics/snapshot"} {
+		mux.Handle("GET "+p, a.api(a.serveMetrics))
+	}
 	for p, f := range map[string]apiFunc{
 		"/files/browse":   a.filesBrowse,
 		"/files/read":     a.filesRead,

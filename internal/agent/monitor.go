@@ -7,12 +7,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
 	"github.com/marina-dcos/marina/internal/agent/internal/proc"
 	"github.com/marina-dcos/marina/internal/agent/process"
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
+	"github.com/marina-dcos/marina/internal/api/mesos"
 )
 
 // The agent's /monitor/statistics, in the shape of Mesos' agent endpoint: one entry per
@@ -212,4 +216,132 @@ func parseProcStat(b []byte) (procStat, error) {
 	ps.stime, errs[2] = strconv.ParseInt(string(f[12]), 10, 64)
 	ps.rssPages, errs[3] = strconv.ParseInt(string(f[21]), 10, 64)
 	return ps, errors.Join(errs[:]...)
+}
+
+// The agent's /metrics/snapshot: the Mesos agent metrics monitoring tools read, those the
+// agent can compute. Task counters count the terminal updates of this agent process, and
+// reset when it restarts, as Mesos' do.
+
+// taskCounters counts terminal task updates by state. Guarded by Agent.mu; the zero value is
+// ready.
+type taskCounters struct {
+	byState map[mesos.TaskState]uint64
+}
+
+func (c *taskCounters) count(s mesos.TaskState) {
+	if !s.Terminal() {
+		return
+	}
+	if c.byState == nil {
+		c.byState = map[mesos.TaskState]uint64{}
+	}
+	c.byState[s]++
+}
+
+// Task states reported as gauges (tasks now in the state) and as counters.
+var (
+	gaugeStates   = []mesos.TaskState{mesos.TaskStaging, mesos.TaskStarting, mesos.TaskRunning, mesos.TaskKilling}
+	counterStates = []mesos.TaskState{mesos.TaskFinished, mesos.TaskFailed, mesos.TaskKilled, mesos.TaskLost,
+		mesos.TaskError, mesos.TaskDropped, mesos.TaskGone, mesos.TaskGoneByOperator, mesos.TaskUnreachable}
+)
+
+// taskMetric names a state's metric: TASK_RUNNING is slave/tasks_running.
+func taskMetric(s mesos.TaskState) string {
+	return "slave/tasks_" + strings.ToLower(strings.TrimPrefix(string(s), "TASK_"))
+}
+
+func (a *Agent) serveMetrics(w http.ResponseWriter, r *http.Request) (any, error) {
+	m := a.agentMetrics()
+	addSystemMetrics(m)
+	return m, nil
+}
+
+// agentMetrics returns the slave/ metrics.
+func (a *Agent) agentMetrics() map[string]float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := map[string]float64{}
+	for _, s := range gaugeStates {
+		m[taskMetric(s)] = 0
+	}
+	for _, s := range counterStates {
+		m[taskMetric(s)] = float64(a.counters.byState[s])
+	}
+	var used mesos.Resources
+	executors, frameworks := 0, map[string]bool{}
+	for _, t := range a.tasks {
+		if t.rec.Phantom || t.state.Terminal() {
+			continue
+		}
+		if slices.Contains(gaugeStates, t.state) {
+			m[taskMetric(t.state)]++
+		}
+		used = used.Add(t.rec.Task.Resources)
+		executors++
+		frameworks[t.key.fw] = true
+	}
+	m["slave/executors_running"] = float64(executors)
+	m["slave/frameworks_active"] = float64(len(frameworks))
+	total := a.cfg.Resources
+	for _, r := range []string{mesos.ResourceCPUs, mesos.ResourceMem, mesos.ResourceDisk} {
+		t, u := total.Scalar(r), used.Scalar(r)
+		m["slave/"+r+"_total"], m["slave/"+r+"_used"] = t, u
+		m["slave/"+r+"_percent"] = 0
+		if t > 0 {
+			m["slave/"+r+"_percent"] = u / t
+		}
+	}
+	m["slave/registered"] = 0
+	if a.sess != nil && a.sess.isRegistered() {
+		m["slave/registered"] = 1
+	}
+	m["slave/uptime_secs"] = a.now().Sub(a.startTime).Seconds()
+	return m
+}
+
+// addSystemMetrics adds the system/ metrics of the host: load averages, CPUs and memory.
+func addSystemMetrics(m map[string]float64) {
+	m["system/cpus_total"] = float64(runtime.NumCPU())
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		for i, name := range []string{"system/load_1min", "system/load_5min", "system/load_15min"} {
+			if f := strings.Fields(string(b)); len(f) > i {
+				if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+					m[name] = v
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		total, okT := meminfo(b, "MemTotal")
+		free, okF := meminfo(b, "MemAvailable")
+		if !okF {
+			free, okF = meminfo(b, "MemFree")
+		}
+		if okT && okF {
+			m["system/mem_total_bytes"], m["system/mem_free_bytes"] = total, free
+		}
+	}
+}
+
+// meminfo returns a /proc/meminfo value in bytes.
+func meminfo(b []byte, key string) (float64, bool) {
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || k != key {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			return 0, false
+		}
+		n, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			return 0, false
+		}
+		if len(f) > 1 && f[1] == "kB" {
+			n *= 1024
+		}
+		return n, true
+	}
+	return 0, false
 }

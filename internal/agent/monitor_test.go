@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"testing"
 
@@ -128,5 +129,57 @@ func TestParseProcStat(t *testing.T) {
 				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestMetricsSnapshot(t *testing.T) {
+	fm := newFakeMaster(t)
+	dir := t.TempDir()
+	killTasks(t, dir)
+	a := newTestAgent(t, fm, dir, withToken("s3cret"))
+	waitRegistered(t, a)
+	fm.launch("fw", shellTask("sleep.1", "sleep 600"))
+	fm.waitUpdate("sleep.1", mesos.TaskRunning, wait)
+	fm.launch("fw", shellTask("done.1", "true"))
+	fm.waitUpdate("done.1", mesos.TaskFinished, wait)
+	fm.launch("fw", shellTask("fail.1", "exit 3"))
+	fm.waitUpdate("fail.1", mesos.TaskFailed, wait)
+
+	if code, _ := get(t, a, "/metrics/snapshot", ""); code != http.StatusUnauthorized {
+		t.Fatalf("without token: %d", code)
+	}
+	var m map[string]float64
+	testutil.WaitFor(t, wait, func() error {
+		code, body := get(t, a, "/metrics/snapshot", "s3cret")
+		if code != http.StatusOK {
+			return fmt.Errorf("snapshot = %d %s", code, body)
+		}
+		m = nil
+		if err := json.Unmarshal(body, &m); err != nil {
+			return err
+		}
+		// The finished tasks hold resources until their updates are acknowledged.
+		if m["slave/cpus_used"] > 0.1+1e-9 {
+			return fmt.Errorf("finished tasks still counted: %v", m)
+		}
+		return nil
+	})
+	want := map[string]float64{
+		"slave/tasks_running": 1, "slave/tasks_staging": 0, "slave/tasks_finished": 1, "slave/tasks_failed": 1,
+		"slave/tasks_killed": 0, "slave/tasks_lost": 0, "slave/registered": 1, "slave/executors_running": 1,
+		"slave/frameworks_active": 1, "slave/cpus_total": 2, "slave/mem_total": 1024, "slave/disk_total": 2048,
+		"slave/mem_used": 32, "slave/disk_used": 0,
+	}
+	for k, v := range want {
+		if got, ok := m[k]; !ok || math.Abs(got-v) > 1e-9 {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
+		}
+	}
+	if math.Abs(m["slave/cpus_used"]-0.1) > 1e-9 || m["slave/uptime_secs"] <= 0 || m["system/cpus_total"] < 1 ||
+		m["system/mem_total_bytes"] <= 0 {
+		t.Errorf("snapshot = %v", m)
+	}
+	if _, ok := m["system/load_1min"]; !ok {
+		t.Errorf("no load average: %v", m)
 	}
 }

@@ -46,6 +46,7 @@ func (a *Agent) enqueueLocked(t *task, st mesos.TaskStatus) {
 		t.terminalBatch = b
 	}
 	t.state = st.State
+	a.counters.count(st.State)
 	t.statuses = appendBounded(t.statuses, st, maxStatuses)
 	t.pending = append(t.pending, st)
 	if len(t.pending) == 1 {
