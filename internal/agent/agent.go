@@ -114,7 +114,9 @@ type Agent struct {
 	completed    []*task           // terminal and acknowledged, newest last, bounded
 	doneFws      []mesos.FrameworkInfo
 	trashed      uint64 // directories moved to the trash, for their names
-	counters     taskCounters // terminal updates, for /metrics/snapshot
+
+	// counters counts terminal updates, for /metrics/snapshot.
+	counters taskCounters
 }
 
 // maxCompleted bounds what /state shows of finished tasks and frameworks.
