@@ -40,6 +40,10 @@ func (a *Agent) handler() http.Handler {
 	for _, p := range []string{"/metrics/snapshot", "/slave(1)/metrics/snapshot"} {
 		mux.Handle("GET "+p, a.api(a.serveMetrics))
 	}
+	for p, f := range map[string]apiFunc{"/version": a.serveVersion, "/flags": a.serveFlags} {
+		mux.Handle("GET "+p, a.api(f))
+		mux.Handle("GET /slave(1)"+p, a.api(f))
+	}
 	for p, f := range map[string]apiFunc{
 		"/files/browse":   a.filesBrowse,
 		"/files/read":     a.filesRead,

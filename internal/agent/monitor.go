@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
 	"github.com/marina-dcos/marina/internal/agent/internal/proc"
@@ -344,4 +348,73 @@ func meminfo(b []byte, key string) (float64, bool) {
 		return n, true
 	}
 	return 0, false
+}
+
+// serveVersion answers /version as the master does, with the Mesos version the agent speaks.
+func (a *Agent) serveVersion(w http.ResponseWriter, r *http.Request) (any, error) {
+	built := buildTime()
+	return map[string]any{
+		"version":    agentVersion,
+		"build_time": float64(built.UnixNano()) / 1e9,
+		"build_date": built.UTC().Format("2006-01-02 15:04:05"),
+		"build_user": "marina",
+		"git_sha":    buildSetting("vcs.revision"),
+	}, nil
+}
+
+// buildTime is the commit time of the build, or the agent's start when unknown.
+func buildTime() time.Time {
+	if t, err := time.Parse(time.RFC3339, buildSetting("vcs.time")); err == nil {
+		return t
+	}
+	return processStart
+}
+
+var processStart = time.Now()
+
+// buildSetting returns a setting of the binary's build information, or "".
+func buildSetting(key string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == key {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}
+
+// serveFlags answers /flags with the agent's settings under Mesos' flag names where there is
+// one, as strings as Mesos gives them. The auth token is never shown.
+func (a *Agent) serveFlags(w http.ResponseWriter, r *http.Request) (any, error) {
+	c := a.cfg
+	containerizers := c.Containerizers
+	if containerizers == nil {
+		containerizers = slices.Sorted(maps.Keys(a.executors))
+	}
+	flags := map[string]string{
+		"master":                      strings.Join(c.Masters, ","),
+		"work_dir":                    c.WorkDir,
+		"hostname":                    c.Hostname,
+		"port":                        strconv.Itoa(int(a.advertisePort())),
+		"advertise":                   a.advertise,
+		"listen":                      c.Listen,
+		"resources":                   c.Resources.String(),
+		"containerizers":              strings.Join(containerizers, ","),
+		"authenticate_http_readonly":  strconv.FormatBool(c.AuthToken != ""),
+		"authenticate_http_readwrite": strconv.FormatBool(c.AuthToken != ""),
+		"docker_allow_privileged":     strconv.FormatBool(c.DockerAllowPrivileged),
+		"heartbeat_interval":          c.HeartbeatInterval.String(),
+		"timeout":                     c.Timeout.String(),
+	}
+	if a.cgroups != nil {
+		flags["cgroups"] = a.cgroups.String()
+	}
+	var attrs []string
+	for k, v := range mesos.FlattenAttributes(c.Attributes) {
+		attrs = append(attrs, fmt.Sprintf("%s:%v", k, v))
+	}
+	slices.Sort(attrs)
+	flags["attributes"] = strings.Join(attrs, ";")
+	return map[string]any{"flags": flags}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
@@ -181,5 +182,37 @@ func TestMetricsSnapshot(t *testing.T) {
 	}
 	if _, ok := m["system/load_1min"]; !ok {
 		t.Errorf("no load average: %v", m)
+	}
+}
+
+func TestVersionAndFlags(t *testing.T) {
+	fm := newFakeMaster(t)
+	a := newTestAgent(t, fm, t.TempDir(), withToken("s3cret"))
+	for _, p := range []string{"/version", "/flags"} {
+		if code, _ := get(t, a, p, ""); code != http.StatusUnauthorized {
+			t.Fatalf("%s without token: %d", p, code)
+		}
+	}
+	code, body := get(t, a, "/version", "s3cret")
+	var v struct {
+		Version   string  `json:"version"`
+		BuildTime float64 `json:"build_time"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil || code != http.StatusOK || v.Version != agentVersion || v.BuildTime <= 0 {
+		t.Fatalf("version = %d %s (%v)", code, body, err)
+	}
+	code, body = get(t, a, "/flags", "s3cret")
+	var f struct {
+		Flags map[string]string `json:"flags"`
+	}
+	if err := json.Unmarshal(body, &f); err != nil || code != http.StatusOK {
+		t.Fatalf("flags = %d %s (%v)", code, body, err)
+	}
+	if f.Flags["hostname"] != "agent-host" || f.Flags["master"] != fm.URL() || f.Flags["attributes"] != "rack:r1" ||
+		f.Flags["containerizers"] != "process" || f.Flags["authenticate_http_readwrite"] != "true" {
+		t.Fatalf("flags = %s", body)
+	}
+	if strings.Contains(string(body), "s3cret") {
+		t.Fatalf("flags show the token: %s", body)
 	}
 }
