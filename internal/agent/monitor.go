@@ -10,17 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/marina-dcos/marina/internal/agent/cgroups"
 	"github.com/marina-dcos/marina/internal/agent/internal/proc"
 	"github.com/marina-dcos/marina/internal/agent/process"
 	"github.com/marina-dcos/marina/internal/agent/supervisor"
 	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/buildinfo"
 )
 
 // The agent's /monitor/statistics, in the shape of Mesos' agent endpoint: one entry per
@@ -352,36 +351,7 @@ func meminfo(b []byte, key string) (float64, bool) {
 
 // serveVersion answers /version as the master does, with the Mesos version the agent speaks.
 func (a *Agent) serveVersion(w http.ResponseWriter, r *http.Request) (any, error) {
-	built := buildTime()
-	return map[string]any{
-		"version":    agentVersion,
-		"build_time": float64(built.UnixNano()) / 1e9,
-		"build_date": built.UTC().Format("2006-01-02 15:04:05"),
-		"build_user": "marina",
-		"git_sha":    buildSetting("vcs.revision"),
-	}, nil
-}
-
-// buildTime is the commit time of the build, or the agent's start when unknown.
-func buildTime() time.Time {
-	if t, err := time.Parse(time.RFC3339, buildSetting("vcs.time")); err == nil {
-		return t
-	}
-	return processStart
-}
-
-var processStart = time.Now()
-
-// buildSetting returns a setting of the binary's build information, or "".
-func buildSetting(key string) string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == key {
-				return s.Value
-			}
-		}
-	}
-	return ""
+	return buildinfo.Version(agentVersion), nil
 }
 
 // serveFlags answers /flags with the agent's settings under Mesos' flag names where there is

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/marina-dcos/marina/internal/auth"
+	"github.com/marina-dcos/marina/internal/buildinfo"
 )
 
 // httpError is an error with the HTTP status it maps to. Location is set for redirects.
@@ -198,13 +199,7 @@ func (m *Master) handleHealth(http.ResponseWriter, *http.Request) (any, error) {
 }
 
 func (m *Master) handleVersion(http.ResponseWriter, *http.Request) (any, error) {
-	return map[string]any{
-		"version":    m.cfg.Version,
-		"build_time": seconds(buildTime),
-		"build_date": buildTime.UTC().Format("2006-01-02 15:04:05"),
-		"build_user": "marina",
-		"git_sha":    buildRevision(),
-	}, nil
+	return buildinfo.Version(m.cfg.Version), nil
 }
 
 // requireGet refuses methods other than GET and HEAD.

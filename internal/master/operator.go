@@ -5,13 +5,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/marina-dcos/marina/internal/api/mesos"
+	"github.com/marina-dcos/marina/internal/buildinfo"
 )
 
 // masterInfo describes this master, as SUBSCRIBED and REGISTERED carry it.
@@ -340,27 +339,7 @@ func (m *Master) handleTasks(_ http.ResponseWriter, r *http.Request) (any, error
 	return out, nil
 }
 
-// buildTime is the commit time of the build, or the process start when unknown.
-var buildTime = func() time.Time {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.time" {
-				if t, err := time.Parse(time.RFC3339, s.Value); err == nil {
-					return t
-				}
-			}
-		}
-	}
-	return time.Now()
-}()
+// buildTime and buildRevision say what this binary was built from.
+var buildTime = buildinfo.Time
 
-func buildRevision() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
-			}
-		}
-	}
-	return ""
-}
+func buildRevision() string { return buildinfo.Revision() }
