@@ -221,12 +221,16 @@ func (m *Master) registerAgent(st *leaderState, conn *agentConn, reg *mesos.Agen
 	a.conn, conn.agentID = conn, id
 	a.lastSeen = time.Now()
 	st.alloc.AddAgent(id, info.Resources)
+	if a.deactivated {
+		st.alloc.DeactivateAgent(id)
+	}
 	conn.send(mesos.AgentEvent{Type: mesos.AgentEventRegistered, Registered: &mesos.AgentRegistered{
 		AgentID:                  mesos.ID{Value: id},
 		MasterInfo:               m.masterInfo(st),
 		HeartbeatIntervalSeconds: m.cfg.AgentHeartbeat.Seconds(),
 	}})
 	m.adoptAgentTasks(st, a, reg, wasUnreachable, now)
+	m.resumeDrain(st, a)
 	if added {
 		st.publishAgentAdded(a)
 	}

@@ -34,6 +34,10 @@ const (
 	OpGetWeights    OperatorCallType = "GET_WEIGHTS"
 	OpGetMaster     OperatorCallType = "GET_MASTER"
 	OpSubscribe     OperatorCallType = "SUBSCRIBE"
+
+	OpDrainAgent      OperatorCallType = "DRAIN_AGENT"
+	OpDeactivateAgent OperatorCallType = "DEACTIVATE_AGENT"
+	OpReactivateAgent OperatorCallType = "REACTIVATE_AGENT"
 )
 
 // answered lists the calls Marina serves; local ones describe the master process itself and
@@ -42,6 +46,7 @@ var answered = map[OperatorCallType]bool{
 	OpGetHealth: true, OpGetFlags: true, OpGetVersion: true, OpGetMetrics: true,
 	OpGetState: false, OpGetAgents: false, OpGetFrameworks: false, OpGetExecutors: false,
 	OpGetTasks: false, OpGetRoles: false, OpGetWeights: false, OpGetMaster: false, OpSubscribe: false,
+	OpDrainAgent: false, OpDeactivateAgent: false, OpReactivateAgent: false,
 }
 
 // unimplemented lists the Mesos master calls Marina knows but does not serve (501).
@@ -50,18 +55,20 @@ var unimplemented = map[OperatorCallType]bool{
 	"UPDATE_WEIGHTS": true, "RESERVE_RESOURCES": true, "UNRESERVE_RESOURCES": true,
 	"CREATE_VOLUMES": true, "DESTROY_VOLUMES": true, "GROW_VOLUME": true, "SHRINK_VOLUME": true,
 	"GET_MAINTENANCE_STATUS": true, "GET_MAINTENANCE_SCHEDULE": true, "UPDATE_MAINTENANCE_SCHEDULE": true,
-	"START_MAINTENANCE": true, "STOP_MAINTENANCE": true, "DRAIN_AGENT": true, "DEACTIVATE_AGENT": true,
-	"REACTIVATE_AGENT": true, "GET_QUOTA": true, "SET_QUOTA": true, "REMOVE_QUOTA": true,
+	"START_MAINTENANCE": true, "STOP_MAINTENANCE": true, "GET_QUOTA": true, "SET_QUOTA": true, "REMOVE_QUOTA": true,
 	"UPDATE_QUOTA": true, "TEARDOWN": true, "MARK_AGENT_GONE": true, "GET_OPERATIONS": true,
 }
 
-// OperatorCall is a v1 operator call. Marina's calls carry no parameters beyond the type
-// (GET_METRICS' timeout is accepted and ignored: the snapshot is immediate).
+// OperatorCall is a v1 operator call. GET_METRICS' timeout is accepted and ignored: the
+// snapshot is immediate.
 type OperatorCall struct {
 	Type       OperatorCallType `json:"type"`
 	GetMetrics *struct {
 		Timeout *mesos.DurationInfo `json:"timeout,omitempty"`
 	} `json:"get_metrics,omitempty"`
+	DrainAgent      *DrainAgent `json:"drain_agent,omitempty"`
+	DeactivateAgent *AgentRef   `json:"deactivate_agent,omitempty"`
+	ReactivateAgent *AgentRef   `json:"reactivate_agent,omitempty"`
 }
 
 // errUnimplemented marks a known Mesos call that Marina does not serve.
@@ -141,6 +148,8 @@ func (m *Master) handleOperator(w http.ResponseWriter, r *http.Request) (any, er
 		out.GetWeights = m.opWeights()
 	case OpGetMaster:
 		out.GetMaster = &opGetMaster{MasterInfo: m.masterInfo(st), StartTime: seconds(m.started), ElectedTime: seconds(st.elected)}
+	case OpDrainAgent, OpDeactivateAgent, OpReactivateAgent:
+		return nil, m.maintainAgent(st, call)
 	}
 	return out, nil
 }
@@ -208,6 +217,7 @@ type opAgent struct {
 	AgentInfo          mesos.AgentInfo    `json:"agent_info"`
 	Active             bool               `json:"active"`
 	Deactivated        bool               `json:"deactivated"`
+	DrainInfo          *drainInfo         `json:"drain_info,omitempty"`
 	Version            string             `json:"version"`
 	PID                string             `json:"pid,omitempty"`
 	RegisteredTime     *mesos.TimeInfo    `json:"registered_time,omitempty"`
@@ -382,6 +392,8 @@ func opAgentOf(a *agent) opAgent {
 	return opAgent{
 		AgentInfo:          a.info,
 		Active:             a.active(),
+		Deactivated:        a.deactivated,
+		DrainInfo:          a.drain.clone(),
 		Version:            a.version,
 		PID:                a.pid,
 		RegisteredTime:     timeInfo(a.registeredTime),

@@ -31,6 +31,8 @@ type agentRecord struct {
 	Version         string          `json:"version,omitempty"`
 	RegisteredTime  float64         `json:"registered_time,omitempty"`
 	UnreachableTime *mesos.TimeInfo `json:"unreachable_time,omitempty"`
+	Deactivated     bool            `json:"deactivated,omitempty"`
+	DrainInfo       *drainInfo      `json:"drain_info,omitempty"`
 }
 
 // frameworkRecord is a framework's registry entry; its failover timeout is in Info.
@@ -82,6 +84,7 @@ func (m *Master) loadState(term coord.Term) (*leaderState, error) {
 		a.info.ID = &mesos.ID{Value: id}
 		a.pid, a.version = rec.PID, rec.Version
 		a.registeredTime = fromSeconds(rec.RegisteredTime)
+		a.deactivated, a.drain = rec.Deactivated, rec.DrainInfo
 		if rec.UnreachableTime != nil {
 			a.unreachable = true
 			a.unreachableTime = time.Unix(0, rec.UnreachableTime.Nanoseconds)
@@ -120,7 +123,8 @@ func fromSeconds(s float64) time.Time {
 
 // persistAgent queues a's registry entry for writing.
 func (st *leaderState) persistAgent(a *agent) {
-	rec := agentRecord{Info: a.info, PID: a.pid, Version: a.version, RegisteredTime: seconds(a.registeredTime)}
+	rec := agentRecord{Info: a.info, PID: a.pid, Version: a.version, RegisteredTime: seconds(a.registeredTime),
+		Deactivated: a.deactivated, DrainInfo: a.drain.clone()}
 	if a.unreachable {
 		rec.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableTime.UnixNano()}
 	}

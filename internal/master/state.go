@@ -99,6 +99,9 @@ type agent struct {
 	recovered       bool
 	unreachable     bool
 	unreachableTime time.Time
+	// deactivated: the operator stopped offers of the agent (DEACTIVATE_AGENT or DRAIN_AGENT).
+	deactivated bool
+	drain       *drainInfo // set while the agent drains or once it drained
 
 	tasks  map[taskKey]*task
 	offers map[string]*offer
@@ -108,7 +111,9 @@ type agent struct {
 func (a *agent) inAllocator() bool { return !a.recovered && !a.unreachable }
 
 // active reports whether the agent is connected and offered.
-func (a *agent) active() bool { return a.conn != nil && !a.unreachable && !a.recovered }
+func (a *agent) active() bool {
+	return a.conn != nil && !a.unreachable && !a.recovered && !a.deactivated
+}
 
 type framework struct {
 	id       string

@@ -88,6 +88,7 @@ func (m *Master) agentUpdate(st *leaderState, a *agent, u *mesos.AgentUpdate) {
 	if s.Timestamp == 0 {
 		s.Timestamp = seconds(m.now())
 	}
+	drainReason(a, &s)
 	f := st.frameworks[fwID]
 	if f == nil {
 		// The framework was removed (or is unknown): the agent must forget it.
@@ -106,6 +107,7 @@ func (m *Master) agentUpdate(st *leaderState, a *agent, u *mesos.AgentUpdate) {
 		if s.State.Terminal() {
 			st.completeTask(t, f, a, true)
 			m.triggerAllocation(st)
+			m.checkDrained(st, a)
 		}
 	} else if t == nil {
 		// A retried update of a completed task: record nothing, but the scheduler must see it to

@@ -50,6 +50,7 @@ type agentJSON struct {
 	Attributes          map[string]any `json:"attributes"`
 	Active              bool           `json:"active"`
 	Deactivated         bool           `json:"deactivated"`
+	DrainInfo           *drainInfo     `json:"drain_info,omitempty"`
 	Version             string         `json:"version"`
 	Capabilities        []string       `json:"capabilities"`
 }
@@ -143,6 +144,7 @@ func agentView(st *leaderState, a *agent) agentJSON {
 		Attributes:          mesos.FlattenAttributes(a.info.Attributes),
 		Active:              a.active(),
 		Deactivated:         !a.active(),
+		DrainInfo:           a.drain.clone(),
 		Version:             a.version,
 		Capabilities:        []string{"MULTI_ROLE", "HIERARCHICAL_ROLE"},
 	}
