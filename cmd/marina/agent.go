@@ -71,5 +71,6 @@ func newAgentCmd(lf *logFlags) *cobra.Command {
 	f.StringSliceVar(&cfg.Containerizers, "containerizers", nil, "executors to run: process, docker (default: process, and docker when a Docker Engine answers)")
 	f.BoolVar(&cfg.DockerAllowPrivileged, "docker-allow-privileged", false, "let docker tasks run privileged")
 	f.StringVar(&cfg.DockerPublishedAt, "docker-published-at", "", "address where the engine publishes docker tasks' host ports when not this agent's (an agent in a container: its network's gateway); the agent relays them from its own address")
+	cmd.AddCommand(agentMaintenanceCmds()...)
 	return cmd
 }
