@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -105,7 +102,7 @@ func (a *Agent) monitoredTasks() []monitored {
 // fillUsage adds to s what the task's cgroup accounts, and what its process group uses when
 // the cgroup is gone or does not account CPU time.
 func fillUsage(s *resourceStatistics, stateDir string) {
-	cg, err := taskCgroup(stateDir).Stats()
+	cg, err := process.LoadGroup(stateDir).Stats()
 	if err == nil {
 		fillCgroup(s, cg)
 		if cg.HasCPUTime {
@@ -135,29 +132,12 @@ func fillCgroup(s *resourceStatistics, cg cgroups.Stats) {
 	}
 }
 
-// taskCgroup returns the cgroup the process executor recorded in the task's state directory
-// (cgroup.json), or nil.
-func taskCgroup(stateDir string) *cgroups.Group {
-	b, err := os.ReadFile(filepath.Join(stateDir, "cgroup.json"))
-	if err != nil {
-		return nil
-	}
-	var g cgroups.Group
-	if json.Unmarshal(b, &g) != nil || len(g.Dirs) == 0 {
-		return nil
-	}
-	return &g
-}
-
 // usage is what the processes of a task's process group use.
 type usage struct {
 	processes            int64
 	userSecs, systemSecs float64
 	rssBytes             int64
 }
-
-// clockTicks is the unit of utime and stime in /proc/<pid>/stat: USER_HZ, 100 on Linux.
-const clockTicks = 100
 
 // groupUsage sums the use of the live processes of the task's process group, as the
 // supervisor recorded it, unless the group is gone or its id reused.
@@ -180,45 +160,16 @@ func groupUsage(stateDir string) (usage, bool) {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			continue
-		}
-		ps, err := parseProcStat(b)
-		if err != nil || ps.pgrp != g.PID {
+		ps, err := proc.ReadStat(pid)
+		if err != nil || ps.PGID != g.PID {
 			continue
 		}
 		u.processes++
-		u.userSecs += float64(ps.utime) / clockTicks
-		u.systemSecs += float64(ps.stime) / clockTicks
-		u.rssBytes += ps.rssPages * page
+		u.userSecs += float64(ps.UserTicks) / proc.ClockTicks
+		u.systemSecs += float64(ps.SystemTicks) / proc.ClockTicks
+		u.rssBytes += ps.RSSPages * page
 	}
 	return u, u.processes > 0
-}
-
-type procStat struct {
-	pgrp         int
-	utime, stime int64
-	rssPages     int64
-}
-
-// parseProcStat reads the process group, CPU times and resident pages of a /proc/<pid>/stat.
-func parseProcStat(b []byte) (procStat, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return procStat{}, errors.New("malformed stat")
-	}
-	f := bytes.Fields(b[i+2:])
-	if len(f) < 22 {
-		return procStat{}, errors.New("short stat")
-	}
-	var ps procStat
-	var errs [4]error
-	ps.pgrp, errs[0] = strconv.Atoi(string(f[2]))
-	ps.utime, errs[1] = strconv.ParseInt(string(f[11]), 10, 64)
-	ps.stime, errs[2] = strconv.ParseInt(string(f[12]), 10, 64)
-	ps.rssPages, errs[3] = strconv.ParseInt(string(f[21]), 10, 64)
-	return ps, errors.Join(errs[:]...)
 }
 
 // The agent's /metrics/snapshot: the Mesos agent metrics monitoring tools read, those the

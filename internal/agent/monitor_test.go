@@ -108,29 +108,6 @@ func oneStatistics(t *testing.T, a *Agent) (statsDoc, error) {
 	return list[0], nil
 }
 
-func TestParseProcStat(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    procStat
-		wantErr bool
-	}{
-		{"plain", "42 (sh) S 1 42 42 0 -1 4194304 100 0 0 0 250 30 0 0 20 0 1 0 12345 4000000 321 18446744073709551615",
-			procStat{pgrp: 42, utime: 250, stime: 30, rssPages: 321}, false},
-		{"name with spaces and parens", "7 (a) b (c) R 1 9 9 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 100 3 0",
-			procStat{pgrp: 9, utime: 1, stime: 2, rssPages: 3}, false},
-		{"short", "7 (x) R 1 9", procStat{}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseProcStat([]byte(tt.in))
-			if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
-				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
-			}
-		})
-	}
-}
-
 func TestMetricsSnapshot(t *testing.T) {
 	fm := newFakeMaster(t)
 	dir := t.TempDir()

@@ -251,7 +251,7 @@ func (e *Executor) confine(spec executor.Spec, m *member) (*cgroups.Group, error
 
 // Recover re-attaches to a container from its state directory.
 func (e *Executor) Recover(ctx context.Context, spec executor.Spec) (executor.Container, error) {
-	c := &container{spec: spec, group: loadGroup(spec.StateDir)}
+	c := &container{spec: spec, group: LoadGroup(spec.StateDir)}
 	info, err := supervisor.ReadPID(spec.StateDir)
 	switch {
 	case err == nil:
@@ -271,7 +271,7 @@ func (e *Executor) Recover(ctx context.Context, spec executor.Spec) (executor.Co
 // died, and its cgroup) and removes the cgroup.
 func (e *Executor) Cleanup(ctx context.Context, spec executor.Spec) error {
 	signalGroup(spec.StateDir, syscall.SIGKILL)
-	return loadGroup(spec.StateDir).Destroy(ctx)
+	return LoadGroup(spec.StateDir).Destroy(ctx)
 }
 
 // Destroy kills a container from its state directory alone, whatever runs it: its supervisor,
@@ -281,7 +281,7 @@ func Destroy(ctx context.Context, stateDir string) error {
 		_ = syscall.Kill(info.PID, syscall.SIGKILL)
 	}
 	signalGroup(stateDir, syscall.SIGKILL)
-	return loadGroup(stateDir).Destroy(ctx)
+	return LoadGroup(stateDir).Destroy(ctx)
 }
 
 // signalGroup signals the task's process group, unless the group is gone and its id reused:
@@ -298,7 +298,9 @@ func signalGroup(dir string, sig syscall.Signal) bool {
 	return syscall.Kill(-g.PID, sig) == nil
 }
 
-func loadGroup(dir string) *cgroups.Group {
+// LoadGroup returns the cgroup recorded in a task's state directory (cgroup.json), or nil
+// when the task has none.
+func LoadGroup(dir string) *cgroups.Group {
 	b, err := os.ReadFile(filepath.Join(dir, cgroupFile))
 	if err != nil {
 		return nil

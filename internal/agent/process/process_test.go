@@ -347,7 +347,7 @@ func TestCgroupHoldsTheTaskNotTheSupervisor(t *testing.T) {
 	if err := c.Started(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	mine := "/marina/" + filepath.Base(loadGroup(s.StateDir).Dirs[0])
+	mine := "/marina/" + filepath.Base(LoadGroup(s.StateDir).Dirs[0])
 	var task []byte
 	testutil.WaitFor(t, 10*time.Second, func() error {
 		task, _ = os.ReadFile(filepath.Join(s.Sandbox, "cgroup"))
@@ -416,7 +416,7 @@ func TestWarmTaskIsConfinedAhead(t *testing.T) {
 	if pid, _ := os.ReadFile(filepath.Join(s.Sandbox, "pid")); strings.TrimSpace(string(pid)) != ahead {
 		t.Errorf("task pid %s, want %s, the process placed ahead", pid, ahead)
 	}
-	if g := loadGroup(s.StateDir); g == nil || !strings.Contains(string(cgroup), g.Dirs[0][strings.LastIndex(g.Dirs[0], "/marina/"):]) {
+	if g := LoadGroup(s.StateDir); g == nil || !strings.Contains(string(cgroup), g.Dirs[0][strings.LastIndex(g.Dirs[0], "/marina/"):]) {
 		t.Errorf("task cgroups:\n%s\nwant the one in cgroup.json, %+v", cgroup, g)
 	}
 	testutil.WaitFor(t, 10*time.Second, func() error {

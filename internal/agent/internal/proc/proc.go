@@ -21,10 +21,16 @@ type Info struct {
 
 // Stat is the part of /proc/<pid>/stat the agent uses.
 type Stat struct {
-	State     byte
-	PGID      int
-	StartTime uint64
+	State       byte
+	PGID        int
+	UserTicks   uint64 // utime, in clock ticks (USER_HZ)
+	SystemTicks uint64 // stime, in clock ticks
+	StartTime   uint64
+	RSSPages    int64
 }
+
+// ClockTicks is the unit of Stat's CPU times and start time: USER_HZ, 100 on Linux.
+const ClockTicks = 100
 
 // ReadStat reads /proc/<pid>/stat.
 func ReadStat(pid int) (Stat, error) {
@@ -32,24 +38,35 @@ func ReadStat(pid int) (Stat, error) {
 	if err != nil {
 		return Stat{}, err
 	}
+	st, err := parseStat(b)
+	if err != nil {
+		return Stat{}, fmt.Errorf("proc %d: %w", pid, err)
+	}
+	return st, nil
+}
+
+// parseStat parses the content of a /proc/<pid>/stat.
+func parseStat(b []byte) (Stat, error) {
 	// The command name may hold spaces and parentheses: fields start after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 >= len(b) {
-		return Stat{}, fmt.Errorf("proc %d: malformed stat", pid)
+		return Stat{}, errors.New("malformed stat")
 	}
 	f := bytes.Fields(b[i+2:])
-	if len(f) < 20 {
-		return Stat{}, fmt.Errorf("proc %d: short stat", pid)
+	if len(f) < 22 {
+		return Stat{}, errors.New("short stat")
 	}
-	pgid, err := strconv.Atoi(string(f[2]))
-	if err != nil {
-		return Stat{}, fmt.Errorf("proc %d: pgid: %w", pid, err)
+	st := Stat{State: f[0][0]}
+	var errs [5]error
+	st.PGID, errs[0] = strconv.Atoi(string(f[2]))
+	st.UserTicks, errs[1] = strconv.ParseUint(string(f[11]), 10, 64)
+	st.SystemTicks, errs[2] = strconv.ParseUint(string(f[12]), 10, 64)
+	st.StartTime, errs[3] = strconv.ParseUint(string(f[19]), 10, 64)
+	st.RSSPages, errs[4] = strconv.ParseInt(string(f[21]), 10, 64)
+	if err := errors.Join(errs[:]...); err != nil {
+		return Stat{}, fmt.Errorf("stat: %w", err)
 	}
-	st, err := strconv.ParseUint(string(f[19]), 10, 64)
-	if err != nil {
-		return Stat{}, fmt.Errorf("proc %d: start time: %w", pid, err)
-	}
-	return Stat{State: f[0][0], PGID: pgid, StartTime: st}, nil
+	return st, nil
 }
 
 // Self returns the Info of the calling process.

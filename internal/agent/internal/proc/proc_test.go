@@ -124,3 +124,27 @@ func TestRecycledPidIsNotAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    Stat
+		wantErr bool
+	}{
+		{"plain", "42 (sh) S 1 42 42 0 -1 4194304 100 0 0 0 250 30 0 0 20 0 1 0 12345 4000000 321 18446744073709551615",
+			Stat{State: 'S', PGID: 42, UserTicks: 250, SystemTicks: 30, StartTime: 12345, RSSPages: 321}, false},
+		{"name with spaces and parens", "7 (a) b (c) R 1 9 9 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 100 3 0",
+			Stat{State: 'R', PGID: 9, UserTicks: 1, SystemTicks: 2, StartTime: 5, RSSPages: 3}, false},
+		{"short", "7 (x) R 1 9", Stat{}, true},
+		{"no name", "7 x R 1 9", Stat{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseStat([]byte(tt.in))
+			if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
