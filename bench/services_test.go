@@ -248,7 +248,7 @@ func servicesDo(tb testing.TB, method, url string, body any) {
 func waitNoServicesDeployments(tb testing.TB, base string) {
 	testutil.WaitFor(tb, time.Minute, func() error {
 		var ds []marathon.Deployment
-		if err := getServicesJSON(base+"/v2/deployments", &ds); err != nil {
+		if err := getJSON(base+"/v2/deployments", &ds); err != nil {
 			return err
 		}
 		if len(ds) > 0 {
@@ -262,7 +262,7 @@ func waitNoServicesDeployments(tb testing.TB, base string) {
 // once.
 func servesInstances(base, appID string, n int) error {
 	var got struct{ App marathon.App }
-	if err := getServicesJSON(base+"/v2/apps"+appID+"?embed=app.tasks", &got); err != nil {
+	if err := getJSON(base+"/v2/apps"+appID+"?embed=app.tasks", &got); err != nil {
 		return err
 	}
 	ids := map[string]bool{}
@@ -275,18 +275,6 @@ func servesInstances(base, appID string, n int) error {
 		return fmt.Errorf("%s: %d tasks, %d distinct RUNNING, want %d", appID, len(got.App.Tasks), len(ids), n)
 	}
 	return nil
-}
-
-func getServicesJSON(url string, v any) error {
-	resp, err := http.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // masterTasksOnce checks that the leading master knows exactly n live tasks whose ids start with

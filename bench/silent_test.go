@@ -41,7 +41,7 @@ func BenchmarkSilentLeaderDeath(b *testing.B) {
 		if elected == 0 && c.LeaderIndex() >= 0 {
 			elected = time.Since(start)
 		}
-		if elected > 0 && reregistered == 0 && agentsActive(c) == nil {
+		if elected > 0 && reregistered == 0 && c.AgentsActive() == nil {
 			reregistered = time.Since(start)
 		}
 		if !scaleAsked {
@@ -61,29 +61,6 @@ func BenchmarkSilentLeaderDeath(b *testing.B) {
 	b.ReportMetric(ms(elected), "elected-ms")
 	b.ReportMetric(ms(reregistered), "reregistered-ms")
 	b.ReportMetric(ms(scaled), "scaled-ms")
-}
-
-// agentsActive checks that every agent of c is registered and active on the leading master.
-func agentsActive(c *testcluster.Cluster) error {
-	var state struct {
-		Slaves []struct {
-			ID     string `json:"id"`
-			Active bool   `json:"active"`
-		} `json:"slaves"`
-	}
-	if err := c.GetJSON("/master/state", &state); err != nil {
-		return err
-	}
-	active := map[string]bool{}
-	for _, s := range state.Slaves {
-		active[s.ID] = s.Active
-	}
-	for i, a := range c.Agents() {
-		if a.Agent == nil || !active[a.Agent.ID()] {
-			return fmt.Errorf("agent %d not active", i)
-		}
-	}
-	return nil
 }
 
 // tryScale asks a services instance once to scale an app.

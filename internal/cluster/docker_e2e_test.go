@@ -70,12 +70,7 @@ func TestDockerUpAppFailoverDown(t *testing.T) {
 		t.Log("no marina-cloudinit:latest image (scripts/build-cloudinit-image.sh): no UDP task")
 	}
 
-	t.Cleanup(func() {
-		out, errOut, code := marina(t, context.Background(), bin, append([]string{"down"}, common...)...)
-		if code != 0 {
-			t.Errorf("cleanup: marina down: exit %d\n%s%s", code, out, errOut)
-		}
-	})
+	downAtCleanup(t, bin, common)
 	start := time.Now()
 	out, errOut, code := marina(t, ctx, bin, append([]string{"up", "--provider", "docker", "--masters", "3", "--agents", "3"}, common...)...)
 	upTime := time.Since(start)

@@ -154,12 +154,7 @@ func TestUpFailoverDown(t *testing.T) {
 	if err := os.WriteFile(spec, []byte("provider:\n  name: local\n  settings:\n    subnet: "+e2eSubnet+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		out, errOut, code := marina(t, context.Background(), bin, append([]string{"down"}, common...)...)
-		if code != 0 {
-			t.Errorf("cleanup: marina down: exit %d\n%s%s", code, out, errOut)
-		}
-	})
+	downAtCleanup(t, bin, common)
 
 	start := time.Now()
 	out, errOut, code := marina(t, ctx, bin, append([]string{"up", "-f", spec, "--masters", "3", "--agents", "3"}, common...)...)

@@ -49,14 +49,7 @@ func TestSSHUpAppFailoverDown(t *testing.T) {
 	if err := os.WriteFile(specFile, []byte(spec.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if _, err := os.Stat(filepath.Join(state, name)); err != nil {
-			return
-		}
-		if out, errOut, code := marina(t, context.Background(), bin, append([]string{"down"}, common...)...); code != 0 {
-			t.Errorf("cleanup: marina down: exit %d\n%s%s", code, out, errOut)
-		}
-	})
+	downAtCleanup(t, bin, common)
 
 	start := time.Now()
 	out, errOut, code := marina(t, ctx, bin, append([]string{"up", "--provider", "ssh", "-f", specFile}, common...)...)

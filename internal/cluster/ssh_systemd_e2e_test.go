@@ -40,14 +40,7 @@ func TestSSHSystemdUpKillDown(t *testing.T) {
 	for k, v := range settings {
 		args = append(args, "--setting", k+"="+v)
 	}
-	t.Cleanup(func() {
-		if _, err := os.Stat(filepath.Join(state, name)); err != nil {
-			return
-		}
-		if out, errOut, code := marina(t, context.Background(), bin, append([]string{"down"}, common...)...); code != 0 {
-			t.Errorf("cleanup: marina down: exit %d\n%s%s", code, out, errOut)
-		}
-	})
+	downAtCleanup(t, bin, common)
 	start := time.Now()
 	out := marinaOK(t, ctx, bin, append(args, common...)...)
 	t.Logf("marina up --provider ssh (1 master, 1 agent, systemd) took %v:\n%s", time.Since(start).Round(time.Millisecond), out)

@@ -466,13 +466,7 @@ func opFrameworkOf(f *framework) opFramework {
 	}
 	var offered mesos.Resources
 	offers := []mesos.Offer{}
-	ids := make([]string, 0, len(f.offers))
-	for id := range f.offers {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		o := f.offers[id]
+	for _, o := range f.sortedOffers() {
 		offered = append(offered, o.resources...)
 		offers = append(offers, mesos.Offer{
 			ID: mesos.ID{Value: o.id}, FrameworkID: mesos.ID{Value: o.frameworkID}, AgentID: mesos.ID{Value: o.agentID},

@@ -3,6 +3,9 @@ package master
 import (
 	"crypto/rand"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -233,4 +236,9 @@ func seconds(t time.Time) float64 {
 		return 0
 	}
 	return float64(t.UnixNano()) / 1e9
+}
+
+// sortedOffers returns the framework's outstanding offers in id order.
+func (f *framework) sortedOffers() []*offer {
+	return slices.SortedFunc(maps.Values(f.offers), func(x, y *offer) int { return strings.Compare(x.id, y.id) })
 }

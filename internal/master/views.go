@@ -226,13 +226,7 @@ func frameworkView(f *framework, withTasks bool) frameworkJSON {
 	for _, t := range f.completed {
 		out.CompletedTasks = append(out.CompletedTasks, taskView(t))
 	}
-	ids := make([]string, 0, len(f.offers))
-	for id := range f.offers {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		o := f.offers[id]
+	for _, o := range f.sortedOffers() {
 		out.Offers = append(out.Offers, offerJSON{
 			ID: o.id, FrameworkID: o.frameworkID, SlaveID: o.agentID,
 			Resources: o.resources.Flatten(), AllocationInfo: &mesos.AllocationInfo{Role: o.role},

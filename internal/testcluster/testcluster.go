@@ -359,29 +359,47 @@ func (c *Cluster) HealAgent(i int) { c.agents[i].Agent.Reconnect() }
 // WaitForAgent waits until agent i is registered with the leading master.
 func (c *Cluster) WaitForAgent(i int, timeout time.Duration) {
 	c.t.Helper()
-	testutil.WaitFor(c.t, timeout, func() error {
+	testutil.WaitFor(c.t, timeout, func() error { return c.agentsActive(i) })
+}
+
+// AgentsActive reports whether every agent is registered and active on the leading master.
+func (c *Cluster) AgentsActive() error {
+	c.mu.Lock()
+	idx := make([]int, len(c.agents))
+	for i := range idx {
+		idx[i] = i
+	}
+	c.mu.Unlock()
+	return c.agentsActive(idx...)
+}
+
+// agentsActive reports whether agents idx are registered and active on the leading master.
+func (c *Cluster) agentsActive(idx ...int) error {
+	var state struct {
+		Slaves []struct {
+			ID     string `json:"id"`
+			Active bool   `json:"active"`
+		} `json:"slaves"`
+	}
+	if err := c.GetJSON("/master/state", &state); err != nil {
+		return err
+	}
+	active := map[string]bool{}
+	for _, s := range state.Slaves {
+		active[s.ID] = s.Active
+	}
+	for _, i := range idx {
 		c.mu.Lock()
 		ag := c.agents[i].Agent
 		c.mu.Unlock()
 		if ag == nil || ag.ID() == "" {
 			return fmt.Errorf("agent %d has no id yet", i)
 		}
-		var state struct {
-			Slaves []struct {
-				ID     string `json:"id"`
-				Active bool   `json:"active"`
-			} `json:"slaves"`
+		if !active[ag.ID()] {
+			return fmt.Errorf("agent %d (%s) not active on the leader", i, ag.ID())
 		}
-		if err := c.GetJSON("/master/state", &state); err != nil {
-			return err
-		}
-		for _, s := range state.Slaves {
-			if s.ID == ag.ID() && s.Active {
-				return nil
-			}
-		}
-		return fmt.Errorf("agent %d (%s) not active on the leader", i, ag.ID())
-	})
+	}
+	return nil
 }
 
 // GetJSON GETs path from the leading master and decodes its JSON answer.
